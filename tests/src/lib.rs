@@ -1,0 +1,1 @@
+//! End-to-end tests of whole exercises live in `tests/it`.
