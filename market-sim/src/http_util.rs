@@ -1,0 +1,189 @@
+//! HTTP plumbing shared by the market and the exchange: JSON error bodies, extractors
+//! whose rejections are JSON too, bearer-token parsing and the client-IP rule.
+//!
+//! Invariant: every error a client sees is `{"error": "<message>"}` with a status that
+//! says what kind of mistake it was; internal details (SQL, chain errors) are logged
+//! with `tracing` and replaced by a generic message.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    /// A human-readable message safe to show to the client.
+    pub error: String,
+}
+
+/// A response with `status` and body `{"error": message}`.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(ErrorBody { error: message.into() })).into_response()
+}
+
+/// Fallback for unknown routes: 404 with a JSON body.
+pub async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+/// Fallback for a known route called with the wrong method: 405 with a JSON body.
+pub async fn method_not_allowed() -> Response {
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+}
+
+/// A JSON request body whose rejection is a JSON error (400 for bad JSON or wrong
+/// fields, 415 for a missing `Content-Type: application/json`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(json_rejection(&rej)),
+        }
+    }
+}
+
+fn json_rejection(rej: &JsonRejection) -> Response {
+    let (status, msg) = match rej {
+        JsonRejection::MissingJsonContentType(_) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json".to_string())
+        }
+        JsonRejection::JsonDataError(e) => (StatusCode::BAD_REQUEST, format!("invalid request body: {}", e.body_text())),
+        JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed JSON body".to_string()),
+        JsonRejection::BytesRejection(_) => (StatusCode::BAD_REQUEST, "could not read request body".to_string()),
+        _ => (StatusCode::BAD_REQUEST, "invalid request body".to_string()),
+    };
+    error_response(status, msg)
+}
+
+/// Path parameters whose rejection is a JSON 400.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(rej) => Err(path_rejection(&rej)),
+        }
+    }
+}
+
+fn path_rejection(rej: &PathRejection) -> Response {
+    match rej {
+        PathRejection::FailedToDeserializePathParams(_) => error_response(StatusCode::BAD_REQUEST, "invalid path parameter"),
+        _ => error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+}
+
+/// A query string whose rejection is a JSON 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rej) => Err(query_rejection(&rej)),
+        }
+    }
+}
+
+fn query_rejection(rej: &QueryRejection) -> Response {
+    match rej {
+        QueryRejection::FailedToDeserializeQueryString(e) => {
+            error_response(StatusCode::BAD_REQUEST, format!("invalid query string: {}", e.body_text()))
+        }
+        _ => error_response(StatusCode::BAD_REQUEST, "invalid query string"),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = rest.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+/// The client's IP as the services record it: the first address of `X-Forwarded-For`
+/// (set by the simulated network layer to the actor's simulated IP) if it parses, else
+/// the socket peer, else `"unknown"`.
+pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .and_then(|v| v.parse::<IpAddr>().ok());
+    match (forwarded, peer) {
+        (Some(ip), _) => ip.to_string(),
+        (None, Some(addr)) => addr.ip().to_string(),
+        (None, None) => "unknown".to_string(),
+    }
+}
+
+/// The peer address from axum's `ConnectInfo`, when the server was started with
+/// `into_make_service_with_connect_info::<SocketAddr>()`.
+pub fn peer_of(info: Option<axum::Extension<ConnectInfo<SocketAddr>>>) -> Option<SocketAddr> {
+    info.map(|axum::Extension(ConnectInfo(addr))| addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn bearer_is_parsed_strictly() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer_token(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer_token(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer_token(&h), None);
+    }
+
+    #[test]
+    fn client_ip_prefers_forwarded_header() {
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut h = HeaderMap::new();
+        assert_eq!(client_ip(&h, None), "unknown");
+        assert_eq!(client_ip(&h, Some(peer)), "127.0.0.1");
+        h.insert("x-forwarded-for", HeaderValue::from_static("10.1.2.3, 127.0.0.1"));
+        assert_eq!(client_ip(&h, Some(peer)), "10.1.2.3");
+        h.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
+        assert_eq!(client_ip(&h, Some(peer)), "127.0.0.1");
+    }
+}

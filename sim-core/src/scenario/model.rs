@@ -1,0 +1,739 @@
+//! Scenario format v1: the types a scenario RON file deserialises into.
+//!
+//! Every section the brief lists is here, even where later work fills in behaviour.
+//! Structs deny unknown fields so a typo is an error, not a silently ignored line.
+//! Field docs are the format's reference: keep them true.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{SimDuration, SimTime};
+use crate::facts::{EntityKind, FactKind};
+use crate::ids::*;
+
+/// A whole scenario: one dark-market case, its world, its cast and how it is judged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Format version; this is version 1.
+    pub format: u32,
+    /// Title, difficulty, goals, timing.
+    pub meta: Meta,
+    /// The onion network: relays, onion services, boards.
+    #[serde(default)]
+    pub network: Network,
+    /// Sites of the simulated web: markets, forums, mixers, clearnet sites.
+    pub sites: Vec<Site>,
+    /// The darkcoin chain's parameters and initial funds.
+    pub coin: Coin,
+    /// Providers holding records: exchanges, ISPs, e-mail, hosting, couriers.
+    pub providers: Vec<Provider>,
+    /// The cast: actors with identities, personas, scripts, slips and reactions.
+    pub cast: Vec<Actor>,
+    /// Legal process: which request needs which grounds, and delays.
+    pub legal: Legal,
+    /// Charges the prosecutor may bring, with their elements.
+    pub charges: Vec<Charge>,
+    /// How the prosecutor scores a team.
+    pub rubric: Rubric,
+    /// Instructor injects released on the clock.
+    #[serde(default)]
+    pub injects: Vec<Inject>,
+    /// Hints a team may take, at a cost.
+    #[serde(default)]
+    pub hints: Vec<Hint>,
+    /// The reference solution the autopilot follows; it must score full marks.
+    pub solution: Vec<SolutionStep>,
+}
+
+/// Metadata for instructors and the world's timing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Short machine name, e.g. `"careless-vendor"`.
+    pub id: String,
+    /// Title shown to instructors and teams.
+    pub title: String,
+    /// One paragraph for the instructor.
+    #[serde(default)]
+    pub summary: String,
+    /// How hard the case is.
+    pub difficulty: Difficulty,
+    /// What trainees should learn.
+    #[serde(default)]
+    pub learning_goals: Vec<String>,
+    /// Simulated time at which the world starts (UTC), e.g. `"2026-03-02T08:00:00Z"`.
+    pub start: SimTime,
+    /// How long the cast's activity runs before the investigation starts in earnest.
+    pub world_duration: SimDuration,
+    /// Simulated time a team has to investigate after that, e.g. `"14d"`.
+    pub time_budget: SimDuration,
+    /// Recommended real duration of the exercise, e.g. `"4h"`.
+    pub recommended_duration: SimDuration,
+    /// Recommended clock compression: simulated seconds per real second.
+    pub compression: u32,
+}
+
+/// Difficulty levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Difficulty {
+    /// First exercise of a course.
+    Introductory,
+    /// Needs money tracing and legal process.
+    Intermediate,
+    /// Several suspects or foreign providers.
+    Advanced,
+    /// Challenge-level.
+    Expert,
+}
+
+/// The onion network.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// `Direct` (onion names mapped to local sockets) or `Tor` (real tor daemons).
+    #[serde(default)]
+    pub mode: NetworkMode,
+    /// Number of directory authorities (Tor mode); at least 3.
+    #[serde(default = "default_authorities")]
+    pub authorities: u32,
+    /// Relays and the flags the authorities should vote for them.
+    #[serde(default)]
+    pub relays: Vec<Relay>,
+    /// Onion services and the site each serves.
+    #[serde(default)]
+    pub onion_services: Vec<OnionService>,
+    /// Boards of a multi-board deployment (empty: one machine).
+    #[serde(default)]
+    pub boards: Vec<Board>,
+}
+
+fn default_authorities() -> u32 {
+    3
+}
+
+/// How sites are reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetworkMode {
+    /// Onion names resolved to loopback sockets; for tests and a quick start.
+    #[default]
+    Direct,
+    /// A private network of real tor daemons.
+    Tor,
+}
+
+/// One onion router.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Relay {
+    /// Relay id, unique.
+    pub id: RelayId,
+    /// Flags to vote for.
+    #[serde(default)]
+    pub flags: Vec<RelayFlag>,
+    /// Board that runs it (multi-board deployments).
+    #[serde(default)]
+    pub board: Option<BoardId>,
+}
+
+/// Flags a relay can be voted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RelayFlag {
+    /// Entry guard.
+    Guard,
+    /// Exit relay.
+    Exit,
+    /// Hidden-service directory.
+    HsDir,
+}
+
+/// An onion service hosting a site.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnionService {
+    /// The site it serves.
+    pub site: SiteId,
+    /// Board that hosts it.
+    #[serde(default)]
+    pub board: Option<BoardId>,
+}
+
+/// A board of a deployment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Board {
+    /// Board id, unique.
+    pub id: BoardId,
+    /// Its address on the classroom network.
+    pub address: String,
+}
+
+/// A site of the simulated web.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Site id, unique.
+    pub id: SiteId,
+    /// Name shown on its pages.
+    pub name: String,
+    /// What kind of site it is.
+    pub kind: SiteKind,
+}
+
+/// Kinds of site.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SiteKind {
+    /// A dark market with escrow.
+    Market(MarketSite),
+    /// A discussion forum about markets.
+    Forum,
+    /// A coin mixer's front page.
+    Mixer,
+    /// A clearnet social network.
+    Social,
+    /// A clearnet paste site.
+    Paste,
+    /// A clearnet search engine.
+    Search,
+}
+
+/// Market settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSite {
+    /// The actor who runs the market (an `Operator`).
+    #[serde(default)]
+    pub operator: Option<ActorId>,
+    /// Commission in basis points (500 = 5 %).
+    pub commission_bps: u32,
+    /// Confirmations before an escrow payment counts.
+    #[serde(default = "one")]
+    pub min_confirmations: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The darkcoin chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coin {
+    /// Simulated time between blocks.
+    pub block_interval: SimDuration,
+    /// Proof-of-work target in compact form (`0x207fffff` is regtest's easiest).
+    pub pow_bits: u32,
+    /// Block subsidy in units (1 DKC = 100,000,000).
+    pub block_reward: Sats,
+    /// Blocks before a coinbase output may be spent.
+    pub coinbase_maturity: u32,
+    /// Fee rate the cast's wallets pay, in units per virtual byte.
+    pub fee_rate: u64,
+    /// Funds each actor's wallet holds at the start (paid by the genesis block).
+    pub initial_funds: Vec<Funding>,
+    /// Displayed exchange rate: euro cents per DKC.
+    #[serde(default)]
+    pub eur_cents_per_coin: u64,
+}
+
+/// Initial funds of one actor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Funding {
+    /// The actor whose wallet receives the funds.
+    pub actor: ActorId,
+    /// Amount in units.
+    pub amount: Sats,
+}
+
+/// A provider holding records investigators can demand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    /// Provider id, unique.
+    pub id: ProviderId,
+    /// Name shown on its pages and records.
+    pub name: String,
+    /// What kind of provider it is.
+    pub kind: ProviderKind,
+    /// Where it is: requests abroad go through international cooperation.
+    #[serde(default)]
+    pub jurisdiction: Jurisdiction,
+    /// How long it keeps records; older ones are gone unless preserved.
+    pub retention: SimDuration,
+    /// Simulated time it takes to answer a granted order.
+    pub response_delay: SimDuration,
+}
+
+/// Kinds of provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProviderKind {
+    /// A custodial coin exchange with KYC.
+    Exchange,
+    /// An internet service provider (subscriber of an IP at a time).
+    Isp,
+    /// An e-mail provider.
+    Email,
+    /// A hosting provider.
+    Hosting,
+    /// A courier or postal service.
+    Courier,
+}
+
+/// Where a provider is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Jurisdiction {
+    /// In the investigating team's own country.
+    #[default]
+    Domestic,
+    /// Abroad, in the named country.
+    Foreign(String),
+}
+
+/// A member of the cast.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// Actor id, unique.
+    pub id: ActorId,
+    /// What the actor does in the world.
+    pub role: Role,
+    /// The real person (ground truth: never shown to a team).
+    pub identity: Identity,
+    /// Pseudonymous personas on sites.
+    #[serde(default)]
+    pub personas: Vec<Persona>,
+    /// What the actor does, when.
+    #[serde(default)]
+    pub script: Vec<Step>,
+    /// OPSEC slips: traces the scenario plants.
+    #[serde(default)]
+    pub slips: Vec<Slip>,
+    /// How the actor reacts to what teams do.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// Roles in the cast (Interpol's dark-web taxonomy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// Sells on a market.
+    Vendor,
+    /// Buys on a market.
+    Buyer,
+    /// Runs a market.
+    Operator,
+    /// Moves and mixes money.
+    Launderer,
+    /// Posts on forums.
+    ForumRegular,
+}
+
+/// A real identity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// Full legal name.
+    pub name: String,
+    /// Date of birth, `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// Postal address.
+    pub address: String,
+    /// E-mail address.
+    pub email: String,
+    /// Phone number.
+    pub phone: String,
+    /// The IP address of their home connection.
+    pub home_ip: String,
+    /// Offset of their time zone from UTC, in hours.
+    #[serde(default)]
+    pub utc_offset_hours: i32,
+}
+
+/// A persona: a handle on one site.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Persona {
+    /// Persona id, unique across the scenario.
+    pub id: PersonaId,
+    /// The site the handle lives on.
+    pub site: SiteId,
+    /// The handle (user name) shown on the site.
+    pub handle: String,
+}
+
+/// One scheduled step of an actor's script.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Offset from the world's start.
+    pub at: SimDuration,
+    /// Up to this much random delay, drawn from the actor's seeded stream.
+    #[serde(default)]
+    pub jitter: SimDuration,
+    /// What the actor does.
+    pub action: Action,
+}
+
+/// Things an actor can do (v1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Action {
+    /// Register the persona on its site.
+    Register(PersonaId),
+    /// Open a vendor shop for the persona, with a profile text.
+    OpenShop {
+        /// The vendor persona.
+        persona: PersonaId,
+        /// The shop's profile text.
+        bio: String,
+    },
+    /// Put goods on sale.
+    List {
+        /// The vendor persona.
+        persona: PersonaId,
+        /// The listing.
+        listing: ListingSpec,
+    },
+    /// Order a listing and pay its escrow address.
+    Order {
+        /// The buyer persona.
+        persona: PersonaId,
+        /// What to buy.
+        listing: ListingId,
+        /// How many.
+        #[serde(default = "one")]
+        quantity: u32,
+    },
+    /// Mark every paid order of the persona as shipped.
+    ShipOrders(PersonaId),
+    /// Finalize every shipped order of the persona (releasing escrow) and leave feedback.
+    FinalizeOrders {
+        /// The buyer persona.
+        persona: PersonaId,
+        /// Rating 1–5.
+        rating: u8,
+        /// Feedback text.
+        feedback: String,
+    },
+    /// Open an account at a provider under the actor's real identity (KYC).
+    OpenAccount {
+        /// The provider (an exchange).
+        provider: ProviderId,
+        /// User name at the provider.
+        username: String,
+    },
+    /// Send everything the actor's wallet holds to a fresh deposit address at a provider.
+    CashOut {
+        /// The exchange.
+        provider: ProviderId,
+    },
+}
+
+/// A listing an actor puts on a market.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListingSpec {
+    /// Listing id, unique across the scenario.
+    pub id: ListingId,
+    /// Title.
+    pub title: String,
+    /// Category, e.g. `"Drugs/Cannabis"`.
+    pub category: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Price per unit in units.
+    pub price: Sats,
+    /// Country it ships from.
+    pub ships_from: String,
+    /// Where it ships to.
+    pub ships_to: String,
+    /// Units in stock.
+    pub stock: u32,
+}
+
+/// An OPSEC slip: a trace the actor leaves, the fact it reveals and what carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slip {
+    /// Slip id, unique.
+    pub id: SlipId,
+    /// What the slip is.
+    pub kind: SlipKind,
+}
+
+/// Kinds of slip (v1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SlipKind {
+    /// The vendor writes their payout address into the shop profile ("direct deals");
+    /// reveals `ControlsAddress(persona, address)`; carried by the vendor profile page.
+    AddressInProfile(PersonaId),
+    /// The actor cashes out to an exchange that holds their real identity; reveals
+    /// `DepositAddressOf` and `AccountHolder`; carried by the exchange's records.
+    CashOutToKycExchange(ProviderId),
+}
+
+/// A reaction to something a team does (behaviour arrives with the cast issue).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reaction {
+    /// What triggers it.
+    pub trigger: Trigger,
+    /// What the actor does then.
+    pub response: ReactionKind,
+}
+
+/// Triggers of reactions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Trigger {
+    /// A team member messages the persona with words that tip it off.
+    TippedOff(PersonaId),
+}
+
+/// Reactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReactionKind {
+    /// Stop all activity.
+    GoDark,
+    /// Delete data the actor controls.
+    WipeData,
+}
+
+/// Legal process rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Legal {
+    /// One rule per request type (and provider kind).
+    pub rules: Vec<LegalRule>,
+}
+
+/// When the simulated judge grants a request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalRule {
+    /// The request type.
+    pub request: RequestKind,
+    /// The provider kind it applies to (`None`: any).
+    #[serde(default)]
+    pub provider_kind: Option<ProviderKind>,
+    /// What the cited evidence must show.
+    pub grounds: Grounds,
+    /// Simulated time the judge takes to rule.
+    pub ruling_delay: SimDuration,
+}
+
+/// Types of legal request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RequestKind {
+    /// Order a provider to keep records.
+    Preservation,
+    /// Order a provider to hand over records.
+    ProductionOrder,
+    /// Search and seize a server or premises.
+    SearchWarrant,
+    /// Authorise an undercover purchase.
+    UndercoverAuthorisation,
+    /// Request through international cooperation.
+    MutualLegalAssistance,
+}
+
+/// Grounds a request must show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Grounds {
+    /// No grounds needed.
+    None,
+    /// The cited evidence must reveal a chain of at most `max_hops` facts from a persona
+    /// that offers goods on a market to the request's target.
+    LinkToOffence {
+        /// Longest chain accepted.
+        max_hops: u32,
+    },
+}
+
+/// A charge and its elements.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Charge {
+    /// Charge id, unique.
+    pub id: ChargeId,
+    /// Title, e.g. "Supplying controlled drugs".
+    pub title: String,
+    /// The actor who committed it (ground truth, lab only).
+    pub offender: ActorId,
+    /// What must be proven.
+    pub elements: Vec<Element>,
+}
+
+/// One element of a charge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Element {
+    /// Element id, unique within the charge.
+    pub id: ElementId,
+    /// What it means, for the verdict.
+    pub description: String,
+    /// The facts that prove it.
+    pub proven_by: Proof,
+}
+
+/// What proves an element, in terms of facts revealed by cited evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Proof {
+    /// A fact of this kind about the persona.
+    Fact {
+        /// The fact kind.
+        kind: FactKind,
+        /// The persona it must be about.
+        persona: PersonaId,
+    },
+    /// A chain of facts from the persona to an entity of this kind.
+    Link {
+        /// Where the chain starts.
+        persona: PersonaId,
+        /// Kind of entity it must reach.
+        to: EntityKind,
+        /// If reaching an account: at this provider.
+        #[serde(default)]
+        provider: Option<ProviderId>,
+    },
+}
+
+/// The prosecutor's scoring rubric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rubric {
+    /// Points for each lawful investigative step (evidence obtained, request granted).
+    pub step: i64,
+    /// Most step points that count.
+    pub max_steps: u32,
+    /// Points for each persona correctly attributed to its real identity.
+    pub attribution: i64,
+    /// Points for each element proven.
+    pub element: i64,
+    /// Share of an element's points when only circumstantial evidence proves it (percent).
+    pub circumstantial_percent: u32,
+    /// Points (negative) for accusing the wrong person.
+    pub wrong_accusation: i64,
+    /// Points (negative) for each inadmissible item cited.
+    pub inadmissible: i64,
+    /// Points (negative) for each refused legal request.
+    pub refused_request: i64,
+}
+
+/// An instructor inject.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inject {
+    /// Offset from the world's start.
+    pub at: SimDuration,
+    /// The message released.
+    pub message: String,
+}
+
+/// A hint a team may take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hint {
+    /// Hint id, unique.
+    pub id: HintId,
+    /// The hint.
+    pub text: String,
+    /// Points it costs.
+    pub cost: i64,
+}
+
+/// One step of the reference solution, as a team would take it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SolutionStep {
+    /// Capture something as evidence, labelled for later steps.
+    Capture {
+        /// Label of the evidence.
+        label: EvidenceLabel,
+        /// What to capture.
+        target: CaptureTarget,
+    },
+    /// Ask a judge for legal process against a provider; the answer becomes evidence.
+    Request {
+        /// Label of the request.
+        label: RequestLabel,
+        /// The request type.
+        kind: RequestKind,
+        /// The provider.
+        provider: ProviderId,
+        /// What the request is about.
+        target: AddressRef,
+        /// Evidence cited as grounds.
+        grounds: Vec<EvidenceLabel>,
+        /// Label of the provider's answer.
+        response: EvidenceLabel,
+    },
+    /// File the case.
+    File(CaseSpec),
+}
+
+/// What a capture fetches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CaptureTarget {
+    /// A vendor's profile page on a market.
+    VendorProfile {
+        /// The market.
+        site: SiteId,
+        /// The vendor's handle as seen on the market.
+        handle: String,
+    },
+    /// The explorer's page of an address.
+    ExplorerAddress(AddressRef),
+    /// The explorer's page of the transaction that spends from an address.
+    ExplorerSpend(AddressRef),
+}
+
+/// An address a team has seen in earlier evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum AddressRef {
+    /// The first address that appears in the evidence's content.
+    FirstIn(EvidenceLabel),
+    /// The address a transaction in the evidence pays (its first output not back to
+    /// the spender).
+    PaidIn(EvidenceLabel),
+}
+
+/// The case a team files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// One entry per suspect.
+    pub suspects: Vec<SuspectSpec>,
+}
+
+/// One suspect of a case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuspectSpec {
+    /// The real name the team claims.
+    pub name: String,
+    /// Personas the team attributes to them.
+    pub personas: Vec<PersonaId>,
+    /// Evidence that links the personas to the name.
+    pub attribution: Vec<EvidenceLabel>,
+    /// Charges and the evidence for each element.
+    pub charges: Vec<ChargeSpec>,
+}
+
+/// One charge of a suspect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeSpec {
+    /// The charge.
+    pub charge: ChargeId,
+    /// Evidence cited per element.
+    pub elements: Vec<ElementSpec>,
+}
+
+/// Evidence cited for one element.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElementSpec {
+    /// The element.
+    pub element: ElementId,
+    /// The evidence.
+    pub evidence: Vec<EvidenceLabel>,
+}
