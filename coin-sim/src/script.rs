@@ -74,12 +74,16 @@ pub fn verify_input(
     if !pubkey.compressed {
         return Err(ScriptError::BadPublicKey);
     }
-    let program = spk.as_bytes().get(2..22).ok_or(ScriptError::PubkeyHashMismatch)?;
+    let program = spk
+        .as_bytes()
+        .get(2..22)
+        .ok_or(ScriptError::PubkeyHashMismatch)?;
     let hash = WPubkeyHash::hash(pk_bytes);
     if hash.as_byte_array().as_slice() != program {
         return Err(ScriptError::PubkeyHashMismatch);
     }
-    let sig = bitcoin::ecdsa::Signature::from_slice(sig_bytes).map_err(|_| ScriptError::BadSignatureEncoding)?;
+    let sig = bitcoin::ecdsa::Signature::from_slice(sig_bytes)
+        .map_err(|_| ScriptError::BadSignatureEncoding)?;
     let sighash = cache
         .p2wpkh_signature_hash(index, spk, prevout.value, sig.sighash_type)
         .map_err(|_| ScriptError::Sighash)?;

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use bitcoin::sighash::SighashCache;
 use bitcoin::Transaction;
+use bitcoin::sighash::SighashCache;
 
 use crate::chain::UtxoEntry;
 use crate::params::ChainParams;
@@ -42,7 +42,9 @@ pub fn check_transaction(tx: &Transaction) -> Result<(), Reject> {
     let mut seen = BTreeSet::new();
     for input in &tx.input {
         if !seen.insert(input.previous_output) {
-            return Err(Reject::InputsDuplicate { outpoint: input.previous_output });
+            return Err(Reject::InputsDuplicate {
+                outpoint: input.previous_output,
+            });
         }
     }
     Ok(())
@@ -83,12 +85,18 @@ pub fn check_inputs(
         if coin.is_coinbase {
             let depth = spend_height.saturating_sub(coin.height);
             if depth < params.coinbase_maturity {
-                return Err(Reject::PrematureCoinbaseSpend { outpoint: input.previous_output, depth });
+                return Err(Reject::PrematureCoinbaseSpend {
+                    outpoint: input.previous_output,
+                    depth,
+                });
             }
         }
         in_sat = in_sat.saturating_add(coin.txout.value.to_sat());
     }
-    let out_sat = tx.output.iter().fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
+    let out_sat = tx
+        .output
+        .iter()
+        .fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
     if in_sat < out_sat {
         return Err(Reject::InBelowOut { in_sat, out_sat });
     }
@@ -105,7 +113,8 @@ pub fn check_inputs(
 pub fn verify_scripts(tx: &Transaction, coins: &[UtxoEntry]) -> Result<(), Reject> {
     let mut cache = SighashCache::new(tx);
     for (input, coin) in coins.iter().enumerate() {
-        verify_input(&mut cache, tx, input, &coin.txout).map_err(|error| Reject::ScriptVerify { input, error })?;
+        verify_input(&mut cache, tx, input, &coin.txout)
+            .map_err(|error| Reject::ScriptVerify { input, error })?;
     }
     Ok(())
 }

@@ -1,1 +1,21 @@
-//! placeholder
+//! game: the investigation side of DarkLab and the `darklab` command.
+//!
+//! - [`ledger`]: each team's append-only, hash-chained evidence ledger.
+//! - [`extract`]: which facts an artifact reveals.
+//! - [`judge`]: the simulated judge ruling on legal requests.
+//! - [`case`]: the case file a team submits.
+//! - [`prosecutor`]: the verdict, element by element, and the score.
+//! - [`lab`]: teams, captures, legal process, submission — and its HTTP API.
+//! - [`autopilot`]: a team that follows a scenario's reference solution.
+//! - [`exercise`]: whole exercises (the headless demo).
+//! - [`serve`]: the live world for a classroom.
+
+pub mod autopilot;
+pub mod case;
+pub mod exercise;
+pub mod extract;
+pub mod judge;
+pub mod lab;
+pub mod ledger;
+pub mod prosecutor;
+pub mod serve;

@@ -1,1 +1,136 @@
-fn main() {}
+//! `darklab`: the command-line edge of DarkLab. Thin over the libraries: it parses
+//! arguments, loads scenarios, runs exercises and prints; `anyhow` lives only here.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sim_core::scenario::{self, Scenario};
+
+/// The shipped introductory scenario, used when no file is given.
+const DEFAULT_SCENARIO: (&str, &str) = ("scenarios/careless-vendor.ron", include_str!("../../../scenarios/careless-vendor.ron"));
+
+#[derive(Parser)]
+#[command(name = "darklab", version, about = "Dark-market investigation training simulator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a scenario: exit 0 with a summary when valid, 1 with diagnostics when not.
+    Check {
+        /// The scenario file (RON).
+        file: PathBuf,
+    },
+    /// Fast-forward a whole exercise with the autopilot as one team and print the verdict.
+    Demo {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Run the world live for a classroom.
+    Serve {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Address of the lab (port 0: any free port); other services use free ports on the same IP.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where team ledgers are kept.
+        #[arg(long, default_value = "darklab-data")]
+        data: PathBuf,
+        /// Number of teams.
+        #[arg(long, default_value_t = 1)]
+        teams: u32,
+    },
+}
+
+/// Loads a scenario; on failure prints the diagnostics to stderr and returns `None`.
+fn load(file: Option<&Path>) -> Option<Scenario> {
+    let result = match file {
+        Some(path) => scenario::load_file(path),
+        None => scenario::load_str(DEFAULT_SCENARIO.0, DEFAULT_SCENARIO.1),
+    };
+    match result {
+        Ok(s) => Some(s),
+        Err(diags) => {
+            let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            eprint!("{}", diags.render(color));
+            None
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DARKLAB_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { file } => Ok(match load(Some(&file)) {
+            Some(s) => {
+                print!("{}", scenario::check::summary(&s));
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            }
+            None => ExitCode::FAILURE,
+        }),
+        Command::Demo { file, seed } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            rt.block_on(demo(s, seed))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { file, seed, listen, data, teams } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn demo(s: Scenario, seed: u64) -> anyhow::Result<()> {
+    let data = std::env::temp_dir().join(format!("darklab-demo-{}-{seed}", std::process::id()));
+    let title = s.meta.title.clone();
+    let result = game::exercise::demo(Arc::new(s), seed, &data).await;
+    let _ = std::fs::remove_dir_all(&data);
+    let report = result.context("the demo exercise failed")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "== {title} (seed {seed}) ==")?;
+    writeln!(out, "\n-- The world --")?;
+    for c in &report.chronicle {
+        let who = c.actor.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "world".into());
+        writeln!(out, "{} {who:>8}: {}{}", c.time, c.text, if c.ok { "" } else { "  [FAILED]" })?;
+    }
+    writeln!(out, "\n-- The investigation --")?;
+    for line in &report.investigation {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out, "\n-- The verdict --")?;
+    write!(out, "{}", report.verdict.render_text())?;
+    writeln!(out, "\nworld: {} blocks, {} facts", report.blocks, report.facts)?;
+    writeln!(out, "world-digest: {}", hex::encode(report.digest))?;
+    Ok(())
+}

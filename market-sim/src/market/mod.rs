@@ -107,6 +107,9 @@ pub enum MarketError {
     /// A database error (500).
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    /// Data on record is inconsistent (500).
+    #[error("internal inconsistency: {0}")]
+    Internal(String),
     /// A thread panicked while holding the service state (500).
     #[error("service state poisoned")]
     Poisoned,
@@ -125,6 +128,7 @@ impl MarketError {
             MarketError::Config(_)
             | MarketError::Wallet(_)
             | MarketError::WalletMismatch
+            | MarketError::Internal(_)
             | MarketError::Db(_)
             | MarketError::Poisoned => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -1,5 +1,12 @@
-//! Scenario format v1: types ([`model`]), loading with located diagnostics, and checks.
+//! Scenario format v1: types ([`model`]), loading with located diagnostics ([`load`]),
+//! source positions for field paths ([`locate`]) and semantic checks ([`check`]).
 
+pub mod check;
+pub mod load;
+pub mod locate;
 pub mod model;
+mod possible;
+mod summary;
 
+pub use load::{Diagnostic, Diagnostics, load_file, load_str};
 pub use model::*;

@@ -1,0 +1,148 @@
+//! What an artifact reveals: the facts a captured page, chain record or provider record
+//! shows, read from its structured content and confirmed against ground truth.
+//!
+//! Extraction reads only what the artifact itself says (handles, listing numbers, bio text,
+//! transaction inputs and outputs, KYC names); the world's registry maps those words to
+//! scenario ids, and a fact counts only if it is true in the world. So a page cannot reveal
+//! more than it shows, and a forged claim reveals nothing.
+
+use serde_json::Value;
+use sim_core::facts::{Entity, Fact, FactKind};
+use sim_core::ids::{ProviderId, SiteId};
+
+use market_sim::world::truth::GroundTruth;
+
+/// Where an artifact came from, as far as extraction cares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A page of a site (market, forum, …).
+    Site(SiteId),
+    /// The block explorer.
+    Explorer,
+    /// A provider's answer to legal process.
+    Provider(ProviderId),
+    /// Anything else: reveals nothing.
+    Other,
+}
+
+/// The facts `content` (from `origin`) reveals, in a stable order, true ones only.
+pub fn revealed_facts(origin: &Origin, content: &[u8], truth: &GroundTruth) -> Vec<Fact> {
+    let Ok(json) = serde_json::from_slice::<Value>(content) else {
+        return Vec::new();
+    };
+    let mut facts = match origin {
+        Origin::Site(site) => site_facts(site, &json, truth),
+        Origin::Explorer => chain_facts(&json),
+        Origin::Provider(p) => provider_facts(p, &json, truth),
+        Origin::Other => Vec::new(),
+    };
+    facts.retain(|f| truth.facts.contains(f));
+    facts.sort();
+    facts.dedup();
+    facts
+}
+
+/// Every darkcoin address (`bcrt1…`) written in a text, in order of appearance.
+pub fn addresses_in_text(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = text.get(i..).and_then(|t| t.find("bcrt1")) {
+        let start = i + pos;
+        let len = bytes[start..].iter().take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit()).count();
+        if len >= 14 && (start == 0 || !bytes[start - 1].is_ascii_alphanumeric()) {
+            out.push(text[start..start + len].to_string());
+        }
+        i = start + len.max(1);
+    }
+    out
+}
+
+fn site_facts(site: &SiteId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    let Some(handle) = json.get("handle").and_then(Value::as_str) else { return facts };
+    let Some(persona) = truth.persona(site, handle) else { return facts };
+    let who = Entity::Persona(persona.clone());
+    for l in json.get("listings").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(listing) = l.get("id").and_then(Value::as_i64).and_then(|id| truth.listings.get(&(site.clone(), id))) {
+            facts.push(Fact::new(FactKind::Offers, who.clone(), Entity::Listing(listing.clone())));
+        }
+    }
+    for text in ["bio", "pgp_key"].iter().filter_map(|k| json.get(*k).and_then(Value::as_str)) {
+        for a in addresses_in_text(text) {
+            facts.push(Fact::new(FactKind::ControlsAddress, who.clone(), Entity::Address(a)));
+        }
+    }
+    facts
+}
+
+/// Transfers shown by an Esplora transaction, or a list of them.
+fn chain_facts(json: &Value) -> Vec<Fact> {
+    let txs: Vec<&Value> = match json {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut facts = Vec::new();
+    for tx in txs {
+        let addr = |v: &Value| v.get("scriptpubkey_address").and_then(Value::as_str).map(str::to_string);
+        let from: Vec<String> = tx.get("vin").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("prevout").and_then(addr)).collect();
+        let to: Vec<String> = tx.get("vout").and_then(Value::as_array).into_iter().flatten().filter_map(addr).collect();
+        for f in &from {
+            for t in to.iter().filter(|t| *t != f) {
+                facts.push(Fact::new(FactKind::Transfer, Entity::Address(f.clone()), Entity::Address(t.clone())));
+            }
+        }
+    }
+    facts
+}
+
+fn provider_facts(provider: &ProviderId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    for acct in json.get("accounts").and_then(Value::as_array).into_iter().flatten() {
+        let Some(username) = acct.get("username").and_then(Value::as_str) else { continue };
+        let account = Entity::Account(provider.clone(), username.to_string());
+        for d in acct.get("deposit_addresses").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(a) = d.get("address").and_then(Value::as_str) {
+                facts.push(Fact::new(FactKind::DepositAddressOf, Entity::Address(a.to_string()), account.clone()));
+            }
+        }
+        let name = acct.get("kyc").and_then(|k| k.get("full_name")).and_then(Value::as_str);
+        if let Some(actor) = name.and_then(|n| truth.identity(n)) {
+            facts.push(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(actor.clone())));
+        }
+    }
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_addresses_in_free_text() {
+        let a = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+        assert_eq!(addresses_in_text(&format!("Direct deals: {a}. PGP only")), vec![a.to_string()]);
+        assert!(addresses_in_text("xbcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080").is_empty());
+        assert!(addresses_in_text("no coins here, bcrt1").is_empty());
+    }
+
+    #[test]
+    fn only_true_facts_shown_by_the_artifact_count() {
+        let mut truth = GroundTruth::default();
+        let t = sim_core::clock::SimTime(0);
+        truth.personas.insert(("m".into(), "Gl".into()), "gl".into());
+        truth.listings.insert(("m".into(), 1), "haze".into());
+        let offers = Fact::new(FactKind::Offers, Entity::Persona("gl".into()), Entity::Listing("haze".into()));
+        let controls = Fact::new(FactKind::ControlsAddress, Entity::Persona("gl".into()), Entity::Address("bcrt1qqqqqqqqqqqqqqqq".into()));
+        truth.record(t, offers.clone());
+        let page = json!({"handle": "Gl", "bio": "deals: bcrt1qqqqqqqqqqqqqqqq", "listings": [{"id": 1}, {"id": 2}]});
+        let got = revealed_facts(&Origin::Site("m".into()), page.to_string().as_bytes(), &truth);
+        assert_eq!(got, vec![offers.clone()], "the address is not the persona's in truth, listing 2 is unknown");
+        truth.record(t, controls.clone());
+        let got = revealed_facts(&Origin::Site("m".into()), page.to_string().as_bytes(), &truth);
+        assert_eq!(got.len(), 2);
+        assert!(revealed_facts(&Origin::Other, page.to_string().as_bytes(), &truth).is_empty());
+        assert!(revealed_facts(&Origin::Site("m".into()), b"not json", &truth).is_empty());
+    }
+}

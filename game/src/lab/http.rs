@@ -1,0 +1,107 @@
+//! The lab's HTTP + JSON API: thin routes over [`super::Lab`], authenticated by the
+//! member token the instructor hands out (`Authorization: Bearer …`).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Lab, LabError, RequestDraft};
+use crate::case::CaseFile;
+use crate::ledger::EvidenceId;
+
+impl IntoResponse for LabError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            LabError::UnknownToken => StatusCode::UNAUTHORIZED,
+            LabError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            LabError::NotInWorld(_) => StatusCode::BAD_REQUEST,
+            LabError::Fetch { .. } => StatusCode::BAD_GATEWAY,
+            LabError::UnknownEvidence(_) | LabError::UnknownProvider(_) => StatusCode::NOT_FOUND,
+            LabError::CaseLocked => StatusCode::CONFLICT,
+            LabError::Ledger(e) => {
+                tracing::error!(error = %e, "ledger failure");
+                return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "the evidence ledger failed; tell the instructor"}))).into_response();
+            }
+        };
+        (status, Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+fn token(headers: &HeaderMap) -> Result<&str, LabError> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(LabError::UnknownToken)
+}
+
+#[derive(Deserialize)]
+struct CaptureBody {
+    url: String,
+}
+
+/// The lab's routes.
+pub fn router(lab: Arc<Lab>) -> Router {
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/api/captures", post(capture))
+        .route("/api/browse", post(browse))
+        .route("/api/evidence", get(evidence_list))
+        .route("/api/evidence/{id}/content", get(evidence_content))
+        .route("/api/requests", get(requests).post(file_request))
+        .route("/api/case", post(submit_case))
+        .route("/api/verdict", get(verdict))
+        .with_state(lab)
+}
+
+async fn status(State(lab): State<Arc<Lab>>) -> Json<serde_json::Value> {
+    Json(json!({
+        "exercise": lab.scenario.meta.title,
+        "sim_time": lab.clock.now(),
+        "sites": lab.directory.sites,
+        "explorer": lab.directory.explorer,
+    }))
+}
+
+async fn capture(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(body): Json<CaptureBody>) -> Result<Response, LabError> {
+    let entry = lab.capture(token(&headers)?, &body.url).await?;
+    Ok((StatusCode::CREATED, Json(entry)).into_response())
+}
+
+async fn browse(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(body): Json<CaptureBody>) -> Result<Response, LabError> {
+    Ok(lab.browse(token(&headers)?, &body.url).await?.into_response())
+}
+
+async fn evidence_list(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    Ok(Json(lab.evidence_list(token(&headers)?).await?).into_response())
+}
+
+async fn evidence_content(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LabError> {
+    Ok(lab.evidence_content(token(&headers)?, &EvidenceId(id)).await?.into_response())
+}
+
+async fn requests(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    Ok(Json(lab.requests(token(&headers)?).await?).into_response())
+}
+
+async fn file_request(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(draft): Json<RequestDraft>) -> Result<Response, LabError> {
+    let req = lab.request(token(&headers)?, draft).await?;
+    Ok((StatusCode::CREATED, Json(req)).into_response())
+}
+
+async fn submit_case(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(case): Json<CaseFile>) -> Result<Response, LabError> {
+    Ok(Json(lab.submit_case(token(&headers)?, case).await?).into_response())
+}
+
+async fn verdict(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    match lab.verdict(token(&headers)?).await? {
+        Some(v) => Ok(Json(v).into_response()),
+        None => Ok((StatusCode::NOT_FOUND, Json(json!({"error": "no case submitted yet"}))).into_response()),
+    }
+}

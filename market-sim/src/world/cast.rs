@@ -1,0 +1,372 @@
+//! The cast at work: each scripted action performed through the same public interfaces a
+//! trainee uses — the market's HTTP API, the explorer's API and real signed transactions.
+//!
+//! No action reaches into a service's database. What an action makes true is recorded as
+//! ground truth; what it leaves behind (pages, transactions, provider records) is only
+//! what the services themselves store.
+
+use std::collections::BTreeMap;
+
+use bitcoin::Address;
+use coin_sim::{EsploraClient, Wallet};
+use serde_json::{Value, json};
+use sim_core::clock::SimTime;
+use sim_core::facts::{Entity, Fact, FactKind};
+use sim_core::ids::{ActorId, ListingId, PersonaId, ProviderId, SiteId};
+use sim_core::rng::{self, SimRng};
+use sim_core::scenario::{Action, Actor, ListingSpec, Scenario, SlipKind};
+
+use super::network::Party;
+use super::truth::SharedTruth;
+
+/// Why an action could not be carried out (the world logs it and goes on).
+#[derive(Debug, thiserror::Error)]
+pub enum CastError {
+    /// A service answered with an error status.
+    #[error("{service} answered {status}: {body}")]
+    Refused {
+        /// Which service.
+        service: String,
+        /// HTTP status.
+        status: u16,
+        /// Its error text.
+        body: String,
+    },
+    /// The request did not go through.
+    #[error("request to {0} failed: {1}")]
+    Http(String, reqwest::Error),
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from {0}: {1}")]
+    Protocol(String, String),
+    /// The scenario refers to something this actor does not have.
+    #[error("{0}")]
+    Script(String),
+    /// Coin trouble (funds, signing, broadcast).
+    #[error("coin: {0}")]
+    Coin(String),
+}
+
+/// Where the world's services are, as the cast reaches them (network names, not sockets).
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    /// Base URL of each site, e.g. `http://<onion>`.
+    pub sites: BTreeMap<SiteId, String>,
+    /// Base URL of each provider's public side.
+    pub providers: BTreeMap<ProviderId, String>,
+    /// Base URL of the block explorer.
+    pub explorer: String,
+}
+
+/// One actor's private state: keys, passwords, sessions, orders.
+#[derive(Debug)]
+pub struct ActorState {
+    /// The scenario's description of this actor.
+    pub actor: Actor,
+    party: Party,
+    wallet: Wallet,
+    /// The address the actor receives funds at (and, carelessly, reuses).
+    pub main_address: Address,
+    rng: SimRng,
+    sessions: BTreeMap<PersonaId, String>,
+    orders: BTreeMap<PersonaId, Vec<i64>>,
+    accounts: BTreeMap<ProviderId, (String, String)>,
+    gone_dark: bool,
+}
+
+impl ActorState {
+    /// A fresh actor: wallet and randomness from the world seed and the actor's id.
+    pub fn new(actor: Actor, seed: u64, party: Party) -> Self {
+        let mut wallet = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:{}", actor.id)));
+        let main_address = wallet.new_address();
+        let rng = rng::stream(seed, &format!("actor:{}", actor.id));
+        ActorState {
+            actor,
+            party,
+            wallet,
+            main_address,
+            rng,
+            sessions: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            accounts: BTreeMap::new(),
+            gone_dark: false,
+        }
+    }
+
+    /// The actor's id.
+    pub fn id(&self) -> &ActorId {
+        &self.actor.id
+    }
+
+    /// Whether the actor has stopped all activity (a reaction).
+    pub fn is_dark(&self) -> bool {
+        self.gone_dark
+    }
+
+    /// Stops all further activity.
+    pub fn go_dark(&mut self) {
+        self.gone_dark = true;
+    }
+
+    fn persona_site<'a>(&self, scenario: &'a Scenario, persona: &PersonaId) -> Result<(&'a SiteId, String), CastError> {
+        let p = scenario
+            .cast
+            .iter()
+            .flat_map(|a| a.personas.iter())
+            .find(|p| &p.id == persona)
+            .ok_or_else(|| CastError::Script(format!("unknown persona {persona}")))?;
+        Ok((&p.site, p.handle.clone()))
+    }
+
+    fn has_slip(&self, wanted: impl Fn(&SlipKind) -> bool) -> bool {
+        self.actor.slips.iter().any(|s| wanted(&s.kind))
+    }
+
+    fn password(&mut self) -> String {
+        hex::encode(&rng::bytes32(&mut self.rng)[..12])
+    }
+}
+
+/// What the cast needs of the world to act.
+pub struct Stage<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// Service locations.
+    pub directory: &'a Directory,
+    /// Ground truth to record into.
+    pub truth: &'a SharedTruth,
+    /// Now.
+    pub now: SimTime,
+}
+
+impl Stage<'_> {
+    fn record(&self, fact: Fact) {
+        self.truth.write().record(self.now, fact);
+    }
+    fn site_url(&self, site: &SiteId) -> Result<&str, CastError> {
+        self.directory.sites.get(site).map(String::as_str).ok_or_else(|| CastError::Script(format!("site {site} is not running")))
+    }
+    fn provider_url(&self, provider: &ProviderId) -> Result<&str, CastError> {
+        self.directory
+            .providers
+            .get(provider)
+            .map(String::as_str)
+            .ok_or_else(|| CastError::Script(format!("provider {provider} is not running")))
+    }
+}
+
+/// Sends a JSON request and returns the JSON answer, mapping error statuses to `Refused`.
+async fn call(party: &Party, method: reqwest::Method, url: &str, token: Option<&str>, body: Option<Value>) -> Result<Value, CastError> {
+    let mut req = party.client_for(url).request(method, url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.map_err(|e| CastError::Http(url.to_string(), e))?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| CastError::Http(url.to_string(), e))?;
+    if !status.is_success() {
+        return Err(CastError::Refused { service: url.to_string(), status: status.as_u16(), body: text });
+    }
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(&text).map_err(|e| CastError::Protocol(url.to_string(), e.to_string()))
+}
+
+fn str_field<'v>(v: &'v Value, key: &str, what: &str) -> Result<&'v str, CastError> {
+    v.get(key).and_then(Value::as_str).ok_or_else(|| CastError::Protocol(what.to_string(), format!("no `{key}` in {v}")))
+}
+
+fn int_field(v: &Value, key: &str, what: &str) -> Result<i64, CastError> {
+    v.get(key).and_then(Value::as_i64).ok_or_else(|| CastError::Protocol(what.to_string(), format!("no `{key}` in {v}")))
+}
+
+/// Performs one scripted action; returns a sentence for the chronicle.
+pub async fn perform(state: &mut ActorState, stage: &Stage<'_>, action: &Action) -> Result<String, CastError> {
+    match action {
+        Action::Register(persona) => register(state, stage, persona).await,
+        Action::OpenShop { persona, bio } => open_shop(state, stage, persona, bio).await,
+        Action::List { persona, listing } => list(state, stage, persona, listing).await,
+        Action::Order { persona, listing, quantity } => order(state, stage, persona, listing, *quantity).await,
+        Action::ShipOrders(persona) => ship(state, stage, persona).await,
+        Action::FinalizeOrders { persona, rating, feedback } => finalize(state, stage, persona, *rating, feedback).await,
+        Action::OpenAccount { provider, username } => open_account(state, stage, provider, username).await,
+        Action::CashOut { provider } => cash_out(state, stage, provider).await,
+    }
+}
+
+fn session<'s>(state: &'s ActorState, persona: &PersonaId) -> Result<&'s str, CastError> {
+    state.sessions.get(persona).map(String::as_str).ok_or_else(|| CastError::Script(format!("{persona} has not registered")))
+}
+
+async fn register(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) -> Result<String, CastError> {
+    let (site, handle) = state.persona_site(stage.scenario, persona)?;
+    let base = stage.site_url(site)?.to_string();
+    let password = state.password();
+    let answer = call(&state.party, reqwest::Method::POST, &format!("{base}/api/register"), None, Some(json!({"username": handle, "password": password}))).await?;
+    let token = str_field(&answer, "token", "register")?.to_string();
+    state.sessions.insert(persona.clone(), token);
+    stage.truth.write().personas.insert((site.clone(), handle.clone()), persona.clone());
+    Ok(format!("registered as {handle} on {site}"))
+}
+
+async fn open_shop(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, bio: &str) -> Result<String, CastError> {
+    let (site, handle) = state.persona_site(stage.scenario, persona)?;
+    let base = stage.site_url(site)?.to_string();
+    let token = session(state, persona)?.to_string();
+    let payout = state.main_address.to_string();
+    let leaks = state.has_slip(|k| matches!(k, SlipKind::AddressInProfile(p) if p == persona));
+    let bio = if leaks { format!("{bio}\nDirect deals (skip escrow, 5% off): {payout}") } else { bio.to_string() };
+    call(&state.party, reqwest::Method::POST, &format!("{base}/api/vendor/shop"), Some(&token), Some(json!({"bio": bio, "pgp_key": null, "payout_address": payout}))).await?;
+    stage.record(Fact::new(FactKind::ControlsAddress, Entity::Persona(persona.clone()), Entity::Address(payout)));
+    Ok(format!("{handle} opened a shop on {site}{}", if leaks { " (profile shows the payout address)" } else { "" }))
+}
+
+async fn list(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, l: &ListingSpec) -> Result<String, CastError> {
+    let (site, handle) = state.persona_site(stage.scenario, persona)?;
+    let base = stage.site_url(site)?.to_string();
+    let token = session(state, persona)?.to_string();
+    let body = json!({
+        "title": l.title, "category": l.category, "description": l.description, "price_sat": l.price.0,
+        "ships_from": l.ships_from, "ships_to": l.ships_to, "stock": l.stock,
+    });
+    let answer = call(&state.party, reqwest::Method::POST, &format!("{base}/api/listings"), Some(&token), Some(body)).await?;
+    let id = int_field(&answer, "id", "create listing")?;
+    stage.truth.write().listings.insert((site.clone(), id), l.id.clone());
+    stage.record(Fact::new(FactKind::Offers, Entity::Persona(persona.clone()), Entity::Listing(l.id.clone())));
+    Ok(format!("{handle} listed \"{}\" at {}", l.title, l.price))
+}
+
+/// Finds a listing the way a buyer would: browsing the market's listings for its title.
+async fn find_listing(party: &Party, base: &str, spec: &ListingSpec) -> Result<i64, CastError> {
+    let all = call(party, reqwest::Method::GET, &format!("{base}/api/listings"), None, None).await?;
+    let items = all.as_array().or_else(|| all.get("listings").and_then(Value::as_array)).ok_or_else(|| CastError::Protocol("listings".into(), all.to_string()))?;
+    items
+        .iter()
+        .find(|i| i.get("title").and_then(Value::as_str) == Some(spec.title.as_str()))
+        .and_then(|i| i.get("id").and_then(Value::as_i64))
+        .ok_or_else(|| CastError::Script(format!("listing \"{}\" is not on the market", spec.title)))
+}
+
+fn listing_spec<'a>(scenario: &'a Scenario, id: &ListingId) -> Result<&'a ListingSpec, CastError> {
+    scenario
+        .cast
+        .iter()
+        .flat_map(|a| a.script.iter())
+        .find_map(|s| match &s.action {
+            Action::List { listing, .. } if &listing.id == id => Some(listing),
+            _ => None,
+        })
+        .ok_or_else(|| CastError::Script(format!("unknown listing {id}")))
+}
+
+async fn order(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, listing: &ListingId, quantity: u32) -> Result<String, CastError> {
+    let (site, handle) = state.persona_site(stage.scenario, persona)?;
+    let base = stage.site_url(site)?.to_string();
+    let token = session(state, persona)?.to_string();
+    let spec = listing_spec(stage.scenario, listing)?;
+    let market_id = find_listing(&state.party, &base, spec).await?;
+    let body = json!({"listing_id": market_id, "quantity": quantity, "shipping_info": format!("{}\n{}", state.actor.identity.name, state.actor.identity.address)});
+    let answer = call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders"), Some(&token), Some(body)).await?;
+    let order_id = int_field(&answer, "order_id", "order")?;
+    let amount = u64::try_from(int_field(&answer, "amount_sat", "order")?).map_err(|_| CastError::Protocol("order".into(), "negative amount".into()))?;
+    let escrow = str_field(&answer, "escrow_address", "order")?;
+    let escrow: Address = escrow
+        .parse::<Address<bitcoin::address::NetworkUnchecked>>()
+        .ok()
+        .and_then(|a| a.require_network(coin_sim::params::NETWORK).ok())
+        .ok_or_else(|| CastError::Protocol("order".into(), format!("bad escrow address {escrow}")))?;
+    state.orders.entry(persona.clone()).or_default().push(order_id);
+    let txid = pay(state, stage, &escrow, amount).await?;
+    Ok(format!("{handle} ordered {quantity} × \"{}\" (order {order_id}) and paid {} to escrow in {txid}", spec.title, sim_core::ids::Sats(amount)))
+}
+
+/// Pays `amount` to `to` from the actor's wallet, broadcasting through the explorer.
+async fn pay(state: &mut ActorState, stage: &Stage<'_>, to: &Address, amount: u64) -> Result<bitcoin::Txid, CastError> {
+    let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
+    let utxos = explorer.address_utxos(&state.main_address).await.map_err(|e| CastError::Coin(e.to_string()))?;
+    let tx = state
+        .wallet
+        .build_and_sign(&utxos, &[(to.clone(), amount)], stage.scenario.coin.fee_rate, &state.main_address)
+        .map_err(|e| CastError::Coin(e.to_string()))?;
+    explorer.broadcast(&tx).await.map_err(|e| CastError::Coin(e.to_string()))
+}
+
+async fn ship(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) -> Result<String, CastError> {
+    let (site, handle) = state.persona_site(stage.scenario, persona)?;
+    let base = stage.site_url(site)?.to_string();
+    let token = session(state, persona)?.to_string();
+    let orders = call(&state.party, reqwest::Method::GET, &format!("{base}/api/vendor/orders"), Some(&token), None).await?;
+    let items = orders.as_array().or_else(|| orders.get("orders").and_then(Value::as_array)).cloned().unwrap_or_default();
+    let mut shipped = Vec::new();
+    for o in &items {
+        if o.get("status").and_then(Value::as_str) == Some("paid") {
+            let id = int_field(o, "id", "vendor orders")?;
+            call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/ship"), Some(&token), None).await?;
+            shipped.push(id.to_string());
+        }
+    }
+    Ok(if shipped.is_empty() { format!("{handle} found no paid orders to ship") } else { format!("{handle} shipped orders {}", shipped.join(", ")) })
+}
+
+async fn finalize(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, rating: u8, feedback: &str) -> Result<String, CastError> {
+    let (site, handle) = state.persona_site(stage.scenario, persona)?;
+    let base = stage.site_url(site)?.to_string();
+    let token = session(state, persona)?.to_string();
+    let mut done = Vec::new();
+    for id in state.orders.get(persona).cloned().unwrap_or_default() {
+        let o = call(&state.party, reqwest::Method::GET, &format!("{base}/api/orders/{id}"), Some(&token), None).await?;
+        if o.get("status").and_then(Value::as_str) != Some("shipped") {
+            continue;
+        }
+        let fin = call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/finalize"), Some(&token), None).await?;
+        call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/feedback"), Some(&token), Some(json!({"rating": rating, "text": feedback}))).await?;
+        let payout = fin.get("payout_txid").and_then(Value::as_str).unwrap_or("?");
+        done.push(format!("{id} (payout {payout})"));
+    }
+    Ok(if done.is_empty() { format!("{handle} had no shipped orders to finalize") } else { format!("{handle} finalized orders {}", done.join(", ")) })
+}
+
+async fn open_account(state: &mut ActorState, stage: &Stage<'_>, provider: &ProviderId, username: &str) -> Result<String, CastError> {
+    let base = stage.provider_url(provider)?.to_string();
+    let password = state.password();
+    let id = &state.actor.identity;
+    let body = json!({
+        "username": username, "password": password,
+        "kyc": {"full_name": id.name, "date_of_birth": id.date_of_birth, "email": id.email, "phone": id.phone, "address": id.address},
+    });
+    call(&state.party, reqwest::Method::POST, &format!("{base}/api/signup"), None, Some(body)).await?;
+    state.accounts.insert(provider.clone(), (username.to_string(), password));
+    let account = Entity::Account(provider.clone(), username.to_string());
+    stage.record(Fact::new(FactKind::AccountHolder, account, Entity::Identity(state.actor.id.clone())));
+    Ok(format!("{} opened account {username} at {provider} with KYC documents", id.name))
+}
+
+async fn cash_out(state: &mut ActorState, stage: &Stage<'_>, provider: &ProviderId) -> Result<String, CastError> {
+    let base = stage.provider_url(provider)?.to_string();
+    let (username, password) = state.accounts.get(provider).cloned().ok_or_else(|| CastError::Script(format!("no account at {provider}")))?;
+    let login = call(&state.party, reqwest::Method::POST, &format!("{base}/api/login"), None, Some(json!({"username": username, "password": password}))).await?;
+    let token = str_field(&login, "token", "login")?.to_string();
+    let dep = call(&state.party, reqwest::Method::GET, &format!("{base}/api/deposit-address"), Some(&token), None).await?;
+    let deposit = str_field(&dep, "address", "deposit address")?.to_string();
+    let to: Address = deposit
+        .parse::<Address<bitcoin::address::NetworkUnchecked>>()
+        .ok()
+        .and_then(|a| a.require_network(coin_sim::params::NETWORK).ok())
+        .ok_or_else(|| CastError::Protocol("deposit address".into(), deposit.clone()))?;
+    stage.record(Fact::new(FactKind::DepositAddressOf, Entity::Address(deposit.clone()), Entity::Account(provider.clone(), username.clone())));
+    let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
+    let utxos = explorer.address_utxos(&state.main_address).await.map_err(|e| CastError::Coin(e.to_string()))?;
+    let total: u64 = utxos.iter().map(|u| u.value_sat).sum();
+    // Send everything: the fee for n P2WPKH inputs and one output, at the scenario's rate.
+    let vbytes = 11 + 69 * utxos.len() as u64 + 31 + 8;
+    let fee = vbytes * stage.scenario.coin.fee_rate;
+    if total <= fee + 546 {
+        return Err(CastError::Coin(format!("nothing to cash out ({})", sim_core::ids::Sats(total))));
+    }
+    let tx = state.wallet.build_and_sign(&utxos, &[(to, total - fee)], stage.scenario.coin.fee_rate, &state.main_address).map_err(|e| CastError::Coin(e.to_string()))?;
+    let txid = explorer.broadcast(&tx).await.map_err(|e| CastError::Coin(e.to_string()))?;
+    Ok(format!("{} sent {} to deposit address {deposit} of {username}@{provider} in {txid}", state.actor.identity.name, sim_core::ids::Sats(total - fee)))
+}

@@ -1,0 +1,474 @@
+//! The world: every service of a scenario running on loopback, the chain, and the cast
+//! acting on the simulated clock.
+//!
+//! [`World::build`] starts the explorer, each market and each exchange as real HTTP
+//! services and names them on the [`network::DirectNetwork`]; [`World::run_until`]
+//! fast-forwards: it moves the clock from event to event (a scripted step or a block),
+//! performing each in order, so the same scenario and seed give the same world.
+
+pub mod cast;
+pub mod network;
+pub mod onion;
+pub mod truth;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use bitcoin::Address;
+use coin_sim::{Chain, ChainParams, EsploraClient, SharedChain, Wallet};
+use sha2::{Digest, Sha256};
+use sim_core::clock::{SimClock, SimDuration, SimTime};
+use sim_core::facts::{Entity, Fact, FactKind};
+use sim_core::ids::{ActorId, ProviderId, SiteId};
+use sim_core::rng;
+use sim_core::scenario::{ProviderKind, Scenario, SiteKind};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::exchange::{ExchangeConfig, ExchangeService};
+use crate::market::{MarketConfig, MarketService};
+use cast::{ActorState, Directory, Stage};
+use network::{DirectNetwork, Host, Party};
+use truth::{ChronicleEntry, GroundTruth, SharedTruth};
+
+/// Why a world could not be built or run.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// A socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Where.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The chain refused its set-up.
+    #[error("chain: {0}")]
+    Chain(String),
+    /// A service could not start.
+    #[error("{service}: {message}")]
+    Service {
+        /// Which service.
+        service: String,
+        /// Why.
+        message: String,
+    },
+    /// The network could not be set up.
+    #[error(transparent)]
+    Network(#[from] network::NetworkError),
+}
+
+/// A running service: its name, its name on the simulated network and its real socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// Service name (`market`, `explorer`, or the site/provider id).
+    pub name: String,
+    /// Its host name on the simulated network.
+    pub host: String,
+    /// Where it really listens.
+    pub socket: SocketAddr,
+}
+
+impl ServiceInfo {
+    /// The real URL (loopback socket), for tools and tests.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.socket)
+    }
+    /// The URL parties of the world use (`http://<name>.onion`, `http://coinbay.example`).
+    pub fn world_url(&self) -> String {
+        format!("http://{}", self.host)
+    }
+}
+
+/// How a provider's legal side is reached by the lab.
+#[derive(Clone, Debug)]
+pub struct ProviderDesk {
+    /// Base URL on the simulated network.
+    pub url: String,
+    /// The credential with which the lab serves orders.
+    pub legal_token: String,
+    /// Kind of provider.
+    pub kind: ProviderKind,
+}
+
+enum Due {
+    Block,
+    Step { actor: usize, step: usize },
+}
+
+/// A scenario's world, running.
+pub struct World {
+    scenario: Arc<Scenario>,
+    seed: u64,
+    clock: SimClock,
+    chain: SharedChain,
+    network: DirectNetwork,
+    services: Vec<ServiceInfo>,
+    directory: Directory,
+    markets: BTreeMap<SiteId, MarketService>,
+    exchanges: BTreeMap<ProviderId, ExchangeService>,
+    desks: BTreeMap<ProviderId, ProviderDesk>,
+    truth: SharedTruth,
+    actors: Vec<ActorState>,
+    /// Scheduled steps, sorted by (time, actor, step).
+    steps: Vec<(SimTime, usize, usize)>,
+    next_step: usize,
+    next_block: SimTime,
+    miner: Address,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World").field("scenario", &self.scenario.meta.id).field("seed", &self.seed).finish_non_exhaustive()
+    }
+}
+
+/// Binds `ip:0` (or `ip:port`) and serves `router` until shutdown.
+async fn serve(ip: IpAddr, router: axum::Router, mut stop: watch::Receiver<bool>) -> Result<(SocketAddr, JoinHandle<()>), WorldError> {
+    let addr = SocketAddr::new(ip, 0);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| WorldError::Listen { addr, source })?;
+    let socket = listener.local_addr().map_err(|source| WorldError::Listen { addr, source })?;
+    let task = tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let stopped = async move {
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stopped).await {
+            tracing::error!(%socket, error = %e, "service stopped with an error");
+        }
+    });
+    Ok((socket, task))
+}
+
+fn service_err(service: &str, e: impl std::fmt::Display) -> WorldError {
+    WorldError::Service { service: service.to_string(), message: e.to_string() }
+}
+
+impl World {
+    /// Builds the world of `scenario` under `seed` with its services on `ip` (free ports).
+    pub async fn build(scenario: Arc<Scenario>, seed: u64, ip: IpAddr) -> Result<World, WorldError> {
+        let start = scenario.meta.start;
+        let clock = SimClock::new(start);
+        let (shutdown, stop) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut network = DirectNetwork::new();
+        let mut services = Vec::new();
+
+        // The cast's wallets exist before the chain: the genesis block pays their funds.
+        let actors_spec = scenario.cast.clone();
+        let mut wallets: BTreeMap<ActorId, Address> = BTreeMap::new();
+        for a in &actors_spec {
+            let mut w = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:{}", a.id)));
+            wallets.insert(a.id.clone(), w.new_address());
+        }
+        let mut allocations = Vec::new();
+        for f in &scenario.coin.initial_funds {
+            if let Some(addr) = wallets.get(&f.actor) {
+                allocations.push((addr.clone(), f.amount.0));
+            }
+        }
+        let params = ChainParams {
+            block_interval: scenario.coin.block_interval,
+            pow_bits: scenario.coin.pow_bits,
+            block_reward_sat: scenario.coin.block_reward.0,
+            coinbase_maturity: scenario.coin.coinbase_maturity,
+            ..ChainParams::default()
+        };
+        let interval = scenario.coin.block_interval.as_secs().max(1);
+        // Genesis lies far enough back that its outputs are mature when the world starts.
+        let premine = i64::from(scenario.coin.coinbase_maturity) + 1;
+        let genesis_time = SimTime(start.secs() - premine * interval);
+        let mut chain = Chain::new(params, genesis_time.as_block_time(), &allocations).map_err(|e| WorldError::Chain(e.to_string()))?;
+        let mut miner_wallet = Wallet::from_seed(rng::stream_seed(seed, "wallet:miner"));
+        let miner = miner_wallet.new_address();
+        for k in 1..premine {
+            chain.mine_block_at(SimTime(genesis_time.secs() + k * interval), &miner).map_err(|e| WorldError::Chain(e.to_string()))?;
+        }
+        let chain = coin_sim::shared(chain);
+
+        // The explorer: a clearnet service everyone may query.
+        let explorer_host = "explorer.darkcoin.example".to_string();
+        let (socket, task) = serve(ip, coin_sim::explorer::router(chain.clone()), stop.clone()).await?;
+        tasks.push(task);
+        network.add(Host { name: explorer_host.clone(), socket, onion: false });
+        services.push(ServiceInfo { name: "explorer".into(), host: explorer_host.clone(), socket });
+        let explorer_url = format!("http://{explorer_host}");
+
+        // Services need the network's names to reach the explorer; names are known up front.
+        let mut planned: Vec<(String, String, bool)> = Vec::new();
+        for site in &scenario.sites {
+            if matches!(site.kind, SiteKind::Market(_)) {
+                let host = onion::onion_host(rng::stream_seed(seed, &format!("onion:{}", site.id)));
+                planned.push((site.id.to_string(), host, true));
+            }
+        }
+        for p in &scenario.providers {
+            if p.kind == ProviderKind::Exchange {
+                planned.push((p.id.to_string(), format!("{}.example", p.id), false));
+            }
+        }
+
+        let mut markets = BTreeMap::new();
+        let mut exchanges = BTreeMap::new();
+        let mut desks = BTreeMap::new();
+        let mut directory = Directory { explorer: explorer_url.clone(), ..Directory::default() };
+        // A service's own client reaches the explorer; only the explorer is needed by then.
+        let service_party = network.party(None)?;
+        for site in &scenario.sites {
+            let SiteKind::Market(m) = &site.kind else { continue };
+            let name = site.id.to_string();
+            let db = rusqlite::Connection::open_in_memory().map_err(|e| service_err(&name, e))?;
+            let config = MarketConfig {
+                name: site.name.clone(),
+                commission_bps: m.commission_bps,
+                feerate_sat_per_vb: scenario.coin.fee_rate,
+                min_confirmations: m.min_confirmations,
+            };
+            let escrow = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:escrow:{}", site.id)));
+            let explorer = EsploraClient::new(service_party.clearnet().clone(), explorer_url.clone());
+            let market = MarketService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", site.id)), escrow, explorer)
+                .map_err(|e| service_err(&name, e))?;
+            let (socket, task) = serve(ip, market.router(), stop.clone()).await?;
+            tasks.push(task);
+            let host = planned.iter().find(|(n, ..)| n == &name).map(|(_, h, _)| h.clone()).unwrap_or_default();
+            network.add(Host { name: host.clone(), socket, onion: true });
+            directory.sites.insert(site.id.clone(), format!("http://{host}"));
+            services.push(ServiceInfo { name: if markets.is_empty() { "market".into() } else { name.clone() }, host, socket });
+            markets.insert(site.id.clone(), market);
+        }
+        for p in &scenario.providers {
+            if p.kind != ProviderKind::Exchange {
+                continue;
+            }
+            let name = p.id.to_string();
+            let db = rusqlite::Connection::open_in_memory().map_err(|e| service_err(&name, e))?;
+            let legal_token = hex::encode(rng::stream_seed(seed, &format!("legal-token:{}", p.id)));
+            let config = ExchangeConfig { name: p.name.clone(), legal_token: legal_token.clone(), min_confirmations: 1 };
+            let wallet = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:exchange:{}", p.id)));
+            let explorer = EsploraClient::new(service_party.clearnet().clone(), explorer_url.clone());
+            let exchange = ExchangeService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", p.id)), wallet, explorer)
+                .map_err(|e| service_err(&name, e))?;
+            let (socket, task) = serve(ip, exchange.router(), stop.clone()).await?;
+            tasks.push(task);
+            let host = format!("{}.example", p.id);
+            network.add(Host { name: host.clone(), socket, onion: false });
+            directory.providers.insert(p.id.clone(), format!("http://{host}"));
+            desks.insert(p.id.clone(), ProviderDesk { url: format!("http://{host}"), legal_token, kind: p.kind });
+            services.push(ServiceInfo { name: if exchanges.is_empty() { "exchange".into() } else { name.clone() }, host, socket });
+            exchanges.insert(p.id.clone(), exchange);
+        }
+
+        let mut truth = GroundTruth::default();
+        for a in &scenario.cast {
+            truth.identities.insert(a.identity.name.trim().to_lowercase(), a.id.clone());
+        }
+        let truth = SharedTruth::new(truth);
+
+        // The cast, each with its own party on the network and its own random stream.
+        let mut actors = Vec::new();
+        let mut steps = Vec::new();
+        for (i, a) in actors_spec.into_iter().enumerate() {
+            let party = network.party(Some(&a.identity.home_ip))?;
+            let mut jitter_rng = rng::stream(seed, &format!("schedule:{}", a.id));
+            for (j, s) in a.script.iter().enumerate() {
+                let jitter = rng::below(&mut jitter_rng, u64::try_from(s.jitter.as_secs()).unwrap_or(0).saturating_add(1));
+                let at = start.plus(s.at).plus(SimDuration::secs(i64::try_from(jitter).unwrap_or(0)));
+                steps.push((at, i, j));
+            }
+            actors.push(ActorState::new(a, seed, party));
+        }
+        steps.sort();
+
+        Ok(World {
+            next_block: start.plus(SimDuration::secs(interval)),
+            scenario,
+            seed,
+            clock,
+            chain,
+            network,
+            services,
+            directory,
+            markets,
+            exchanges,
+            desks,
+            truth,
+            actors,
+            steps,
+            next_step: 0,
+            miner,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &Arc<Scenario> {
+        &self.scenario
+    }
+    /// The world seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// The simulated clock (shared with every service).
+    pub fn clock(&self) -> &SimClock {
+        &self.clock
+    }
+    /// The chain.
+    pub fn chain(&self) -> &SharedChain {
+        &self.chain
+    }
+    /// The network's name table.
+    pub fn network(&self) -> &DirectNetwork {
+        &self.network
+    }
+    /// The running services.
+    pub fn services(&self) -> &[ServiceInfo] {
+        &self.services
+    }
+    /// Where sites, providers and the explorer are on the simulated network.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+    /// The providers' legal desks (lab only).
+    pub fn desks(&self) -> &BTreeMap<ProviderId, ProviderDesk> {
+        &self.desks
+    }
+    /// Ground truth (lab only).
+    pub fn truth(&self) -> &SharedTruth {
+        &self.truth
+    }
+    /// A party on this world's network (e.g. the lab's capture client).
+    pub fn party(&self, client_ip: Option<&str>) -> Result<Party, WorldError> {
+        Ok(self.network.party(client_ip)?)
+    }
+    /// When the cast's scripted activity ends.
+    pub fn world_end(&self) -> SimTime {
+        self.scenario.meta.start.plus(self.scenario.meta.world_duration)
+    }
+
+    fn chronicle(&self, actor: Option<ActorId>, text: String, ok: bool) {
+        let time = self.clock.now();
+        tracing::debug!(%time, actor = ?actor, ok, "{text}");
+        self.truth.write().chronicle.push(ChronicleEntry { time, actor, text, ok });
+    }
+
+    fn next_due(&self) -> (SimTime, Due) {
+        match self.steps.get(self.next_step) {
+            Some(&(t, actor, step)) if t < self.next_block => (t, Due::Step { actor, step }),
+            _ => (self.next_block, Due::Block),
+        }
+    }
+
+    /// Runs the world, event by event, until simulated time `end`; the clock ends at `end`.
+    pub async fn run_until(&mut self, end: SimTime) -> Result<(), WorldError> {
+        loop {
+            let (t, due) = self.next_due();
+            if t > end {
+                break;
+            }
+            self.clock.advance_to(t);
+            match due {
+                Due::Block => {
+                    self.mine_block()?;
+                    self.next_block = self.next_block.plus(self.scenario.coin.block_interval);
+                }
+                Due::Step { actor, step } => {
+                    self.next_step += 1;
+                    self.perform(actor, step).await;
+                }
+            }
+        }
+        self.clock.advance_to(end);
+        Ok(())
+    }
+
+    async fn perform(&mut self, actor: usize, step: usize) {
+        let scenario = self.scenario.clone();
+        let Some(state) = self.actors.get_mut(actor) else { return };
+        if state.is_dark() {
+            return;
+        }
+        let Some(action) = state.actor.script.get(step).map(|s| s.action.clone()) else { return };
+        let id = state.id().clone();
+        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth, now: self.clock.now() };
+        let outcome = cast::perform(state, &stage, &action).await;
+        match outcome {
+            Ok(text) => self.chronicle(Some(id), text, true),
+            Err(e) => self.chronicle(Some(id), format!("could not {action:?}: {e}"), false),
+        }
+    }
+
+    /// Mines the next block and records the transfers it confirms as ground truth.
+    fn mine_block(&mut self) -> Result<(), WorldError> {
+        let now = self.clock.now();
+        let mut chain = coin_sim::chain::lock(&self.chain);
+        let hash = chain.mine_block_at(now, &self.miner).map_err(|e| WorldError::Chain(e.to_string()))?;
+        let mut transfers = Vec::new();
+        if let Some(block) = chain.block_by_hash(&hash) {
+            for tx in block.txdata.iter().skip(1) {
+                let from: Vec<String> = tx
+                    .input
+                    .iter()
+                    .filter_map(|i| chain.prevout(&i.previous_output))
+                    .filter_map(|o| Address::from_script(&o.script_pubkey, coin_sim::params::NETWORK).ok())
+                    .map(|a| a.to_string())
+                    .collect();
+                for out in &tx.output {
+                    if let Ok(to) = Address::from_script(&out.script_pubkey, coin_sim::params::NETWORK) {
+                        for f in &from {
+                            if *f != to.to_string() {
+                                transfers.push(Fact::new(FactKind::Transfer, Entity::Address(f.clone()), Entity::Address(to.to_string())));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let txs = chain.block_by_hash(&hash).map(|b| b.txdata.len().saturating_sub(1)).unwrap_or(0);
+        let height = chain.height();
+        drop(chain);
+        let mut truth = self.truth.write();
+        for f in transfers {
+            truth.record(now, f);
+        }
+        if txs > 0 {
+            truth.chronicle.push(ChronicleEntry { time: now, actor: None, text: format!("block {height} confirmed {txs} transaction(s)"), ok: true });
+        }
+        Ok(())
+    }
+
+    /// A digest of the whole world's state: chain, every service's records, ground truth.
+    pub fn digest(&self) -> Result<[u8; 32], WorldError> {
+        let mut h = Sha256::new();
+        h.update(coin_sim::chain::lock(&self.chain).digest());
+        for (id, m) in &self.markets {
+            let dump = m.dump().map_err(|e| service_err(id.as_str(), e))?;
+            h.update(id.as_str().as_bytes());
+            h.update(serde_json::to_vec(&dump).map_err(|e| service_err(id.as_str(), e))?);
+        }
+        for (id, x) in &self.exchanges {
+            let dump = x.dump().map_err(|e| service_err(id.as_str(), e))?;
+            h.update(id.as_str().as_bytes());
+            h.update(serde_json::to_vec(&dump).map_err(|e| service_err(id.as_str(), e))?);
+        }
+        let truth = self.truth.read();
+        h.update(serde_json::to_vec(&truth.facts).map_err(|e| service_err("truth", e))?);
+        h.update(serde_json::to_vec(&truth.chronicle).map_err(|e| service_err("truth", e))?);
+        Ok(h.finalize().into())
+    }
+
+    /// Stops every service and waits for them.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Ground truth: what the world really is, kept in the lab and never sent to a team.
+//!
+//! The world records here every fact its activity makes true, and the registry that maps
+//! what a page shows (a handle, a listing number, a name) to scenario ids. The lab reads it
+//! to decide which facts a captured artifact reveals; nothing in it is served to teams.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::Serialize;
+use sim_core::clock::SimTime;
+use sim_core::facts::{Fact, FactSet};
+use sim_core::ids::{ActorId, ListingId, PersonaId, SiteId};
+
+/// One line of the world's chronicle: who did what, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChronicleEntry {
+    /// When it happened.
+    pub time: SimTime,
+    /// Who did it (`None` for the world itself, e.g. a block).
+    pub actor: Option<ActorId>,
+    /// What happened, in words.
+    pub text: String,
+    /// Whether it went as the script intended.
+    pub ok: bool,
+}
+
+/// The world's ground truth.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroundTruth {
+    /// Every fact the world's activity has made true.
+    pub facts: FactSet,
+    /// When each fact first became true.
+    pub fact_times: BTreeMap<Fact, SimTime>,
+    /// Persona by (site, handle as shown on the site).
+    pub personas: BTreeMap<(SiteId, String), PersonaId>,
+    /// Scenario listing by (site, the market's own listing number).
+    pub listings: BTreeMap<(SiteId, i64), ListingId>,
+    /// Actor by real name (lower case).
+    pub identities: BTreeMap<String, ActorId>,
+    /// What happened, in order.
+    pub chronicle: Vec<ChronicleEntry>,
+}
+
+impl GroundTruth {
+    /// Records a fact at time `t` (keeps the first time it became true).
+    pub fn record(&mut self, t: SimTime, fact: Fact) {
+        self.fact_times.entry(fact.clone()).or_insert(t);
+        self.facts.insert(fact);
+    }
+    /// The persona behind a handle on a site.
+    pub fn persona(&self, site: &SiteId, handle: &str) -> Option<&PersonaId> {
+        self.personas.get(&(site.clone(), handle.to_string()))
+    }
+    /// The actor with this real name (case-insensitive).
+    pub fn identity(&self, name: &str) -> Option<&ActorId> {
+        self.identities.get(&name.trim().to_lowercase())
+    }
+}
+
+/// Ground truth shared between the world (writer) and the lab (reader).
+#[derive(Clone, Debug, Default)]
+pub struct SharedTruth(Arc<RwLock<GroundTruth>>);
+
+impl SharedTruth {
+    /// Shares `truth`.
+    pub fn new(truth: GroundTruth) -> Self {
+        SharedTruth(Arc::new(RwLock::new(truth)))
+    }
+    /// Reads it; a poisoned lock still yields the data (the world only appends).
+    pub fn read(&self) -> RwLockReadGuard<'_, GroundTruth> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Writes it.
+    pub fn write(&self) -> RwLockWriteGuard<'_, GroundTruth> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,637 @@
+//! Semantic checks of a parsed scenario: everything serde cannot see.
+//!
+//! [`check`] reports *every* problem it finds (never just the first), each as a
+//! [`Problem`] with the field path of the offending value in the loader's path style
+//! (`cast[0].script[3].action.Order.listing`), so the loader can point at the text.
+//! The checks cover the format version, unique ids, references to undefined things,
+//! times against the world's duration and the team's budget, rubric signs, legal rules,
+//! the reference solution's ordering of evidence labels, and whether every charge
+//! element can be proven by some fact the cast's scripts can make true
+//! ([`possible_facts`]). [`summary`] is the one-screen view `darklab check` prints.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::model::*;
+use crate::clock::{SimDuration, SimTime};
+use crate::ids::{PersonaId, ProviderId, SiteId};
+
+pub use super::possible::possible_facts;
+pub use super::summary::summary;
+
+/// One semantic problem in a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Field path of the offending value, e.g. `coin.initial_funds[3].actor`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when there is something useful to say.
+    pub help: Option<String>,
+}
+
+impl Problem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem { path: path.into(), message: message.into(), help: None }
+    }
+
+    /// The same problem with a hint on how to fix it.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// The known name closest to `found`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(found: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = found.to_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(&lower, &k.to_lowercase()), *k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// Earliest accepted `meta.start` (2000-01-01T00:00:00Z).
+const EARLIEST_START: SimTime = SimTime(946_684_800);
+/// First rejected `meta.start` (2100-01-01T00:00:00Z).
+const LATEST_START: SimTime = SimTime(4_102_444_800);
+
+/// Runs every check; an empty result means the scenario is sound.
+pub fn check(s: &Scenario) -> Vec<Problem> {
+    let mut c = Checker { s, ix: Index::new(s), out: Vec::new() };
+    c.format_and_meta();
+    c.network();
+    c.sites();
+    c.coin();
+    c.providers();
+    c.cast();
+    c.legal();
+    c.charges();
+    c.rubric();
+    c.injects_and_hints();
+    c.solution();
+    c.out
+}
+
+/// Lookup tables built once per check.
+struct Index<'a> {
+    actors: BTreeMap<&'a str, &'a Actor>,
+    /// Persona id → (owning actor, persona).
+    personas: BTreeMap<&'a str, (&'a Actor, &'a Persona)>,
+    sites: BTreeMap<&'a str, &'a Site>,
+    providers: BTreeMap<&'a str, &'a Provider>,
+    /// Listing id → (vendor actor, persona) of its first `List` action.
+    listings: BTreeMap<&'a str, (&'a Actor, &'a PersonaId)>,
+    boards: BTreeSet<&'a str>,
+    charges: BTreeMap<&'a str, &'a Charge>,
+}
+
+impl<'a> Index<'a> {
+    fn new(s: &'a Scenario) -> Self {
+        let mut ix = Index {
+            actors: BTreeMap::new(),
+            personas: BTreeMap::new(),
+            sites: s.sites.iter().map(|x| (x.id.as_str(), x)).collect(),
+            providers: s.providers.iter().map(|x| (x.id.as_str(), x)).collect(),
+            listings: BTreeMap::new(),
+            boards: s.network.boards.iter().map(|b| b.id.as_str()).collect(),
+            charges: s.charges.iter().map(|c| (c.id.as_str(), c)).collect(),
+        };
+        for a in &s.cast {
+            ix.actors.entry(a.id.as_str()).or_insert(a);
+            for p in &a.personas {
+                ix.personas.entry(p.id.as_str()).or_insert((a, p));
+            }
+            for step in &a.script {
+                if let Action::List { persona, listing } = &step.action {
+                    ix.listings.entry(listing.id.as_str()).or_insert((a, persona));
+                }
+            }
+        }
+        ix
+    }
+}
+
+struct Checker<'a> {
+    s: &'a Scenario,
+    ix: Index<'a>,
+    out: Vec<Problem>,
+}
+
+/// A sorted list of names for "did you mean" and "defined ... are" hints.
+fn names<'a, V>(map: &BTreeMap<&'a str, V>) -> Vec<&'a str> {
+    map.keys().copied().collect()
+}
+
+impl<'a> Checker<'a> {
+    fn push(&mut self, p: Problem) {
+        self.out.push(p);
+    }
+
+    /// Reports `id` as undefined unless `known` holds it.
+    fn require(&mut self, path: String, what: &str, id: &str, known: &[&str], define_in: &str) -> bool {
+        if known.contains(&id) {
+            return true;
+        }
+        let help = match did_you_mean(id, known) {
+            Some(k) => format!("did you mean `{k}`?"),
+            None if known.is_empty() => format!("no {what} is defined: add one to `{define_in}`"),
+            None => format!("defined {what}s: {}; or add it to `{define_in}`", quoted(known)),
+        };
+        self.push(Problem::new(path, format!("no {what} `{id}` is defined")).with_help(help));
+        false
+    }
+
+    /// Reports every id that occurs a second time.
+    fn unique<I>(&mut self, what: &str, items: I)
+    where
+        I: IntoIterator<Item = (String, &'a str)>,
+    {
+        let mut first: BTreeMap<&str, String> = BTreeMap::new();
+        for (path, id) in items {
+            match first.get(id) {
+                Some(at) => {
+                    let p = Problem::new(path, format!("duplicate {what} id `{id}`"))
+                        .with_help(format!("first defined at {at}; {what} ids must be unique"));
+                    self.push(p);
+                }
+                None => {
+                    first.insert(id, path);
+                }
+            }
+        }
+    }
+
+    fn format_and_meta(&mut self) {
+        let s = self.s;
+        if s.format != 1 {
+            self.push(
+                Problem::new("format", format!("expected format version 1, found {}", s.format))
+                    .with_help("this build reads scenario format 1 only"),
+            );
+        }
+        let m = &s.meta;
+        if m.start < EARLIEST_START || m.start >= LATEST_START {
+            self.push(
+                Problem::new("meta.start", format!("start time {} is outside the supported range", m.start))
+                    .with_help("use a time between 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z"),
+            );
+        }
+        if m.world_duration <= SimDuration(0) {
+            self.push(Problem::new("meta.world_duration", "the world's duration must be longer than 0s").with_help("e.g. \"3d\""));
+        }
+        if m.time_budget <= SimDuration(0) {
+            self.push(Problem::new("meta.time_budget", "the team's time budget must be longer than 0s").with_help("e.g. \"14d\""));
+        }
+        if m.compression < 1 {
+            self.push(
+                Problem::new("meta.compression", "clock compression must be at least 1")
+                    .with_help("1 runs the world in real time; 120 runs two simulated minutes per real second"),
+            );
+        }
+    }
+
+    fn network(&mut self) {
+        let n = &self.s.network;
+        self.unique("relay", n.relays.iter().enumerate().map(|(i, r)| (format!("network.relays[{i}].id"), r.id.as_str())));
+        self.unique("board", n.boards.iter().enumerate().map(|(i, b)| (format!("network.boards[{i}].id"), b.id.as_str())));
+        let boards: Vec<&str> = self.ix.boards.iter().copied().collect();
+        let sites = names(&self.ix.sites);
+        for (i, r) in n.relays.iter().enumerate() {
+            if let Some(b) = &r.board {
+                self.require(format!("network.relays[{i}].board"), "board", b.as_str(), &boards, "network.boards");
+            }
+        }
+        for (i, o) in n.onion_services.iter().enumerate() {
+            self.require(format!("network.onion_services[{i}].site"), "site", o.site.as_str(), &sites, "sites");
+            if let Some(b) = &o.board {
+                self.require(format!("network.onion_services[{i}].board"), "board", b.as_str(), &boards, "network.boards");
+            }
+        }
+    }
+
+    fn sites(&mut self) {
+        let s = self.s;
+        self.unique("site", s.sites.iter().enumerate().map(|(i, x)| (format!("sites[{i}].id"), x.id.as_str())));
+        let actors = names(&self.ix.actors);
+        for (i, site) in s.sites.iter().enumerate() {
+            if let SiteKind::Market(m) = &site.kind
+                && let Some(op) = &m.operator
+            {
+                self.require(format!("sites[{i}].kind.Market.operator"), "actor", op.as_str(), &actors, "cast");
+            }
+        }
+    }
+
+    fn coin(&mut self) {
+        let c = &self.s.coin;
+        if c.block_interval <= SimDuration(0) {
+            self.push(Problem::new("coin.block_interval", "the block interval must be longer than 0s").with_help("e.g. \"10m\""));
+        }
+        let actors = names(&self.ix.actors);
+        for (i, f) in c.initial_funds.iter().enumerate() {
+            self.require(format!("coin.initial_funds[{i}].actor"), "actor", f.actor.as_str(), &actors, "cast");
+        }
+    }
+
+    fn providers(&mut self) {
+        let s = self.s;
+        self.unique("provider", s.providers.iter().enumerate().map(|(i, p)| (format!("providers[{i}].id"), p.id.as_str())));
+        for (i, p) in s.providers.iter().enumerate() {
+            if p.response_delay > s.meta.time_budget {
+                self.push(
+                    Problem::new(
+                        format!("providers[{i}].response_delay"),
+                        format!("provider `{}` answers after {}, longer than the team's time budget of {}", p.id, p.response_delay, s.meta.time_budget),
+                    )
+                    .with_help("shorten the response delay or lengthen `meta.time_budget`"),
+                );
+            }
+        }
+    }
+
+    fn cast(&mut self) {
+        let s = self.s;
+        self.unique("actor", s.cast.iter().enumerate().map(|(i, a)| (format!("cast[{i}].id"), a.id.as_str())));
+        self.unique(
+            "persona",
+            s.cast.iter().enumerate().flat_map(|(i, a)| {
+                a.personas.iter().enumerate().map(move |(j, p)| (format!("cast[{i}].personas[{j}].id"), p.id.as_str()))
+            }),
+        );
+        self.unique(
+            "listing",
+            s.cast.iter().enumerate().flat_map(|(i, a)| {
+                a.script.iter().enumerate().filter_map(move |(k, st)| match &st.action {
+                    Action::List { listing, .. } => Some((format!("cast[{i}].script[{k}].action.List.listing.id"), listing.id.as_str())),
+                    _ => None,
+                })
+            }),
+        );
+        self.unique(
+            "slip",
+            s.cast.iter().enumerate().flat_map(|(i, a)| {
+                a.slips.iter().enumerate().map(move |(j, sl)| (format!("cast[{i}].slips[{j}].id"), sl.id.as_str()))
+            }),
+        );
+        let sites = names(&self.ix.sites);
+        for (i, a) in s.cast.iter().enumerate() {
+            for (j, p) in a.personas.iter().enumerate() {
+                self.require(format!("cast[{i}].personas[{j}].site"), "site", p.site.as_str(), &sites, "sites");
+            }
+            for (k, step) in a.script.iter().enumerate() {
+                self.step(i, a, k, step);
+            }
+            for (j, slip) in a.slips.iter().enumerate() {
+                match &slip.kind {
+                    SlipKind::AddressInProfile(p) => {
+                        self.own_persona(format!("cast[{i}].slips[{j}].kind.AddressInProfile"), a, p);
+                    }
+                    SlipKind::CashOutToKycExchange(p) => {
+                        self.provider(format!("cast[{i}].slips[{j}].kind.CashOutToKycExchange"), p.as_str());
+                    }
+                }
+            }
+            for (j, r) in a.reactions.iter().enumerate() {
+                let Trigger::TippedOff(p) = &r.trigger;
+                self.own_persona(format!("cast[{i}].reactions[{j}].trigger.TippedOff"), a, p);
+            }
+        }
+    }
+
+    fn provider(&mut self, path: String, id: &str) -> bool {
+        let known = names(&self.ix.providers);
+        self.require(path, "provider", id, &known, "providers")
+    }
+
+    /// Requires `p` to be one of `actor`'s own personas.
+    fn own_persona(&mut self, path: String, actor: &Actor, p: &PersonaId) {
+        if actor.personas.iter().any(|x| x.id == *p) {
+            return;
+        }
+        match self.ix.personas.get(p.as_str()) {
+            Some((owner, _)) => {
+                let msg = format!("persona `{p}` belongs to actor `{}`, not to `{}`", owner.id, actor.id);
+                self.push(Problem::new(path, msg).with_help("an actor can only act through its own personas"));
+            }
+            None => {
+                let own: Vec<&str> = actor.personas.iter().map(|x| x.id.as_str()).collect();
+                let help = match did_you_mean(p.as_str(), &own) {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None if own.is_empty() => format!("actor `{}` has no personas: add one to its `personas`", actor.id),
+                    None => format!("personas of actor `{}`: {}", actor.id, quoted(&own)),
+                };
+                self.push(Problem::new(path, format!("no persona `{p}` is defined")).with_help(help));
+            }
+        }
+    }
+
+    fn step(&mut self, i: usize, a: &Actor, k: usize, step: &Step) {
+        let s = self.s;
+        let base = format!("cast[{i}].script[{k}]");
+        let latest = SimDuration(step.at.0.saturating_add(step.jitter.0));
+        if latest > s.meta.world_duration {
+            let (path, what) = if step.at > s.meta.world_duration {
+                (format!("{base}.at"), format!("step runs at {} after the start", step.at))
+            } else {
+                (format!("{base}.jitter"), format!("with jitter, step may run at {latest} after the start"))
+            };
+            self.push(
+                Problem::new(path, format!("{what}, after the world ends ({})", s.meta.world_duration))
+                    .with_help("move the step earlier or lengthen `meta.world_duration`"),
+            );
+        }
+        let act = format!("{base}.action");
+        match &step.action {
+            Action::Register(p) => self.own_persona(format!("{act}.Register"), a, p),
+            Action::OpenShop { persona, .. } => self.own_persona(format!("{act}.OpenShop.persona"), a, persona),
+            Action::List { persona, .. } => self.own_persona(format!("{act}.List.persona"), a, persona),
+            Action::Order { persona, listing, .. } => {
+                self.own_persona(format!("{act}.Order.persona"), a, persona);
+                let known = names(&self.ix.listings);
+                if !known.contains(&listing.as_str()) {
+                    let help = match did_you_mean(listing.as_str(), &known) {
+                        Some(x) => format!("did you mean `{x}`?"),
+                        None => "a listing exists only once some vendor's script has a `List` action for it".into(),
+                    };
+                    self.push(
+                        Problem::new(format!("{act}.Order.listing"), format!("no `List` action defines listing `{listing}`"))
+                            .with_help(help),
+                    );
+                }
+            }
+            Action::ShipOrders(p) => self.own_persona(format!("{act}.ShipOrders"), a, p),
+            Action::FinalizeOrders { persona, rating, .. } => {
+                self.own_persona(format!("{act}.FinalizeOrders.persona"), a, persona);
+                if !(1..=5).contains(rating) {
+                    self.push(Problem::new(format!("{act}.FinalizeOrders.rating"), format!("rating must be 1 to 5, found {rating}")));
+                }
+            }
+            Action::OpenAccount { provider, .. } => {
+                self.provider(format!("{act}.OpenAccount.provider"), provider.as_str());
+            }
+            Action::CashOut { provider } => {
+                let path = format!("{act}.CashOut.provider");
+                if self.provider(path.clone(), provider.as_str()) && account_before(a, k, provider).is_none() {
+                    self.push(
+                        Problem::new(path, format!("actor `{}` cashes out to `{provider}` without an account there", a.id))
+                            .with_help(format!("add an earlier step `OpenAccount(provider: \"{provider}\", username: ...)` to its script")),
+                    );
+                }
+            }
+        }
+    }
+
+    fn legal(&mut self) {
+        let s = self.s;
+        let mut seen: BTreeMap<(RequestKind, Option<ProviderKind>), usize> = BTreeMap::new();
+        for (i, r) in s.legal.rules.iter().enumerate() {
+            if let Some(first) = seen.get(&(r.request, r.provider_kind)) {
+                let kind = match r.provider_kind {
+                    Some(k) => format!("{k:?} providers"),
+                    None => "any provider".into(),
+                };
+                self.push(
+                    Problem::new(format!("legal.rules[{i}]"), format!("a second rule for {:?} requests to {kind}", r.request))
+                        .with_help(format!("the first is legal.rules[{first}]; merge them")),
+                );
+            } else {
+                seen.insert((r.request, r.provider_kind), i);
+            }
+            if let Grounds::LinkToOffence { max_hops } = r.grounds
+                && max_hops < 1
+            {
+                self.push(
+                    Problem::new(format!("legal.rules[{i}].grounds.LinkToOffence.max_hops"), "max_hops must be at least 1")
+                        .with_help("or use `grounds: None` when no link is required"),
+                );
+            }
+        }
+    }
+
+    fn charges(&mut self) {
+        let s = self.s;
+        self.unique("charge", s.charges.iter().enumerate().map(|(i, c)| (format!("charges[{i}].id"), c.id.as_str())));
+        let actors = names(&self.ix.actors);
+        let personas = names(&self.ix.personas);
+        let unprovable = super::possible::unprovable(s);
+        for (i, c) in s.charges.iter().enumerate() {
+            self.require(format!("charges[{i}].offender"), "actor", c.offender.as_str(), &actors, "cast");
+            self.unique("element", c.elements.iter().enumerate().map(|(j, e)| (format!("charges[{i}].elements[{j}].id"), e.id.as_str())));
+            for (j, e) in c.elements.iter().enumerate() {
+                let base = format!("charges[{i}].elements[{j}].proven_by");
+                match &e.proven_by {
+                    Proof::Fact { persona, .. } => {
+                        self.require(format!("{base}.Fact.persona"), "persona", persona.as_str(), &personas, "cast[..].personas");
+                    }
+                    Proof::Link { persona, provider, .. } => {
+                        self.require(format!("{base}.Link.persona"), "persona", persona.as_str(), &personas, "cast[..].personas");
+                        if let Some(p) = provider {
+                            self.provider(format!("{base}.Link.provider"), p.as_str());
+                        }
+                    }
+                }
+                if let Some(p) = unprovable.get(&(i, j)) {
+                    self.push(p.clone());
+                }
+            }
+        }
+    }
+
+    fn rubric(&mut self) {
+        let r = &self.s.rubric;
+        let penalties = [("wrong_accusation", r.wrong_accusation), ("inadmissible", r.inadmissible), ("refused_request", r.refused_request)];
+        let rewards = [("step", r.step), ("attribution", r.attribution), ("element", r.element)];
+        for (name, v) in rewards {
+            if v < 0 {
+                self.push(Problem::new(format!("rubric.{name}"), format!("`{name}` is a reward and must be 0 or more, found {v}")));
+            }
+        }
+        if r.circumstantial_percent > 100 {
+            self.push(Problem::new(
+                "rubric.circumstantial_percent",
+                format!("a share of at most 100 percent is expected, found {}", r.circumstantial_percent),
+            ));
+        }
+        for (name, v) in penalties {
+            if v > 0 {
+                self.push(
+                    Problem::new(format!("rubric.{name}"), format!("`{name}` is a penalty and must be 0 or less, found {v}"))
+                        .with_help(format!("write `{name}: -{v}`")),
+                );
+            }
+        }
+    }
+
+    fn injects_and_hints(&mut self) {
+        let s = self.s;
+        let end = SimDuration(s.meta.world_duration.0.saturating_add(s.meta.time_budget.0));
+        for (i, inj) in s.injects.iter().enumerate() {
+            if inj.at > end {
+                self.push(
+                    Problem::new(format!("injects[{i}].at"), format!("inject at {} comes after the exercise ends ({end})", inj.at))
+                        .with_help("injects must fall within `meta.world_duration` + `meta.time_budget`"),
+                );
+            }
+        }
+        self.unique("hint", s.hints.iter().enumerate().map(|(i, h)| (format!("hints[{i}].id"), h.id.as_str())));
+    }
+
+    fn solution(&mut self) {
+        let s = self.s;
+        let all_labels: BTreeSet<&str> = s
+            .solution
+            .iter()
+            .filter_map(|st| match st {
+                SolutionStep::Capture { label, .. } => Some(label.as_str()),
+                SolutionStep::Request { response, .. } => Some(response.as_str()),
+                SolutionStep::File(_) => None,
+            })
+            .collect();
+        self.unique(
+            "evidence label",
+            s.solution.iter().enumerate().filter_map(|(i, st)| match st {
+                SolutionStep::Capture { label, .. } => Some((format!("solution[{i}].Capture.label"), label.as_str())),
+                SolutionStep::Request { response, .. } => Some((format!("solution[{i}].Request.response"), response.as_str())),
+                SolutionStep::File(_) => None,
+            }),
+        );
+        self.unique(
+            "request label",
+            s.solution.iter().enumerate().filter_map(|(i, st)| match st {
+                SolutionStep::Request { label, .. } => Some((format!("solution[{i}].Request.label"), label.as_str())),
+                _ => None,
+            }),
+        );
+        let mut defined: BTreeSet<&str> = BTreeSet::new();
+        for (i, st) in s.solution.iter().enumerate() {
+            match st {
+                SolutionStep::Capture { label, target } => {
+                    let base = format!("solution[{i}].Capture.target");
+                    match target {
+                        CaptureTarget::VendorProfile { site, handle } => self.vendor_profile(&base, site, handle),
+                        CaptureTarget::ExplorerAddress(r) => self.address_ref(&format!("{base}.ExplorerAddress"), r, &defined, &all_labels),
+                        CaptureTarget::ExplorerSpend(r) => self.address_ref(&format!("{base}.ExplorerSpend"), r, &defined, &all_labels),
+                    }
+                    defined.insert(label.as_str());
+                }
+                SolutionStep::Request { provider, target, grounds, response, .. } => {
+                    let base = format!("solution[{i}].Request");
+                    self.provider(format!("{base}.provider"), provider.as_str());
+                    self.address_ref(&format!("{base}.target"), target, &defined, &all_labels);
+                    for (j, g) in grounds.iter().enumerate() {
+                        self.label_ref(format!("{base}.grounds[{j}]"), g.as_str(), &defined, &all_labels);
+                    }
+                    defined.insert(response.as_str());
+                }
+                SolutionStep::File(case) => self.file_case(i, case, &defined, &all_labels),
+            }
+        }
+    }
+
+    fn vendor_profile(&mut self, base: &str, site: &SiteId, handle: &str) {
+        let sites = names(&self.ix.sites);
+        let path = format!("{base}.VendorProfile.site");
+        if !self.require(path.clone(), "site", site.as_str(), &sites, "sites") {
+            return;
+        }
+        if let Some(found) = self.ix.sites.get(site.as_str())
+            && !matches!(found.kind, SiteKind::Market(_))
+        {
+            self.push(Problem::new(path, format!("site `{site}` is not a market")).with_help("vendor profiles exist only on `Market` sites"));
+            return;
+        }
+        let handles: Vec<&str> =
+            self.ix.personas.values().filter(|(_, p)| p.site == *site).map(|(_, p)| p.handle.as_str()).collect();
+        if !handles.contains(&handle) {
+            let help = match did_you_mean(handle, &handles) {
+                Some(h) => format!("did you mean `{h}`?"),
+                None => format!("handles on `{site}`: {}", quoted(&handles)),
+            };
+            self.push(
+                Problem::new(format!("{base}.VendorProfile.handle"), format!("no persona on `{site}` has the handle `{handle}`")).with_help(help),
+            );
+        }
+    }
+
+    fn address_ref(&mut self, base: &str, r: &AddressRef, defined: &BTreeSet<&str>, all: &BTreeSet<&str>) {
+        let (variant, label) = match r {
+            AddressRef::FirstIn(l) => ("FirstIn", l),
+            AddressRef::PaidIn(l) => ("PaidIn", l),
+        };
+        self.label_ref(format!("{base}.{variant}"), label.as_str(), defined, all);
+    }
+
+    /// Requires an evidence label defined by an earlier solution step.
+    fn label_ref(&mut self, path: String, label: &str, defined: &BTreeSet<&str>, all: &BTreeSet<&str>) {
+        if defined.contains(label) {
+            return;
+        }
+        if all.contains(label) {
+            self.push(
+                Problem::new(path, format!("evidence `{label}` is used before the step that obtains it"))
+                    .with_help(format!("move the step labelled `{label}` before this one")),
+            );
+        } else {
+            let known: Vec<&str> = defined.iter().copied().collect();
+            let help = match did_you_mean(label, &known) {
+                Some(k) => format!("did you mean `{k}`?"),
+                None => "labels come from `Capture(label: ...)` and `Request(response: ...)` steps".into(),
+            };
+            self.push(Problem::new(path, format!("no evidence labelled `{label}`")).with_help(help));
+        }
+    }
+
+    fn file_case(&mut self, i: usize, case: &CaseSpec, defined: &BTreeSet<&str>, all: &BTreeSet<&str>) {
+        let personas = names(&self.ix.personas);
+        let charges = names(&self.ix.charges);
+        for (j, sus) in case.suspects.iter().enumerate() {
+            let base = format!("solution[{i}].File.suspects[{j}]");
+            for (k, p) in sus.personas.iter().enumerate() {
+                self.require(format!("{base}.personas[{k}]"), "persona", p.as_str(), &personas, "cast[..].personas");
+            }
+            for (k, l) in sus.attribution.iter().enumerate() {
+                self.label_ref(format!("{base}.attribution[{k}]"), l.as_str(), defined, all);
+            }
+            for (k, cs) in sus.charges.iter().enumerate() {
+                let cbase = format!("{base}.charges[{k}]");
+                if !self.require(format!("{cbase}.charge"), "charge", cs.charge.as_str(), &charges, "charges") {
+                    continue;
+                }
+                let elements: Vec<&str> =
+                    self.ix.charges.get(cs.charge.as_str()).map(|c| c.elements.iter().map(|e| e.id.as_str()).collect()).unwrap_or_default();
+                for (m, es) in cs.elements.iter().enumerate() {
+                    let what = format!("element of charge `{}`", cs.charge);
+                    self.require(format!("{cbase}.elements[{m}].element"), &what, es.element.as_str(), &elements, "charges[..].elements");
+                    for (n, l) in es.evidence.iter().enumerate() {
+                        self.label_ref(format!("{cbase}.elements[{m}].evidence[{n}]"), l.as_str(), defined, all);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The latest `OpenAccount` at `provider` that comes before step `k` of the actor's
+/// script (ordered by `at`, then by position), with its user name.
+pub(crate) fn account_before<'a>(a: &'a Actor, k: usize, provider: &ProviderId) -> Option<(&'a Step, &'a str)> {
+    let at = a.script.get(k)?.at;
+    a.script
+        .iter()
+        .enumerate()
+        .filter(|(j, st)| st.at < at || (st.at == at && *j < k))
+        .filter_map(|(_, st)| match &st.action {
+            Action::OpenAccount { provider: p, username } if p == provider => Some((st, username.as_str())),
+            _ => None,
+        })
+        .max_by_key(|(st, _)| st.at)
+}
+
+fn quoted(names: &[&str]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}

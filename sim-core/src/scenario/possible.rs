@@ -1,0 +1,228 @@
+//! What the cast's scripts can make true: an abstract fact graph for solvability checks.
+//!
+//! [`possible_facts`] reads the scripts without running the world and builds the facts
+//! they would produce, with symbolic names for things that only exist at run time:
+//! `payout:<actor>` is a vendor's payout address, `escrow:<site>` a market's escrow,
+//! `deposit:<actor>:<provider>` an exchange deposit address. A charge element whose
+//! proof no chain of these facts can satisfy can never be proven by any team, so the
+//! checker reports it.
+
+use std::collections::BTreeMap;
+
+use super::check::{Problem, account_before};
+use super::model::*;
+use crate::clock::SimDuration;
+use crate::facts::{Entity, EntityKind, Fact, FactKind, FactSet};
+use crate::ids::{ActorId, PersonaId, ProviderId};
+
+fn payout(a: &ActorId) -> Entity {
+    Entity::Address(format!("payout:{a}"))
+}
+
+fn deposit(a: &ActorId, p: &ProviderId) -> Entity {
+    Entity::Address(format!("deposit:{a}:{p}"))
+}
+
+/// When each vendor is first paid from escrow, and from which market.
+fn first_payouts(s: &Scenario) -> BTreeMap<&ActorId, (SimDuration, String)> {
+    let mut persona_site: BTreeMap<&PersonaId, &str> = BTreeMap::new();
+    for a in &s.cast {
+        for p in &a.personas {
+            persona_site.entry(&p.id).or_insert(p.site.as_str());
+        }
+    }
+    let mut owner: BTreeMap<&str, (&ActorId, &PersonaId)> = BTreeMap::new();
+    for a in &s.cast {
+        for st in &a.script {
+            if let Action::List { persona, listing } = &st.action {
+                owner.entry(listing.id.as_str()).or_insert((&a.id, persona));
+            }
+        }
+    }
+    let mut paid: BTreeMap<&ActorId, (SimDuration, String)> = BTreeMap::new();
+    for buyer in &s.cast {
+        for order in &buyer.script {
+            let Action::Order { persona, listing, .. } = &order.action else { continue };
+            let Some((vendor, vendor_persona)) = owner.get(listing.as_str()) else { continue };
+            let finalized = buyer.script.iter().filter(|st| st.at >= order.at).find_map(|st| match &st.action {
+                Action::FinalizeOrders { persona: p, .. } if p == persona => Some(st.at),
+                _ => None,
+            });
+            if let Some(t) = finalized {
+                let site = persona_site.get(vendor_persona).copied().unwrap_or("?").to_string();
+                let entry = paid.entry(vendor).or_insert((t, site.clone()));
+                if t < entry.0 {
+                    *entry = (t, site);
+                }
+            }
+        }
+    }
+    paid
+}
+
+/// The facts the cast's scripts can make true, with symbolic addresses.
+pub fn possible_facts(s: &Scenario) -> FactSet {
+    let mut facts = FactSet::new();
+    let paid = first_payouts(s);
+    let funded: Vec<&ActorId> = s.coin.initial_funds.iter().filter(|f| f.amount.0 > 0).map(|f| &f.actor).collect();
+    for (vendor, (_, site)) in &paid {
+        facts.insert(Fact::new(FactKind::Transfer, Entity::Address(format!("escrow:{site}")), payout(vendor)));
+    }
+    for a in &s.cast {
+        for (k, st) in a.script.iter().enumerate() {
+            match &st.action {
+                Action::List { persona, listing } => {
+                    facts.insert(Fact::new(FactKind::Offers, Entity::Persona(persona.clone()), Entity::Listing(listing.id.clone())));
+                }
+                Action::OpenShop { persona, .. } => {
+                    facts.insert(Fact::new(FactKind::ControlsAddress, Entity::Persona(persona.clone()), payout(&a.id)));
+                }
+                Action::OpenAccount { provider, username } => {
+                    let account = Entity::Account(provider.clone(), username.clone());
+                    facts.insert(Fact::new(FactKind::AccountHolder, account, Entity::Identity(a.id.clone())));
+                }
+                Action::CashOut { provider } => {
+                    let Some((_, username)) = account_before(a, k, provider) else { continue };
+                    let dep = deposit(&a.id, provider);
+                    let account = Entity::Account(provider.clone(), username.to_string());
+                    facts.insert(Fact::new(FactKind::DepositAddressOf, dep.clone(), account));
+                    if paid.get(&a.id).is_some_and(|(t, _)| *t < st.at) {
+                        facts.insert(Fact::new(FactKind::Transfer, payout(&a.id), dep.clone()));
+                    }
+                    if funded.contains(&&a.id) {
+                        facts.insert(Fact::new(FactKind::Transfer, Entity::Address(format!("wallet:{}", a.id)), dep));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    facts
+}
+
+/// Elements no possible fact can prove, keyed by (charge index, element index).
+pub(crate) fn unprovable(s: &Scenario) -> BTreeMap<(usize, usize), Problem> {
+    let facts = possible_facts(s);
+    let paid = first_payouts(s);
+    let owners: BTreeMap<&PersonaId, &Actor> =
+        s.cast.iter().flat_map(|a| a.personas.iter().map(move |p| (&p.id, a))).collect();
+    let mut out = BTreeMap::new();
+    for (i, c) in s.charges.iter().enumerate() {
+        for (j, e) in c.elements.iter().enumerate() {
+            let path = format!("charges[{i}].elements[{j}].proven_by");
+            let what = format!("element `{}` of charge `{}` cannot be proven", e.id, c.id);
+            let (persona, missing) = match &e.proven_by {
+                Proof::Fact { kind, persona } => {
+                    let subject = Entity::Persona(persona.clone());
+                    if facts.about(*kind, &subject).next().is_some() {
+                        continue;
+                    }
+                    (persona, missing_fact(*kind, persona))
+                }
+                Proof::Link { persona, to, provider } => {
+                    let from = Entity::Persona(persona.clone());
+                    let goal = |x: &Entity| {
+                        x.kind() == *to
+                            && match (x, provider) {
+                                (Entity::Account(p, _), Some(want)) => p == want,
+                                _ => true,
+                            }
+                    };
+                    if facts.path(&from, goal).is_some() {
+                        continue;
+                    }
+                    let owner = owners.get(persona).copied();
+                    (persona, missing_link(&facts, &paid, owner, persona, *to, provider.as_ref()))
+                }
+            };
+            if !owners.contains_key(persona) {
+                // An undefined persona is reported on its own.
+                continue;
+            }
+            out.insert((i, j), Problem::new(path, missing).with_help(what));
+        }
+    }
+    out
+}
+
+fn missing_fact(kind: FactKind, p: &PersonaId) -> String {
+    match kind {
+        FactKind::Offers => format!("no script step makes persona `{p}` offer anything: add a List action"),
+        FactKind::ControlsAddress => format!("no script step gives persona `{p}` an address: add an OpenShop action"),
+        other => format!("a `{other:?}` fact is never about a persona: prove it with `Link(persona: \"{p}\", to: ...)`"),
+    }
+}
+
+/// Names the first missing piece of the chain persona → payout → deposit → account → identity.
+fn missing_link(
+    facts: &FactSet,
+    paid: &BTreeMap<&ActorId, (SimDuration, String)>,
+    owner: Option<&Actor>,
+    p: &PersonaId,
+    to: EntityKind,
+    provider: Option<&ProviderId>,
+) -> String {
+    let target = match (to, provider) {
+        (EntityKind::Account, Some(pr)) => format!("an account at `{pr}`"),
+        (EntityKind::Account, None) => "an account".into(),
+        (EntityKind::Identity, _) => "an identity".into(),
+        (EntityKind::Address, _) => "an address".into(),
+        (EntityKind::Listing, _) => "a listing".into(),
+        (EntityKind::Persona, _) => "another persona".into(),
+    };
+    let head = format!("no chain of facts the scripts can produce leads from persona `{p}` to {target}");
+    let subject = Entity::Persona(p.clone());
+    if to == EntityKind::Listing {
+        return format!("{head}: add a List action");
+    }
+    if to == EntityKind::Persona {
+        return head;
+    }
+    if facts.about(FactKind::ControlsAddress, &subject).next().is_none() {
+        return format!("{head}: no OpenShop action gives it a payout address");
+    }
+    if to == EntityKind::Address {
+        return head;
+    }
+    let Some(a) = owner else { return head };
+    let Some((first_paid, _)) = paid.get(&a.id) else {
+        return format!("{head}: no buyer orders and finalizes any of actor `{}`'s listings, so it is never paid", a.id);
+    };
+    let cashouts: Vec<(usize, &Step, &ProviderId)> = a
+        .script
+        .iter()
+        .enumerate()
+        .filter_map(|(k, st)| match &st.action {
+            Action::CashOut { provider: pr } if provider.is_none_or(|want| want == pr) => Some((k, st, pr)),
+            _ => None,
+        })
+        .collect();
+    let at = provider.map(|pr| format!(" to `{pr}`")).unwrap_or_default();
+    if cashouts.is_empty() {
+        return format!("{head}: actor `{}` never cashes out{at}: add OpenAccount and CashOut actions", a.id);
+    }
+    if cashouts.iter().all(|(k, _, pr)| account_before(a, *k, pr).is_none()) {
+        return format!("{head}: actor `{}` cashes out{at} before opening an account there", a.id);
+    }
+    if cashouts.iter().all(|(_, st, _)| st.at <= *first_paid) {
+        return format!("{head}: actor `{}` cashes out{at} before any sale is finalized ({first_paid} after the start)", a.id);
+    }
+    head
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_scenario_chain_reaches_the_vendor() {
+        let text = include_str!("../../../scenarios/careless-vendor.ron");
+        let s: Scenario = ron::from_str(text).expect("parses");
+        let facts = possible_facts(&s);
+        let from = Entity::Persona("greenleaf".into());
+        let chain = facts.path(&from, |e| matches!(e, Entity::Identity(_))).expect("a chain");
+        assert_eq!(chain.last().map(|f| f.object.clone()), Some(Entity::Identity("mark".into())));
+        assert_eq!(chain.len(), 4);
+        assert!(unprovable(&s).is_empty());
+    }
+}
