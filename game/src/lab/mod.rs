@@ -308,14 +308,7 @@ impl Lab {
             return Err(LabError::Forbidden { role: member.role, action: "sign a legal request" });
         }
         let desk = self.desks.get(&draft.provider).ok_or_else(|| LabError::UnknownProvider(draft.provider.to_string()))?;
-        let delay = self
-            .scenario
-            .legal
-            .rules
-            .iter()
-            .find(|r| r.request == draft.kind && r.provider_kind.is_none_or(|k| k == desk.kind))
-            .map(|r| r.ruling_delay)
-            .unwrap_or_default();
+        let delay = judge::matching_rule(&self.scenario.legal.rules, draft.kind, desk.kind).map(|r| r.ruling_delay).unwrap_or_default();
         let now = self.clock.now();
         let mut teams = self.teams.lock().await;
         let t = teams.get_mut(&team).ok_or(LabError::UnknownToken)?;

@@ -635,3 +635,58 @@ fn quoted(names: &[&str]) -> String {
     }
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Scenario {
+        ron::from_str(include_str!("../../../scenarios/careless-vendor.ron")).expect("parses")
+    }
+
+    fn paths(s: &Scenario) -> Vec<String> {
+        check(s).into_iter().map(|p| p.path).collect()
+    }
+
+    #[test]
+    fn shipped_scenario_is_clean() {
+        assert_eq!(check(&shipped()), Vec::new());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let mut s = shipped();
+        s.network.relays[1].id = s.network.relays[0].id.clone();
+        s.legal.rules.push(s.legal.rules[1].clone());
+        s.rubric.circumstantial_percent = 150;
+        s.coin.block_interval = SimDuration(0);
+        s.meta.compression = 0;
+        s.providers[0].response_delay = SimDuration::days(30);
+        s.injects[0].at = SimDuration::days(40);
+        s.cast[0].script[1].action = Action::Register("nightowl".into());
+        let got = paths(&s);
+        for want in [
+            "network.relays[1].id",
+            "legal.rules[2]",
+            "rubric.circumstantial_percent",
+            "coin.block_interval",
+            "meta.compression",
+            "providers[0].response_delay",
+            "injects[0].at",
+            "cast[0].script[1].action.Register",
+            // Without OpenShop the laundering chain has no payout address.
+            "charges[1].elements[0].proven_by",
+        ] {
+            assert!(got.iter().any(|p| p == want), "{want} missing from {got:?}");
+        }
+    }
+
+    #[test]
+    fn cash_out_before_any_sale_makes_laundering_unprovable() {
+        let mut s = shipped();
+        s.cast[0].script[7].at = SimDuration::hours(30);
+        let problems = check(&s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("before any sale is finalized"), "{problems:?}");
+    }
+}

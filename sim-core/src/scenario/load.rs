@@ -2,7 +2,7 @@
 //!
 //! [`load_str`] and [`load_file`] parse with `ron` through `serde_path_to_error`, so a
 //! syntax or type error carries both a position and the field path it happened under;
-//! after a successful parse they run [`check`](super::check::check) and turn every
+//! after a successful parse they run [`check`] and turn every
 //! problem into a [`Diagnostic`] located with [`SourceMap`]. All diagnostics render
 //! through miette's graphical handler, after a first line in the compiler style
 //! `<file>:<line>:<col>: error: <path>: <message>` that tools and tests can match.
@@ -225,7 +225,7 @@ pub fn load_file(path: &Path) -> Result<Scenario, Diagnostics> {
 pub fn load_str(file_name: &str, text: &str) -> Result<Scenario, Diagnostics> {
     let source: Arc<str> = Arc::from(text);
     let map = SourceMap::new(text);
-    let scenario = parse(file_name, text, &map, &source).map_err(|d| Diagnostics { items: vec![d] })?;
+    let scenario = parse(file_name, text, &map, &source).map_err(|d| Diagnostics { items: vec![*d] })?;
     let problems = check(&scenario);
     if problems.is_empty() {
         return Ok(scenario);
@@ -266,28 +266,29 @@ fn push_name(out: &mut String, name: &str) {
 }
 
 /// Parses with ron, keeping the path and position of the first error.
-fn parse(file: &str, text: &str, map: &SourceMap, source: &Arc<str>) -> Result<Scenario, Diagnostic> {
+fn parse(file: &str, text: &str, map: &SourceMap, source: &Arc<str>) -> Result<Scenario, Box<Diagnostic>> {
     if map.is_empty_document() {
         let end = text.len();
-        return Err(Diagnostic::new(file, map, source, ByteSpan { start: end, end }, String::new(), "expected `Scenario(...)`, found an empty file".into())
+        let d = Diagnostic::new(file, map, source, ByteSpan { start: end, end }, String::new(), "expected `Scenario(...)`, found an empty file".into())
             .with_help(Some("start from a shipped scenario such as scenarios/careless-vendor.ron".into()))
-            .with_label("nothing here"));
+            .with_label("nothing here");
+        return Err(Box::new(d));
     }
     let mut de = match ron::Deserializer::from_str(text) {
         Ok(de) => de,
-        Err(e) => return Err(ron_diagnostic(file, map, source, String::new(), &e.code, &e.span)),
+        Err(e) => return Err(Box::new(ron_diagnostic(file, map, source, String::new(), &e.code, &e.span))),
     };
     let scenario = match serde_path_to_error::deserialize::<_, Scenario>(&mut de) {
         Ok(s) => s,
         Err(e) => {
             let path = path_string(e.path());
             let spanned = de.span_error(e.into_inner());
-            return Err(ron_diagnostic(file, map, source, path, &spanned.code, &spanned.span));
+            return Err(Box::new(ron_diagnostic(file, map, source, path, &spanned.code, &spanned.span)));
         }
     };
     if let Err(e) = de.end() {
         let spanned = de.span_error(e);
-        return Err(ron_diagnostic(file, map, source, String::new(), &spanned.code, &spanned.span));
+        return Err(Box::new(ron_diagnostic(file, map, source, String::new(), &spanned.code, &spanned.span)));
     }
     Ok(scenario)
 }

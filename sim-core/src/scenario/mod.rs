@@ -6,7 +6,7 @@ pub mod load;
 pub mod locate;
 pub mod model;
 mod possible;
-mod summary;
+pub mod summary;
 
 pub use load::{Diagnostic, Diagnostics, load_file, load_str};
 pub use model::*;

@@ -1,4 +1,5 @@
-//! The one-screen scenario summary `darklab check` prints after a clean load.
+//! The one-screen scenario summary `darklab check` prints after a clean load, and the
+//! rubric's maximum score.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

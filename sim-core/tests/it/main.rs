@@ -2,7 +2,7 @@
 //! broken ones give the expected first diagnostic, and no input makes the loader panic.
 //!
 //! Set `DARKLAB_BLESS=1` to rewrite the `.expected` files from the current output.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -196,4 +196,24 @@ fn semantic_paths_through_variants_point_at_the_payload() {
     assert_eq!(d.path, "solution[1].Capture.target.ExplorerAddress.FirstIn");
     assert_eq!((d.line, d.column), (193, 67));
     assert_eq!(d.help.as_deref(), Some("did you mean `profile`?"));
+}
+
+#[test]
+fn summary_of_the_shipped_scenario() {
+    let s = load_file(&workspace().join("scenarios/careless-vendor.ron")).unwrap();
+    let text = summary(&s);
+    // 2 × 5 steps + 30 × 1 attribution (mark, greenleaf) + 20 × 2 elements.
+    assert_eq!(sim_core::scenario::summary::max_score(&s), 80);
+    assert!(text.contains("maximum score   80"), "{text}");
+    assert!(text.lines().count() <= 40, "{text}");
+}
+
+#[test]
+#[ignore = "prints sample renderings; run with --ignored --nocapture"]
+fn print_samples() {
+    for name in ["wrong-type-handle", "unprovable-element", "syntax-missing-paren"] {
+        let text = fs::read_to_string(workspace().join(format!("tests/broken/{name}.ron"))).unwrap();
+        let err = load_str(&format!("tests/broken/{name}.ron"), &text).unwrap_err();
+        println!("{}", err.render(false));
+    }
 }

@@ -1,0 +1,129 @@
+//! The `darklab` command's contract: exit codes, located diagnostics, the demo's last line,
+//! and `serve`'s service lines and clean stop.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn darklab() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_darklab"));
+    c.current_dir(repo());
+    c
+}
+
+#[test]
+fn check_accepts_every_shipped_scenario() {
+    for entry in std::fs::read_dir(repo().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ron") {
+            let out = darklab().arg("check").arg(&path).output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+            assert!(stdout.contains("ok"), "{stdout}");
+            assert!(stdout.lines().count() <= 40, "the summary fits one screen:\n{stdout}");
+        }
+    }
+}
+
+#[test]
+fn every_broken_scenario_gives_its_located_diagnostic_and_exit_1() {
+    let dir = repo().join("tests/broken");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ron") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let expected = std::fs::read_to_string(path.with_extension("expected")).unwrap();
+        let out = darklab().arg("check").arg(format!("tests/broken/{name}")).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name} panicked: {stderr}");
+        assert_eq!(stderr.lines().next().unwrap_or(""), expected.trim_end(), "{name}");
+        seen += 1;
+    }
+    assert!(seen >= 10, "only {seen} broken scenarios");
+}
+
+#[test]
+fn check_of_a_missing_file_is_a_clear_error() {
+    let out = darklab().args(["check", "scenarios/no-such-file.ron"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.ron"));
+}
+
+#[test]
+fn demo_prints_the_verdict_and_ends_with_the_world_digest() {
+    let out = darklab().args(["demo", "--seed", "3"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Score: 80 / 80"), "{stdout}");
+    let last = stdout.lines().last().unwrap();
+    let hex = last.strip_prefix("world-digest: ").unwrap_or_else(|| panic!("last line: {last}"));
+    assert_eq!(hex.len(), 64);
+    assert!(hex.chars().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[test]
+fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = darklab()
+        .args(["serve", "--seed", "2", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut services = std::collections::BTreeMap::new();
+    let mut token = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line == "ready" {
+            break;
+        }
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        match parts.as_slice() {
+            ["service", name, url] => {
+                services.insert(name.to_string(), url.to_string());
+            }
+            ["token", _team, "HeadOfUnit", t] => token = Some(t.to_string()),
+            _ => {}
+        }
+    }
+    for name in ["lab", "market", "explorer"] {
+        assert!(services.contains_key(name), "no service {name}: {services:?}");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let height: u32 = http.get(format!("{}/blocks/tip/height", services["explorer"])).send().await.unwrap().text().await.unwrap().parse().unwrap();
+        assert!(height > 0);
+        let listings = http.get(format!("{}/api/listings", services["market"])).send().await.unwrap();
+        assert!(listings.status().is_success());
+        let status: serde_json::Value = http.get(format!("{}/api/status", services["lab"])).send().await.unwrap().json().await.unwrap();
+        assert_eq!(status["exercise"], "A careless vendor");
+        let evidence = http.get(format!("{}/api/evidence", services["lab"])).bearer_auth(token.clone().unwrap()).send().await.unwrap();
+        assert!(evidence.status().is_success());
+        let anonymous = http.get(format!("{}/api/evidence", services["lab"])).send().await.unwrap();
+        assert_eq!(anonymous.status().as_u16(), 401);
+    });
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("serve did not stop within 10 s of SIGTERM");
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests of whole exercises: the shipped scenario's world built on loopback,
+//! fast-forwarded, investigated through the lab and judged.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod exercise;
+mod support;
