@@ -14,9 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::params::ChainParams;
 use crate::reject::Reject;
-use crate::validate::{
-    MAX_MONEY_SAT, check_inputs, check_standard, check_transaction, verify_scripts,
-};
+use crate::validate::{MAX_MONEY_SAT, check_inputs, check_standard, check_transaction, verify_scripts};
 
 /// A coin in the UTXO set: the output, the height of the block that created it, and whether
 /// it came from a coinbase (subject to maturity).
@@ -88,25 +86,16 @@ pub fn shared(chain: Chain) -> SharedChain {
 
 /// Locks a shared chain; a panic elsewhere while locked does not make it unusable.
 pub fn lock(chain: &SharedChain) -> MutexGuard<'_, Chain> {
-    chain
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    chain.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Chain {
     /// A new chain whose genesis block (at `genesis_time`) pays `allocations` — the
     /// scenario's initial funds, spendable at once (not subject to coinbase maturity).
-    pub fn new(
-        params: ChainParams,
-        genesis_time: u32,
-        allocations: &[(Address, u64)],
-    ) -> Result<Chain, ChainError> {
+    pub fn new(params: ChainParams, genesis_time: u32, allocations: &[(Address, u64)]) -> Result<Chain, ChainError> {
         let mut total: u64 = 0;
         for (_, v) in allocations {
-            total = total
-                .checked_add(*v)
-                .filter(|t| *t <= MAX_MONEY_SAT)
-                .ok_or(ChainError::ValueTooLarge)?;
+            total = total.checked_add(*v).filter(|t| *t <= MAX_MONEY_SAT).ok_or(ChainError::ValueTooLarge)?;
         }
         let mut chain = Chain {
             params,
@@ -120,21 +109,9 @@ impl Chain {
             mempool_pos: BTreeMap::new(),
             mempool_spends: BTreeMap::new(),
         };
-        let outputs: Vec<TxOut> = allocations
-            .iter()
-            .map(|(a, v)| TxOut {
-                value: bitcoin::Amount::from_sat(*v),
-                script_pubkey: a.script_pubkey(),
-            })
-            .collect();
-        let genesis = crate::mine::assemble(
-            &chain.params,
-            0,
-            BlockHash::from_byte_array([0; 32]),
-            genesis_time,
-            outputs,
-            Vec::new(),
-        )?;
+        let outputs: Vec<TxOut> =
+            allocations.iter().map(|(a, v)| TxOut { value: bitcoin::Amount::from_sat(*v), script_pubkey: a.script_pubkey() }).collect();
+        let genesis = crate::mine::assemble(&chain.params, 0, BlockHash::from_byte_array([0; 32]), genesis_time, outputs, Vec::new())?;
         chain.connect(genesis);
         tracing::info!(tip = %chain.tip_hash(), allocations = allocations.len(), total_sat = total, "darkcoin genesis");
         Ok(chain)
@@ -181,10 +158,7 @@ impl Chain {
         }
         for input in &tx.input {
             if let Some(other) = self.mempool_spends.get(&input.previous_output) {
-                return Err(Reject::MempoolConflict {
-                    outpoint: input.previous_output,
-                    conflicting: *other,
-                });
+                return Err(Reject::MempoolConflict { outpoint: input.previous_output, conflicting: *other });
             }
         }
         let spend_height = self.height().saturating_add(1);
@@ -193,16 +167,8 @@ impl Chain {
             let op = input.previous_output;
             let coin = self.utxos.get(&op).cloned().or_else(|| {
                 let parent = self.mempool.get(*self.mempool_pos.get(&op.txid)?)?;
-                let txout = parent
-                    .tx
-                    .output
-                    .get(usize::try_from(op.vout).ok()?)?
-                    .clone();
-                (!txout.script_pubkey.is_op_return()).then_some(UtxoEntry {
-                    txout,
-                    height: spend_height,
-                    is_coinbase: false,
-                })
+                let txout = parent.tx.output.get(usize::try_from(op.vout).ok()?)?.clone();
+                (!txout.script_pubkey.is_op_return()).then_some(UtxoEntry { txout, height: spend_height, is_coinbase: false })
             });
             coins.push(coin.ok_or(Reject::MissingOrSpent { outpoint: op })?);
         }
@@ -212,11 +178,7 @@ impl Chain {
             self.mempool_spends.insert(input.previous_output, txid);
         }
         self.mempool_pos.insert(txid, self.mempool.len());
-        self.mempool.push(MempoolEntry {
-            txid,
-            tx: tx.clone(),
-            fee_sat,
-        });
+        self.mempool.push(MempoolEntry { txid, tx: tx.clone(), fee_sat });
         Ok(txid)
     }
 
@@ -244,16 +206,9 @@ impl Chain {
                     continue;
                 }
                 let op = OutPoint { txid, vout };
-                let entry = UtxoEntry {
-                    txout: out.clone(),
-                    height,
-                    is_coinbase: coinbase && height > 0,
-                };
+                let entry = UtxoEntry { txout: out.clone(), height, is_coinbase: coinbase && height > 0 };
                 self.utxos.insert(op, entry);
-                self.script_utxos
-                    .entry(out.script_pubkey.clone())
-                    .or_default()
-                    .insert(op);
+                self.script_utxos.entry(out.script_pubkey.clone()).or_default().insert(op);
                 push_history(&mut self.script_history, out.script_pubkey.clone(), txid);
             }
             self.tx_pos.insert(txid, (height, index));

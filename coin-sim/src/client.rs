@@ -78,9 +78,7 @@ impl EsploraClient {
     /// Height of the explorer's tip.
     pub async fn tip_height(&self) -> Result<u32, ClientError> {
         let t = self.get_text("/blocks/tip/height").await?;
-        t.trim()
-            .parse()
-            .map_err(|_| ClientError::Decode(format!("tip height {t:?}")))
+        t.trim().parse().map_err(|_| ClientError::Decode(format!("tip height {t:?}")))
     }
 
     /// Hash of the explorer's tip.
@@ -96,14 +94,7 @@ impl EsploraClient {
             .address_utxo_dtos(address)
             .await?
             .into_iter()
-            .map(|u| Utxo {
-                outpoint: OutPoint {
-                    txid: u.txid,
-                    vout: u.vout,
-                },
-                value_sat: u.value,
-                script_pubkey: script_pubkey.clone(),
-            })
+            .map(|u| Utxo { outpoint: OutPoint { txid: u.txid, vout: u.vout }, value_sat: u.value, script_pubkey: script_pubkey.clone() })
             .collect())
     }
 
@@ -135,25 +126,17 @@ impl EsploraClient {
     /// A transaction, decoded from its raw hex.
     pub async fn tx_raw(&self, txid: &Txid) -> Result<Transaction, ClientError> {
         let t = self.get_text(&format!("/tx/{txid}/hex")).await?;
-        let bytes =
-            hex::decode(t.trim()).map_err(|_| ClientError::Decode(format!("tx {txid} hex")))?;
-        bitcoin::consensus::deserialize(&bytes)
-            .map_err(|_| ClientError::Decode(format!("tx {txid} bytes")))
+        let bytes = hex::decode(t.trim()).map_err(|_| ClientError::Decode(format!("tx {txid} hex")))?;
+        bitcoin::consensus::deserialize(&bytes).map_err(|_| ClientError::Decode(format!("tx {txid} bytes")))
     }
 
     /// Broadcasts `tx` (`POST /tx`); a refusal surfaces as [`ClientError::Rejected`].
     pub async fn broadcast(&self, tx: &Transaction) -> Result<Txid, ClientError> {
-        let resp = self
-            .http
-            .post(format!("{}/tx", self.base))
-            .body(serialize_hex(tx))
-            .send()
-            .await?;
+        let resp = self.http.post(format!("{}/tx", self.base)).body(serialize_hex(tx)).send().await?;
         let status = resp.status().as_u16();
         let body = resp.text().await?;
         match status {
-            200 => Txid::from_str(body.trim())
-                .map_err(|_| ClientError::Decode(format!("broadcast answer {body:?}"))),
+            200 => Txid::from_str(body.trim()).map_err(|_| ClientError::Decode(format!("broadcast answer {body:?}"))),
             400 => Err(ClientError::Rejected(reject_reason(&body))),
             s => Err(ClientError::Status { status: s, body }),
         }
@@ -165,11 +148,7 @@ fn reject_reason(body: &str) -> String {
     body.find('{')
         .and_then(|i| body.get(i..))
         .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
-        .and_then(|v| {
-            v.get("message")
-                .and_then(|m| m.as_str())
-                .map(str::to_string)
-        })
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
         .unwrap_or_else(|| body.trim().to_string())
 }
 

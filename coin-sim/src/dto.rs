@@ -29,22 +29,10 @@ pub struct StatusDto {
 impl From<TxStatus> for StatusDto {
     fn from(s: TxStatus) -> Self {
         match s {
-            TxStatus::Mempool => StatusDto {
-                confirmed: false,
-                block_height: None,
-                block_hash: None,
-                block_time: None,
-            },
-            TxStatus::Confirmed {
-                block_hash,
-                height,
-                time,
-            } => StatusDto {
-                confirmed: true,
-                block_height: Some(height),
-                block_hash: Some(block_hash),
-                block_time: Some(time),
-            },
+            TxStatus::Mempool => StatusDto { confirmed: false, block_height: None, block_hash: None, block_time: None },
+            TxStatus::Confirmed { block_hash, height, time } => {
+                StatusDto { confirmed: true, block_height: Some(height), block_hash: Some(block_hash), block_time: Some(time) }
+            }
         }
     }
 }
@@ -72,9 +60,7 @@ impl From<&TxOut> for VoutDto {
             scriptpubkey: hex::encode(o.script_pubkey.as_bytes()),
             scriptpubkey_asm: o.script_pubkey.to_asm_string(),
             scriptpubkey_type: script_type(&o.script_pubkey).to_string(),
-            scriptpubkey_address: Address::from_script(&o.script_pubkey, NETWORK)
-                .ok()
-                .map(|a| a.to_string()),
+            scriptpubkey_address: Address::from_script(&o.script_pubkey, NETWORK).ok().map(|a| a.to_string()),
             value: o.value.to_sat(),
         }
     }
@@ -162,14 +148,7 @@ impl TxDto {
             .map(|i| VinDto {
                 txid: i.previous_output.txid,
                 vout: i.previous_output.vout,
-                prevout: if coinbase {
-                    None
-                } else {
-                    chain
-                        .prevout(&i.previous_output)
-                        .as_ref()
-                        .map(VoutDto::from)
-                },
+                prevout: if coinbase { None } else { chain.prevout(&i.previous_output).as_ref().map(VoutDto::from) },
                 scriptsig: hex::encode(i.script_sig.as_bytes()),
                 scriptsig_asm: i.script_sig.to_asm_string(),
                 witness: i.witness.iter().map(hex::encode).collect(),
@@ -284,11 +263,7 @@ pub struct AddressDto {
 impl AddressDto {
     /// The Esplora view of an address's statistics.
     pub fn new(address: &Address, stats: AddressStats) -> Self {
-        AddressDto {
-            address: address.to_string(),
-            chain_stats: stats.chain.into(),
-            mempool_stats: stats.mempool.into(),
-        }
+        AddressDto { address: address.to_string(), chain_stats: stats.chain.into(), mempool_stats: stats.mempool.into() }
     }
 }
 
@@ -307,11 +282,6 @@ pub struct UtxoDto {
 
 impl From<&AddressUtxo> for UtxoDto {
     fn from(u: &AddressUtxo) -> Self {
-        UtxoDto {
-            txid: u.utxo.outpoint.txid,
-            vout: u.utxo.outpoint.vout,
-            status: u.status.into(),
-            value: u.utxo.value_sat,
-        }
+        UtxoDto { txid: u.utxo.outpoint.txid, vout: u.utxo.outpoint.vout, status: u.status.into(), value: u.utxo.value_sat }
     }
 }

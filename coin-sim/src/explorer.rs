@@ -64,30 +64,18 @@ impl IntoResponse for ApiError {
 type ApiResult<T> = Result<T, ApiError>;
 
 fn parse_txid(s: &str) -> ApiResult<Txid> {
-    Txid::from_str(s).map_err(|_| {
-        ApiError::BadRequest(format!(
-            "Invalid hex string: txid must be 64 hex digits, got {s:?}"
-        ))
-    })
+    Txid::from_str(s).map_err(|_| ApiError::BadRequest(format!("Invalid hex string: txid must be 64 hex digits, got {s:?}")))
 }
 
 fn parse_block_hash(s: &str) -> ApiResult<BlockHash> {
-    BlockHash::from_str(s).map_err(|_| {
-        ApiError::BadRequest(format!(
-            "Invalid hex string: block hash must be 64 hex digits, got {s:?}"
-        ))
-    })
+    BlockHash::from_str(s).map_err(|_| ApiError::BadRequest(format!("Invalid hex string: block hash must be 64 hex digits, got {s:?}")))
 }
 
 fn parse_address(s: &str) -> ApiResult<Address> {
-    let unchecked: Address<NetworkUnchecked> = s
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("Invalid Bitcoin address: {s:?}")))?;
-    unchecked.require_network(NETWORK).map_err(|_| {
-        ApiError::BadRequest(format!(
-            "Address on invalid network: {s:?} is not a regtest (bcrt1…) address"
-        ))
-    })
+    let unchecked: Address<NetworkUnchecked> = s.parse().map_err(|_| ApiError::BadRequest(format!("Invalid Bitcoin address: {s:?}")))?;
+    unchecked
+        .require_network(NETWORK)
+        .map_err(|_| ApiError::BadRequest(format!("Address on invalid network: {s:?} is not a regtest (bcrt1…) address")))
 }
 
 async fn tip_height(State(chain): State<SharedChain>) -> String {
@@ -98,105 +86,60 @@ async fn tip_hash(State(chain): State<SharedChain>) -> String {
     lock(&chain).tip_hash().to_string()
 }
 
-async fn block(
-    State(chain): State<SharedChain>,
-    Path(hash): Path<String>,
-) -> ApiResult<Json<BlockDto>> {
+async fn block(State(chain): State<SharedChain>, Path(hash): Path<String>) -> ApiResult<Json<BlockDto>> {
     let hash = parse_block_hash(&hash)?;
     let c = lock(&chain);
-    let height = c
-        .block_height(&hash)
-        .ok_or_else(|| ApiError::NotFound("Block not found".into()))?;
-    let block = c
-        .block_at(height)
-        .ok_or_else(|| ApiError::NotFound("Block not found".into()))?;
+    let height = c.block_height(&hash).ok_or_else(|| ApiError::NotFound("Block not found".into()))?;
+    let block = c.block_at(height).ok_or_else(|| ApiError::NotFound("Block not found".into()))?;
     Ok(Json(BlockDto::new(&c, block, height)))
 }
 
-async fn block_txids(
-    State(chain): State<SharedChain>,
-    Path(hash): Path<String>,
-) -> ApiResult<Json<Vec<Txid>>> {
+async fn block_txids(State(chain): State<SharedChain>, Path(hash): Path<String>) -> ApiResult<Json<Vec<Txid>>> {
     let hash = parse_block_hash(&hash)?;
     let c = lock(&chain);
-    let block = c
-        .block_by_hash(&hash)
-        .ok_or_else(|| ApiError::NotFound("Block not found".into()))?;
-    Ok(Json(
-        block.txdata.iter().map(|t| t.compute_txid()).collect(),
-    ))
+    let block = c.block_by_hash(&hash).ok_or_else(|| ApiError::NotFound("Block not found".into()))?;
+    Ok(Json(block.txdata.iter().map(|t| t.compute_txid()).collect()))
 }
 
-async fn block_height(
-    State(chain): State<SharedChain>,
-    Path(height): Path<String>,
-) -> ApiResult<String> {
-    let h: u32 = height
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("Invalid block height: {height:?}")))?;
-    lock(&chain)
-        .block_hash_at(h)
-        .map(|b| b.to_string())
-        .ok_or_else(|| ApiError::NotFound("Block not found".into()))
+async fn block_height(State(chain): State<SharedChain>, Path(height): Path<String>) -> ApiResult<String> {
+    let h: u32 = height.parse().map_err(|_| ApiError::BadRequest(format!("Invalid block height: {height:?}")))?;
+    lock(&chain).block_hash_at(h).map(|b| b.to_string()).ok_or_else(|| ApiError::NotFound("Block not found".into()))
 }
 
 async fn tx(State(chain): State<SharedChain>, Path(txid): Path<String>) -> ApiResult<Json<TxDto>> {
     let txid = parse_txid(&txid)?;
     let c = lock(&chain);
-    let info = c
-        .tx(&txid)
-        .ok_or_else(|| ApiError::NotFound("Transaction not found".into()))?;
+    let info = c.tx(&txid).ok_or_else(|| ApiError::NotFound("Transaction not found".into()))?;
     Ok(Json(TxDto::new(&c, &info)))
 }
 
 async fn tx_hex(State(chain): State<SharedChain>, Path(txid): Path<String>) -> ApiResult<String> {
     let txid = parse_txid(&txid)?;
     let c = lock(&chain);
-    let info = c
-        .tx(&txid)
-        .ok_or_else(|| ApiError::NotFound("Transaction not found".into()))?;
+    let info = c.tx(&txid).ok_or_else(|| ApiError::NotFound("Transaction not found".into()))?;
     Ok(serialize_hex(&info.tx))
 }
 
-async fn tx_status(
-    State(chain): State<SharedChain>,
-    Path(txid): Path<String>,
-) -> ApiResult<Json<StatusDto>> {
+async fn tx_status(State(chain): State<SharedChain>, Path(txid): Path<String>) -> ApiResult<Json<StatusDto>> {
     let txid = parse_txid(&txid)?;
     let c = lock(&chain);
-    let info = c
-        .tx(&txid)
-        .ok_or_else(|| ApiError::NotFound("Transaction not found".into()))?;
+    let info = c.tx(&txid).ok_or_else(|| ApiError::NotFound("Transaction not found".into()))?;
     Ok(Json(info.status.into()))
 }
 
-async fn address(
-    State(chain): State<SharedChain>,
-    Path(addr): Path<String>,
-) -> ApiResult<Json<AddressDto>> {
+async fn address(State(chain): State<SharedChain>, Path(addr): Path<String>) -> ApiResult<Json<AddressDto>> {
     let address = parse_address(&addr)?;
     let stats = lock(&chain).address_stats(&address);
     Ok(Json(AddressDto::new(&address, stats)))
 }
 
-async fn address_txs(
-    State(chain): State<SharedChain>,
-    Path(addr): Path<String>,
-) -> ApiResult<Json<Vec<TxDto>>> {
+async fn address_txs(State(chain): State<SharedChain>, Path(addr): Path<String>) -> ApiResult<Json<Vec<TxDto>>> {
     let address = parse_address(&addr)?;
     let c = lock(&chain);
-    Ok(Json(
-        c.address_txs(&address)
-            .iter()
-            .map(|i| TxDto::new(&c, i))
-            .collect(),
-    ))
+    Ok(Json(c.address_txs(&address).iter().map(|i| TxDto::new(&c, i)).collect()))
 }
 
-async fn address_utxo(
-    State(chain): State<SharedChain>,
-    Path(addr): Path<String>,
-) -> ApiResult<Json<Vec<UtxoDto>>> {
+async fn address_utxo(State(chain): State<SharedChain>, Path(addr): Path<String>) -> ApiResult<Json<Vec<UtxoDto>>> {
     let address = parse_address(&addr)?;
     let utxos = lock(&chain).address_utxos(&address);
     Ok(Json(utxos.iter().map(UtxoDto::from).collect()))
@@ -214,10 +157,7 @@ async fn post_tx(State(chain): State<SharedChain>, body: String) -> Response {
         Ok(txid) => txid.to_string().into_response(),
         // Like Core, re-sending a transaction already in the mempool succeeds.
         Err(Reject::AlreadyInMempool) => {
-            match hex::decode(body.trim())
-                .ok()
-                .and_then(|b| bitcoin::consensus::deserialize::<bitcoin::Transaction>(&b).ok())
-            {
+            match hex::decode(body.trim()).ok().and_then(|b| bitcoin::consensus::deserialize::<bitcoin::Transaction>(&b).ok()) {
                 Some(tx) => tx.compute_txid().to_string().into_response(),
                 None => (StatusCode::BAD_REQUEST, rpc_error(&Reject::DecodeFailed)).into_response(),
             }

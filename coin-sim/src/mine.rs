@@ -6,8 +6,8 @@ use bitcoin::hashes::Hash as _;
 use bitcoin::script::{Builder, PushBytesBuf};
 use bitcoin::transaction::Version;
 use bitcoin::{
-    Address, Amount, Block, BlockHash, CompactTarget, OutPoint, ScriptBuf, Sequence, Target,
-    Transaction, TxIn, TxMerkleNode, TxOut, Witness, absolute::LockTime,
+    Address, Amount, Block, BlockHash, CompactTarget, OutPoint, ScriptBuf, Sequence, Target, Transaction, TxIn, TxMerkleNode, TxOut,
+    Witness, absolute::LockTime,
 };
 use sim_core::clock::SimTime;
 
@@ -26,20 +26,9 @@ impl Chain {
             return Err(ChainError::TimeBeforeTip { time, tip_time });
         }
         let height = self.height().saturating_add(1);
-        let fees = self
-            .mempool
-            .iter()
-            .fold(0u64, |a, m| a.saturating_add(m.fee_sat));
-        let value = self
-            .params
-            .block_reward_sat
-            .checked_add(fees)
-            .filter(|v| *v <= MAX_MONEY_SAT)
-            .ok_or(ChainError::ValueTooLarge)?;
-        let outputs = vec![TxOut {
-            value: Amount::from_sat(value),
-            script_pubkey: reward_to.script_pubkey(),
-        }];
+        let fees = self.mempool.iter().fold(0u64, |a, m| a.saturating_add(m.fee_sat));
+        let value = self.params.block_reward_sat.checked_add(fees).filter(|v| *v <= MAX_MONEY_SAT).ok_or(ChainError::ValueTooLarge)?;
+        let outputs = vec![TxOut { value: Amount::from_sat(value), script_pubkey: reward_to.script_pubkey() }];
         let txs: Vec<Transaction> = self.mempool.iter().map(|m| m.tx.clone()).collect();
         let block = assemble(&self.params, height, self.tip_hash(), time, outputs, txs)?;
         let hash = block.block_hash();
@@ -50,21 +39,12 @@ impl Chain {
     }
 
     /// [`Chain::mine_block`] at a simulated time.
-    pub fn mine_block_at(
-        &mut self,
-        time: SimTime,
-        reward_to: &Address,
-    ) -> Result<BlockHash, ChainError> {
+    pub fn mine_block_at(&mut self, time: SimTime, reward_to: &Address) -> Result<BlockHash, ChainError> {
         self.mine_block(time.as_block_time(), reward_to)
     }
 
     /// Mines `n` blocks at the same time (e.g. to mature a coinbase); returns their hashes.
-    pub fn mine_blocks(
-        &mut self,
-        n: u32,
-        time: u32,
-        reward_to: &Address,
-    ) -> Result<Vec<BlockHash>, ChainError> {
+    pub fn mine_blocks(&mut self, n: u32, time: u32, reward_to: &Address) -> Result<Vec<BlockHash>, ChainError> {
         (0..n).map(|_| self.mine_block(time, reward_to)).collect()
     }
 }
@@ -79,19 +59,11 @@ pub(crate) fn assemble(
     mut outputs: Vec<TxOut>,
     txs: Vec<Transaction>,
 ) -> Result<Block, ChainError> {
-    let script_sig = Builder::new()
-        .push_int(i64::from(height))
-        .push_slice(COINBASE_TAG)
-        .into_script();
+    let script_sig = Builder::new().push_int(i64::from(height)).push_slice(COINBASE_TAG).into_script();
     if outputs.is_empty() {
-        outputs.push(TxOut {
-            value: Amount::ZERO,
-            script_pubkey: ScriptBuf::new_op_return([]),
-        });
+        outputs.push(TxOut { value: Amount::ZERO, script_pubkey: ScriptBuf::new_op_return([]) });
     }
-    let has_witness = txs
-        .iter()
-        .any(|t| t.input.iter().any(|i| !i.witness.is_empty()));
+    let has_witness = txs.iter().any(|t| t.input.iter().any(|i| !i.witness.is_empty()));
     let coinbase = Transaction {
         version: Version::TWO,
         lock_time: LockTime::ZERO,
@@ -99,11 +71,7 @@ pub(crate) fn assemble(
             previous_output: OutPoint::null(),
             script_sig,
             sequence: Sequence::MAX,
-            witness: if has_witness {
-                Witness::from_slice(&[[0u8; 32]])
-            } else {
-                Witness::new()
-            },
+            witness: if has_witness { Witness::from_slice(&[[0u8; 32]]) } else { Witness::new() },
         }],
         output: outputs,
     };
@@ -125,15 +93,10 @@ pub(crate) fn assemble(
         let _ = data.extend_from_slice(&[0xaa, 0x21, 0xa9, 0xed]);
         let _ = data.extend_from_slice(commitment.as_byte_array());
         if let Some(cb) = block.txdata.first_mut() {
-            cb.output.push(TxOut {
-                value: Amount::ZERO,
-                script_pubkey: ScriptBuf::new_op_return(data),
-            });
+            cb.output.push(TxOut { value: Amount::ZERO, script_pubkey: ScriptBuf::new_op_return(data) });
         }
     }
-    block.header.merkle_root = block
-        .compute_merkle_root()
-        .unwrap_or_else(TxMerkleNode::all_zeros);
+    block.header.merkle_root = block.compute_merkle_root().unwrap_or_else(TxMerkleNode::all_zeros);
     let target = Target::from_compact(block.header.bits);
     for nonce in 0..=u32::MAX {
         block.header.nonce = nonce;

@@ -70,14 +70,11 @@ pub struct AddressStats {
 impl AddressStats {
     /// Confirmed balance in satoshis.
     pub fn confirmed_balance_sat(&self) -> u64 {
-        self.chain
-            .funded_txo_sum
-            .saturating_sub(self.chain.spent_txo_sum)
+        self.chain.funded_txo_sum.saturating_sub(self.chain.spent_txo_sum)
     }
     /// Balance counting the mempool, in satoshis.
     pub fn total_balance_sat(&self) -> u64 {
-        (self.chain.funded_txo_sum + self.mempool.funded_txo_sum)
-            .saturating_sub(self.chain.spent_txo_sum + self.mempool.spent_txo_sum)
+        (self.chain.funded_txo_sum + self.mempool.funded_txo_sum).saturating_sub(self.chain.spent_txo_sum + self.mempool.spent_txo_sum)
     }
 }
 
@@ -93,10 +90,7 @@ pub struct AddressUtxo {
 impl Chain {
     /// Hash of the tip block.
     pub fn tip_hash(&self) -> BlockHash {
-        self.blocks
-            .last()
-            .map(Block::block_hash)
-            .unwrap_or_else(|| BlockHash::from_byte_array([0; 32]))
+        self.blocks.last().map(Block::block_hash).unwrap_or_else(|| BlockHash::from_byte_array([0; 32]))
     }
 
     /// Height of the tip (genesis is 0).
@@ -131,10 +125,7 @@ impl Chain {
 
     /// Median header time of the 11 blocks ending at `height` (BIP113).
     pub fn median_time_past(&self, height: u32) -> u32 {
-        let mut times: Vec<u32> = (height.saturating_sub(10)..=height)
-            .filter_map(|h| self.block_at(h))
-            .map(|b| b.header.time)
-            .collect();
+        let mut times: Vec<u32> = (height.saturating_sub(10)..=height).filter_map(|h| self.block_at(h)).map(|b| b.header.time).collect();
         times.sort_unstable();
         times.get(times.len() / 2).copied().unwrap_or(0)
     }
@@ -146,11 +137,7 @@ impl Chain {
 
     fn status_at(&self, height: u32) -> TxStatus {
         match self.block_at(height) {
-            Some(b) => TxStatus::Confirmed {
-                block_hash: b.block_hash(),
-                height,
-                time: b.header.time,
-            },
+            Some(b) => TxStatus::Confirmed { block_hash: b.block_hash(), height, time: b.header.time },
             None => TxStatus::Mempool,
         }
     }
@@ -170,23 +157,12 @@ impl Chain {
         let fee_sat = if tx.is_coinbase() {
             0
         } else {
-            let ins = tx
-                .input
-                .iter()
-                .filter_map(|i| self.prevout(&i.previous_output))
-                .fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
-            let outs = tx
-                .output
-                .iter()
-                .fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
+            let ins =
+                tx.input.iter().filter_map(|i| self.prevout(&i.previous_output)).fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
+            let outs = tx.output.iter().fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
             ins.saturating_sub(outs)
         };
-        Some(TxInfo {
-            txid: *txid,
-            tx: tx.clone(),
-            status,
-            fee_sat,
-        })
+        Some(TxInfo { txid: *txid, tx: tx.clone(), status, fee_sat })
     }
 
     /// Any output ever created (spent or not, confirmed or in the mempool).
@@ -208,13 +184,7 @@ impl Chain {
 
     /// [`Chain::address_txs`] by output script.
     pub fn script_txs(&self, spk: &Script) -> Vec<TxInfo> {
-        let mut txids: Vec<Txid> = self
-            .mempool
-            .iter()
-            .rev()
-            .filter(|m| self.touches(&m.tx, spk))
-            .map(|m| m.txid)
-            .collect();
+        let mut txids: Vec<Txid> = self.mempool.iter().rev().filter(|m| self.touches(&m.tx, spk)).map(|m| m.txid).collect();
         if let Some(hist) = self.script_history.get(spk) {
             txids.extend(hist.iter().rev().copied());
         }
@@ -223,10 +193,7 @@ impl Chain {
 
     fn touches(&self, tx: &Transaction, spk: &Script) -> bool {
         tx.output.iter().any(|o| o.script_pubkey.as_script() == spk)
-            || tx.input.iter().any(|i| {
-                self.prevout(&i.previous_output)
-                    .is_some_and(|o| o.script_pubkey.as_script() == spk)
-            })
+            || tx.input.iter().any(|i| self.prevout(&i.previous_output).is_some_and(|o| o.script_pubkey.as_script() == spk))
     }
 
     /// Unspent outputs of an address, counting the mempool: confirmed coins not spent in the
@@ -245,11 +212,7 @@ impl Chain {
                 }
                 if let Some(e) = self.utxos.get(op) {
                     out.push(AddressUtxo {
-                        utxo: Utxo {
-                            outpoint: *op,
-                            value_sat: e.txout.value.to_sat(),
-                            script_pubkey: e.txout.script_pubkey.clone(),
-                        },
+                        utxo: Utxo { outpoint: *op, value_sat: e.txout.value.to_sat(), script_pubkey: e.txout.script_pubkey.clone() },
                         status: self.status_at(e.height),
                     });
                 }
@@ -260,11 +223,7 @@ impl Chain {
                 let op = OutPoint { txid: m.txid, vout };
                 if o.script_pubkey.as_script() == spk && !self.mempool_spends.contains_key(&op) {
                     out.push(AddressUtxo {
-                        utxo: Utxo {
-                            outpoint: op,
-                            value_sat: o.value.to_sat(),
-                            script_pubkey: o.script_pubkey.clone(),
-                        },
+                        utxo: Utxo { outpoint: op, value_sat: o.value.to_sat(), script_pubkey: o.script_pubkey.clone() },
                         status: TxStatus::Mempool,
                     });
                 }
@@ -298,11 +257,7 @@ impl Chain {
 
     fn add_stats(&self, s: &mut TxoStats, tx: &Transaction, spk: &Script) {
         s.tx_count += 1;
-        for o in tx
-            .output
-            .iter()
-            .filter(|o| o.script_pubkey.as_script() == spk)
-        {
+        for o in tx.output.iter().filter(|o| o.script_pubkey.as_script() == spk) {
             s.funded_txo_count += 1;
             s.funded_txo_sum = s.funded_txo_sum.saturating_add(o.value.to_sat());
         }
@@ -310,10 +265,7 @@ impl Chain {
             return;
         }
         for i in &tx.input {
-            if let Some(prev) = self
-                .prevout(&i.previous_output)
-                .filter(|o| o.script_pubkey.as_script() == spk)
-            {
+            if let Some(prev) = self.prevout(&i.previous_output).filter(|o| o.script_pubkey.as_script() == spk) {
                 s.spent_txo_count += 1;
                 s.spent_txo_sum = s.spent_txo_sum.saturating_add(prev.value.to_sat());
             }

@@ -52,12 +52,7 @@ pub fn is_standard_output(script: &Script) -> bool {
 }
 
 /// Verifies input `index` of `tx` spending `prevout`. The cache must be over `tx`.
-pub fn verify_input(
-    cache: &mut SighashCache<&Transaction>,
-    tx: &Transaction,
-    index: usize,
-    prevout: &TxOut,
-) -> Result<(), ScriptError> {
+pub fn verify_input(cache: &mut SighashCache<&Transaction>, tx: &Transaction, index: usize, prevout: &TxOut) -> Result<(), ScriptError> {
     let spk = &prevout.script_pubkey;
     if !spk.is_p2wpkh() {
         return Err(ScriptError::UnsupportedSpend);
@@ -74,23 +69,15 @@ pub fn verify_input(
     if !pubkey.compressed {
         return Err(ScriptError::BadPublicKey);
     }
-    let program = spk
-        .as_bytes()
-        .get(2..22)
-        .ok_or(ScriptError::PubkeyHashMismatch)?;
+    let program = spk.as_bytes().get(2..22).ok_or(ScriptError::PubkeyHashMismatch)?;
     let hash = WPubkeyHash::hash(pk_bytes);
     if hash.as_byte_array().as_slice() != program {
         return Err(ScriptError::PubkeyHashMismatch);
     }
-    let sig = bitcoin::ecdsa::Signature::from_slice(sig_bytes)
-        .map_err(|_| ScriptError::BadSignatureEncoding)?;
-    let sighash = cache
-        .p2wpkh_signature_hash(index, spk, prevout.value, sig.sighash_type)
-        .map_err(|_| ScriptError::Sighash)?;
+    let sig = bitcoin::ecdsa::Signature::from_slice(sig_bytes).map_err(|_| ScriptError::BadSignatureEncoding)?;
+    let sighash = cache.p2wpkh_signature_hash(index, spk, prevout.value, sig.sighash_type).map_err(|_| ScriptError::Sighash)?;
     let msg = Message::from_digest(sighash.to_byte_array());
-    secp()
-        .verify_ecdsa(&msg, &sig.signature, &pubkey.inner)
-        .map_err(|_| ScriptError::SignatureInvalid)
+    secp().verify_ecdsa(&msg, &sig.signature, &pubkey.inner).map_err(|_| ScriptError::SignatureInvalid)
 }
 
 #[cfg(test)]

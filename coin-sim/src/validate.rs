@@ -42,9 +42,7 @@ pub fn check_transaction(tx: &Transaction) -> Result<(), Reject> {
     let mut seen = BTreeSet::new();
     for input in &tx.input {
         if !seen.insert(input.previous_output) {
-            return Err(Reject::InputsDuplicate {
-                outpoint: input.previous_output,
-            });
+            return Err(Reject::InputsDuplicate { outpoint: input.previous_output });
         }
     }
     Ok(())
@@ -74,29 +72,18 @@ pub fn check_standard(tx: &Transaction, params: &ChainParams) -> Result<(), Reje
 
 /// Checks against the coins spent (`coins[i]` for input `i`) at block height `spend_height`:
 /// coinbase maturity, inputs covering outputs, and the relay fee. Returns the fee in satoshis.
-pub fn check_inputs(
-    tx: &Transaction,
-    coins: &[UtxoEntry],
-    spend_height: u32,
-    params: &ChainParams,
-) -> Result<u64, Reject> {
+pub fn check_inputs(tx: &Transaction, coins: &[UtxoEntry], spend_height: u32, params: &ChainParams) -> Result<u64, Reject> {
     let mut in_sat: u64 = 0;
     for (input, coin) in tx.input.iter().zip(coins) {
         if coin.is_coinbase {
             let depth = spend_height.saturating_sub(coin.height);
             if depth < params.coinbase_maturity {
-                return Err(Reject::PrematureCoinbaseSpend {
-                    outpoint: input.previous_output,
-                    depth,
-                });
+                return Err(Reject::PrematureCoinbaseSpend { outpoint: input.previous_output, depth });
             }
         }
         in_sat = in_sat.saturating_add(coin.txout.value.to_sat());
     }
-    let out_sat = tx
-        .output
-        .iter()
-        .fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
+    let out_sat = tx.output.iter().fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
     if in_sat < out_sat {
         return Err(Reject::InBelowOut { in_sat, out_sat });
     }
@@ -113,8 +100,7 @@ pub fn check_inputs(
 pub fn verify_scripts(tx: &Transaction, coins: &[UtxoEntry]) -> Result<(), Reject> {
     let mut cache = SighashCache::new(tx);
     for (input, coin) in coins.iter().enumerate() {
-        verify_input(&mut cache, tx, input, &coin.txout)
-            .map_err(|error| Reject::ScriptVerify { input, error })?;
+        verify_input(&mut cache, tx, input, &coin.txout).map_err(|error| Reject::ScriptVerify { input, error })?;
     }
     Ok(())
 }

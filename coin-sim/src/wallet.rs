@@ -12,10 +12,7 @@ use bitcoin::hashes::Hash as _;
 use bitcoin::secp256k1::{Message, SecretKey};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::transaction::Version;
-use bitcoin::{
-    Address, Amount, CompressedPublicKey, OutPoint, Script, ScriptBuf, Sequence, Transaction, TxIn,
-    TxOut, Witness,
-};
+use bitcoin::{Address, Amount, CompressedPublicKey, OutPoint, Script, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 use sha2::{Digest, Sha256};
 use sim_core::rng::{SimRng, bytes32};
 
@@ -23,9 +20,7 @@ use crate::params::{DEFAULT_DUST_LIMIT_SAT, NETWORK};
 use crate::secp;
 
 /// An unspent output a wallet may spend: where it is, what it is worth, and its script.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Utxo {
     /// The output being spent.
     pub outpoint: OutPoint,
@@ -42,9 +37,7 @@ pub enum WalletError {
     #[error("a transaction needs at least one payment output")]
     NoOutputs,
     /// The given inputs cannot cover the outputs plus the fee.
-    #[error(
-        "insufficient funds: need {needed_sat} sat (outputs plus fee), have {available_sat} sat"
-    )]
+    #[error("insufficient funds: need {needed_sat} sat (outputs plus fee), have {available_sat} sat")]
     InsufficientFunds {
         /// Outputs plus the fee at the requested rate, in satoshis.
         needed_sat: u64,
@@ -100,21 +93,14 @@ pub struct Wallet {
 impl fmt::Debug for Wallet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the seed or secret keys.
-        f.debug_struct("Wallet")
-            .field("addresses", &self.keys.len())
-            .finish_non_exhaustive()
+        f.debug_struct("Wallet").field("addresses", &self.keys.len()).finish_non_exhaustive()
     }
 }
 
 impl Wallet {
     /// A wallet whose keys are derived from `seed`; it starts with no addresses.
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        Wallet {
-            seed,
-            keys: Vec::new(),
-            by_script: BTreeMap::new(),
-            dust_limit_sat: DEFAULT_DUST_LIMIT_SAT,
-        }
+        Wallet { seed, keys: Vec::new(), by_script: BTreeMap::new(), dust_limit_sat: DEFAULT_DUST_LIMIT_SAT }
     }
 
     /// A wallet seeded with 32 bytes drawn from a simulation RNG stream.
@@ -134,13 +120,8 @@ impl Wallet {
         let secret = derive_secret(&self.seed, index);
         let public = CompressedPublicKey(secret.public_key(secp()));
         let address = Address::p2wpkh(&public, NETWORK);
-        self.by_script
-            .insert(address.script_pubkey(), self.keys.len());
-        self.keys.push(Key {
-            secret,
-            public,
-            address: address.clone(),
-        });
+        self.by_script.insert(address.script_pubkey(), self.keys.len());
+        self.keys.push(Key { secret, public, address: address.clone() });
         address
     }
 
@@ -156,10 +137,7 @@ impl Wallet {
 
     /// The public key behind an owned script, if any (e.g. for multisig escrow later).
     pub fn public_key(&self, script: &Script) -> Option<CompressedPublicKey> {
-        self.by_script
-            .get(script)
-            .and_then(|&i| self.keys.get(i))
-            .map(|k| k.public)
+        self.by_script.get(script).and_then(|&i| self.keys.get(i)).map(|k| k.public)
     }
 
     /// Builds and signs a payment.
@@ -182,51 +160,29 @@ impl Wallet {
         let mut target: u64 = 0;
         for (index, (_, value)) in outputs.iter().enumerate() {
             if *value < self.dust_limit_sat {
-                return Err(WalletError::DustOutput {
-                    index,
-                    value_sat: *value,
-                    dust_limit_sat: self.dust_limit_sat,
-                });
+                return Err(WalletError::DustOutput { index, value_sat: *value, dust_limit_sat: self.dust_limit_sat });
             }
-            target = target
-                .checked_add(*value)
-                .ok_or(WalletError::AmountOverflow)?;
+            target = target.checked_add(*value).ok_or(WalletError::AmountOverflow)?;
         }
         if let Some(foreign) = inputs.iter().find(|u| !self.owns(&u.script_pubkey)) {
             return Err(WalletError::ForeignInput(foreign.outpoint));
         }
         let mut candidates: Vec<&Utxo> = inputs.iter().collect();
-        candidates.sort_by(|a, b| {
-            b.value_sat
-                .cmp(&a.value_sat)
-                .then(a.outpoint.cmp(&b.outpoint))
-        });
+        candidates.sort_by(|a, b| b.value_sat.cmp(&a.value_sat).then(a.outpoint.cmp(&b.outpoint)));
 
-        let pay: Vec<TxOut> = outputs
-            .iter()
-            .map(|(a, v)| TxOut {
-                value: Amount::from_sat(*v),
-                script_pubkey: a.script_pubkey(),
-            })
-            .collect();
+        let pay: Vec<TxOut> =
+            outputs.iter().map(|(a, v)| TxOut { value: Amount::from_sat(*v), script_pubkey: a.script_pubkey() }).collect();
         let change_script = change.script_pubkey();
         let mut total: u64 = 0;
         let mut last_needed = target;
         for k in 1..=candidates.len() {
             let selected = &candidates[..k];
-            total = total
-                .checked_add(selected[k - 1].value_sat)
-                .ok_or(WalletError::AmountOverflow)?;
+            total = total.checked_add(selected[k - 1].value_sat).ok_or(WalletError::AmountOverflow)?;
             // Try with change first.
             let mut with_change = pay.clone();
-            with_change.push(TxOut {
-                value: Amount::ZERO,
-                script_pubkey: change_script.clone(),
-            });
+            with_change.push(TxOut { value: Amount::ZERO, script_pubkey: change_script.clone() });
             let fee_c = fee_for(selected, &with_change, feerate_sat_per_vb)?;
-            let need_c = target
-                .checked_add(fee_c)
-                .ok_or(WalletError::AmountOverflow)?;
+            let need_c = target.checked_add(fee_c).ok_or(WalletError::AmountOverflow)?;
             if total >= need_c && total - need_c >= self.dust_limit_sat {
                 if let Some(last) = with_change.last_mut() {
                     last.value = Amount::from_sat(total - need_c);
@@ -234,18 +190,13 @@ impl Wallet {
                 return self.finish(selected, with_change);
             }
             let fee_n = fee_for(selected, &pay, feerate_sat_per_vb)?;
-            let need_n = target
-                .checked_add(fee_n)
-                .ok_or(WalletError::AmountOverflow)?;
+            let need_n = target.checked_add(fee_n).ok_or(WalletError::AmountOverflow)?;
             if total >= need_n {
                 return self.finish(selected, pay);
             }
             last_needed = need_n;
         }
-        Err(WalletError::InsufficientFunds {
-            needed_sat: last_needed,
-            available_sat: total,
-        })
+        Err(WalletError::InsufficientFunds { needed_sat: last_needed, available_sat: total })
     }
 
     fn finish(&self, selected: &[&Utxo], output: Vec<TxOut>) -> Result<Transaction, WalletError> {
@@ -261,29 +212,17 @@ impl Wallet {
     /// untouched, so several wallets can sign one transaction in turn (e.g. CoinJoin).
     pub fn sign(&self, tx: &mut Transaction, prevouts: &[Utxo]) -> Result<(), WalletError> {
         if prevouts.len() != tx.input.len() {
-            return Err(WalletError::PrevoutsMismatch {
-                expected: tx.input.len(),
-                got: prevouts.len(),
-            });
+            return Err(WalletError::PrevoutsMismatch { expected: tx.input.len(), got: prevouts.len() });
         }
         let mut witnesses: Vec<(usize, Witness)> = Vec::new();
         {
             let mut cache = SighashCache::new(&*tx);
             for (i, prev) in prevouts.iter().enumerate() {
-                let Some(key) = self
-                    .by_script
-                    .get(&prev.script_pubkey)
-                    .and_then(|&k| self.keys.get(k))
-                else {
+                let Some(key) = self.by_script.get(&prev.script_pubkey).and_then(|&k| self.keys.get(k)) else {
                     continue;
                 };
                 let sighash = cache
-                    .p2wpkh_signature_hash(
-                        i,
-                        &prev.script_pubkey,
-                        Amount::from_sat(prev.value_sat),
-                        EcdsaSighashType::All,
-                    )
+                    .p2wpkh_signature_hash(i, &prev.script_pubkey, Amount::from_sat(prev.value_sat), EcdsaSighashType::All)
                     .map_err(|_| WalletError::Sighash(i))?;
                 let msg = Message::from_digest(sighash.to_byte_array());
                 let sig = secp().sign_ecdsa(&msg, &key.secret);
@@ -340,9 +279,7 @@ fn fee_for(selected: &[&Utxo], output: &[TxOut], feerate: u64) -> Result<u64, Wa
         input.witness = Witness::from_slice(&[vec![0u8; 73], vec![0u8; 33]]);
     }
     let vsize = u64::try_from(tx.vsize()).map_err(|_| WalletError::AmountOverflow)?;
-    vsize
-        .checked_mul(feerate)
-        .ok_or(WalletError::AmountOverflow)
+    vsize.checked_mul(feerate).ok_or(WalletError::AmountOverflow)
 }
 
 #[cfg(test)]
@@ -352,10 +289,7 @@ mod tests {
 
     fn utxo(w: &Wallet, i: usize, n: u8, value: u64) -> Utxo {
         Utxo {
-            outpoint: OutPoint {
-                txid: Txid::from_byte_array([n; 32]),
-                vout: 0,
-            },
+            outpoint: OutPoint { txid: Txid::from_byte_array([n; 32]), vout: 0 },
             value_sat: value,
             script_pubkey: w.addresses()[i].script_pubkey(),
         }
@@ -381,35 +315,18 @@ mod tests {
         w.new_address();
         let change = w.new_address();
         let dest = Wallet::from_seed([2; 32]).new_address();
-        let inputs = vec![
-            utxo(&w, 0, 1, 10_000),
-            utxo(&w, 0, 2, 50_000),
-            utxo(&w, 0, 3, 20_000),
-        ];
-        let tx = w
-            .build_and_sign(&inputs, &[(dest.clone(), 30_000)], 2, &change)
-            .unwrap();
+        let inputs = vec![utxo(&w, 0, 1, 10_000), utxo(&w, 0, 2, 50_000), utxo(&w, 0, 3, 20_000)];
+        let tx = w.build_and_sign(&inputs, &[(dest.clone(), 30_000)], 2, &change).unwrap();
         assert_eq!(tx.input.len(), 1);
-        assert_eq!(
-            tx.input[0].previous_output.txid,
-            Txid::from_byte_array([2; 32])
-        );
+        assert_eq!(tx.input[0].previous_output.txid, Txid::from_byte_array([2; 32]));
         assert_eq!(tx.output.len(), 2);
         let fee = 50_000 - tx.output.iter().map(|o| o.value.to_sat()).sum::<u64>();
-        assert!(
-            fee >= 2 * tx.vsize() as u64,
-            "fee {fee} vsize {}",
-            tx.vsize()
-        );
+        assert!(fee >= 2 * tx.vsize() as u64, "fee {fee} vsize {}", tx.vsize());
         assert_eq!(tx.output[1].script_pubkey, change.script_pubkey());
         // Reversed input order gives the same transaction.
         let mut rev = inputs.clone();
         rev.reverse();
-        assert_eq!(
-            w.build_and_sign(&rev, &[(dest, 30_000)], 2, &change)
-                .unwrap(),
-            tx
-        );
+        assert_eq!(w.build_and_sign(&rev, &[(dest, 30_000)], 2, &change).unwrap(), tx);
     }
 
     #[test]
@@ -418,30 +335,11 @@ mod tests {
         let change = w.new_address();
         let dest = Wallet::from_seed([2; 32]).new_address();
         let inputs = vec![utxo(&w, 0, 1, 10_000)];
-        let tx = w
-            .build_and_sign(&inputs, &[(dest.clone(), 9_700)], 1, &change)
-            .unwrap();
+        let tx = w.build_and_sign(&inputs, &[(dest.clone(), 9_700)], 1, &change).unwrap();
         assert_eq!(tx.output.len(), 1);
-        let err = w
-            .build_and_sign(&inputs, &[(dest.clone(), 9_990)], 1, &change)
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                WalletError::InsufficientFunds {
-                    available_sat: 10_000,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        let foreign = Utxo {
-            script_pubkey: dest.script_pubkey(),
-            ..inputs[0].clone()
-        };
-        assert!(matches!(
-            w.build_and_sign(&[foreign], &[(dest, 1_000)], 1, &change),
-            Err(WalletError::ForeignInput(_))
-        ));
+        let err = w.build_and_sign(&inputs, &[(dest.clone(), 9_990)], 1, &change).unwrap_err();
+        assert!(matches!(err, WalletError::InsufficientFunds { available_sat: 10_000, .. }), "{err}");
+        let foreign = Utxo { script_pubkey: dest.script_pubkey(), ..inputs[0].clone() };
+        assert!(matches!(w.build_and_sign(&[foreign], &[(dest, 1_000)], 1, &change), Err(WalletError::ForeignInput(_))));
     }
 }

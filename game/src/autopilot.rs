@@ -76,7 +76,15 @@ impl Autopilot {
     }
 
     /// Takes one solution step (`n` is its 1-based number, for errors).
-    pub async fn take(&mut self, n: usize, step: &SolutionStep, scenario: &Scenario, lab: &Lab, world: &mut World, token: &str) -> Result<(), AutopilotError> {
+    pub async fn take(
+        &mut self,
+        n: usize,
+        step: &SolutionStep,
+        scenario: &Scenario,
+        lab: &Lab,
+        world: &mut World,
+        token: &str,
+    ) -> Result<(), AutopilotError> {
         let err = |message: String| AutopilotError::Step { step: n, message };
         let labels = &self.labels;
         match step {
@@ -106,7 +114,8 @@ impl Autopilot {
                     .iter()
                     .map(|g| labels.get(g).cloned().ok_or_else(|| err(format!("no evidence labelled {g}"))))
                     .collect::<Result<Vec<_>, _>>()?;
-                let req = lab.request(token, RequestDraft { kind: *kind, provider: provider.clone(), target: target.clone(), grounds }).await?;
+                let req =
+                    lab.request(token, RequestDraft { kind: *kind, provider: provider.clone(), target: target.clone(), grounds }).await?;
                 self.log.push(format!("{} filed {} ({label}): {kind:?} to {provider} for {target}", world.clock().now(), req.id));
                 let evidence = wait_for_answer(lab, world, token, &req.id, n, &mut self.log).await?;
                 self.labels.insert(response.clone(), evidence);
@@ -124,12 +133,15 @@ impl Autopilot {
     /// Turns a solution's case into the lab's case file (labels → evidence ids, personas →
     /// handles as the team saw them).
     pub fn case_file(&self, scenario: &Scenario, case: &CaseSpec) -> Result<CaseFile, String> {
-        let ids = |ls: &[EvidenceLabel]| ls.iter().map(|l| self.labels.get(l).cloned().ok_or_else(|| format!("no evidence labelled {l}"))).collect::<Result<Vec<_>, _>>();
+        let ids = |ls: &[EvidenceLabel]| {
+            ls.iter().map(|l| self.labels.get(l).cloned().ok_or_else(|| format!("no evidence labelled {l}"))).collect::<Result<Vec<_>, _>>()
+        };
         let mut suspects = Vec::new();
         for s in &case.suspects {
             let mut personas = Vec::new();
             for p in &s.personas {
-                let persona = scenario.cast.iter().flat_map(|a| a.personas.iter()).find(|x| &x.id == p).ok_or_else(|| format!("no persona {p}"))?;
+                let persona =
+                    scenario.cast.iter().flat_map(|a| a.personas.iter()).find(|x| &x.id == p).ok_or_else(|| format!("no persona {p}"))?;
                 personas.push(PersonaRef { site: persona.site.clone(), handle: persona.handle.clone() });
             }
             let mut charges = Vec::new();
@@ -147,7 +159,14 @@ impl Autopilot {
 }
 
 /// Lets simulated time pass (the world keeps living) until the request is answered.
-async fn wait_for_answer(lab: &Lab, world: &mut World, token: &str, id: &str, step: usize, log: &mut Vec<String>) -> Result<EvidenceId, AutopilotError> {
+async fn wait_for_answer(
+    lab: &Lab,
+    world: &mut World,
+    token: &str,
+    id: &str,
+    step: usize,
+    log: &mut Vec<String>,
+) -> Result<EvidenceId, AutopilotError> {
     loop {
         let status = lab.requests(token).await?.into_iter().find(|r| r.id == id).map(|r| r.status);
         match status {
@@ -181,7 +200,8 @@ async fn address(lab: &Lab, token: &str, labels: &BTreeMap<EvidenceLabel, Eviden
     }
     let tx: Value = serde_json::from_slice(&content).map_err(|e| format!("{label} is not a transaction: {e}"))?;
     let addr = |v: &Value| v.get("scriptpubkey_address").and_then(Value::as_str).map(str::to_string);
-    let inputs: Vec<String> = tx.get("vin").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("prevout").and_then(addr)).collect();
+    let inputs: Vec<String> =
+        tx.get("vin").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("prevout").and_then(addr)).collect();
     tx.get("vout")
         .and_then(Value::as_array)
         .into_iter()

@@ -95,7 +95,10 @@ mod tests {
                 name: "Mark Ellis".into(),
                 personas: vec![PersonaRef { site: "silk-lane".into(), handle: "GreenLeafUK".into() }],
                 attribution: vec!["E1".into(), "E3".into()],
-                charges: vec![ChargeClaim { charge: "supply".into(), elements: vec![ElementClaim { element: "offered".into(), evidence: vec!["E1".into()] }] }],
+                charges: vec![ChargeClaim {
+                    charge: "supply".into(),
+                    elements: vec![ElementClaim { element: "offered".into(), evidence: vec!["E1".into()] }],
+                }],
             }],
         };
         let json = serde_json::to_string(&case).unwrap();

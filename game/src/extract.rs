@@ -85,7 +85,8 @@ fn chain_facts(json: &Value) -> Vec<Fact> {
     let mut facts = Vec::new();
     for tx in txs {
         let addr = |v: &Value| v.get("scriptpubkey_address").and_then(Value::as_str).map(str::to_string);
-        let from: Vec<String> = tx.get("vin").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("prevout").and_then(addr)).collect();
+        let from: Vec<String> =
+            tx.get("vin").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("prevout").and_then(addr)).collect();
         let to: Vec<String> = tx.get("vout").and_then(Value::as_array).into_iter().flatten().filter_map(addr).collect();
         for f in &from {
             for t in to.iter().filter(|t| *t != f) {

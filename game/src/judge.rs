@@ -87,7 +87,9 @@ pub fn rule(rules: &[LegalRule], req: &RequestForRuling) -> Ruling {
     };
     let delay = rule.ruling_delay;
     match rule.grounds {
-        Grounds::None => Ruling { granted: true, reason: format!("granted: {what} needs no grounds"), chain: Vec::new(), rule_delay: delay },
+        Grounds::None => {
+            Ruling { granted: true, reason: format!("granted: {what} needs no grounds"), chain: Vec::new(), rule_delay: delay }
+        }
         Grounds::LinkToOffence { max_hops } => link_to_offence(req, &what, max_hops, delay),
     }
 }
@@ -115,10 +117,10 @@ fn link_to_offence(req: &RequestForRuling, what: &str, max_hops: u32, delay: Sim
     let max = usize::try_from(max_hops).unwrap_or(usize::MAX);
     let mut best: Option<(Vec<Fact>, &PersonaId)> = None;
     for p in &offenders {
-        if let Some(path) = req.grounds.path(&Entity::Persona((*p).clone()), |e| e == req.target) {
-            if best.as_ref().is_none_or(|(b, _)| path.len() < b.len()) {
-                best = Some((path, p));
-            }
+        if let Some(path) = req.grounds.path(&Entity::Persona((*p).clone()), |e| e == req.target)
+            && best.as_ref().is_none_or(|(b, _)| path.len() < b.len())
+        {
+            best = Some((path, p));
         }
     }
     let hops = |n: usize| if n == 1 { "1 hop".to_string() } else { format!("{n} hops") };
@@ -141,7 +143,12 @@ fn link_to_offence(req: &RequestForRuling, what: &str, max_hops: u32, delay: Sim
             }
         }
         Some((path, _)) => refused(
-            format!("no chain of facts from an offending persona to {} within {} (the shortest shown takes {})", req.target, hops(max), path.len()),
+            format!(
+                "no chain of facts from an offending persona to {} within {} (the shortest shown takes {})",
+                req.target,
+                hops(max),
+                path.len()
+            ),
             delay,
         ),
         None => refused(format!("no chain of facts from an offending persona to {} within {}", req.target, hops(max)), delay),
@@ -160,7 +167,12 @@ mod tests {
     }
     fn rules() -> Vec<LegalRule> {
         vec![
-            LegalRule { request: RequestKind::ProductionOrder, provider_kind: None, grounds: Grounds::None, ruling_delay: SimDuration::hours(1) },
+            LegalRule {
+                request: RequestKind::ProductionOrder,
+                provider_kind: None,
+                grounds: Grounds::None,
+                ruling_delay: SimDuration::hours(1),
+            },
             LegalRule {
                 request: RequestKind::ProductionOrder,
                 provider_kind: Some(ProviderKind::Exchange),
@@ -173,7 +185,9 @@ mod tests {
         Fact::new(FactKind::Offers, persona(), Entity::Listing("haze-10g".into()))
     }
     fn chain_facts() -> FactSet {
-        [offers(), Fact::new(FactKind::ControlsAddress, persona(), addr("A")), Fact::new(FactKind::Transfer, addr("A"), addr("D"))].into_iter().collect()
+        [offers(), Fact::new(FactKind::ControlsAddress, persona(), addr("A")), Fact::new(FactKind::Transfer, addr("A"), addr("D"))]
+            .into_iter()
+            .collect()
     }
     fn ask<'a>(target: &'a Entity, grounds: &'a FactSet, cited: usize) -> RequestForRuling<'a> {
         RequestForRuling { kind: RequestKind::ProductionOrder, provider_kind: ProviderKind::Exchange, target, grounds, cited }
@@ -187,7 +201,11 @@ mod tests {
         assert_eq!(r.rule_delay, SimDuration::hours(4), "the exchange-specific rule beats the general one");
         assert_eq!(r.chain.len(), 3);
         assert_eq!(r.chain[0], offers());
-        assert!(r.reason.contains("persona greenleaf offers listing haze-10g; persona greenleaf controls address A; address A paid address D"), "{}", r.reason);
+        assert!(
+            r.reason.contains("persona greenleaf offers listing haze-10g; persona greenleaf controls address A; address A paid address D"),
+            "{}",
+            r.reason
+        );
         assert!(r.reason.contains("2 hops"), "{}", r.reason);
     }
 
@@ -202,7 +220,10 @@ mod tests {
     #[test]
     fn evidence_without_an_offer_is_refused() {
         let target = addr("D");
-        let grounds: FactSet = [Fact::new(FactKind::ControlsAddress, persona(), addr("A")), Fact::new(FactKind::Transfer, addr("A"), addr("D"))].into_iter().collect();
+        let grounds: FactSet =
+            [Fact::new(FactKind::ControlsAddress, persona(), addr("A")), Fact::new(FactKind::Transfer, addr("A"), addr("D"))]
+                .into_iter()
+                .collect();
         let r = rule(&rules(), &ask(&target, &grounds, 1));
         assert!(!r.granted);
         assert!(r.reason.contains("the cited evidence shows no persona offering goods"), "{}", r.reason);
@@ -227,10 +248,28 @@ mod tests {
     #[test]
     fn general_rules_apply_when_no_specific_one_does_and_missing_rules_refuse() {
         let (target, grounds) = (addr("D"), FactSet::new());
-        let r = rule(&rules(), &RequestForRuling { kind: RequestKind::ProductionOrder, provider_kind: ProviderKind::Isp, target: &target, grounds: &grounds, cited: 0 });
+        let r = rule(
+            &rules(),
+            &RequestForRuling {
+                kind: RequestKind::ProductionOrder,
+                provider_kind: ProviderKind::Isp,
+                target: &target,
+                grounds: &grounds,
+                cited: 0,
+            },
+        );
         assert!(r.granted, "Grounds::None grants: {}", r.reason);
         assert_eq!(r.rule_delay, SimDuration::hours(1));
-        let r = rule(&rules(), &RequestForRuling { kind: RequestKind::SearchWarrant, provider_kind: ProviderKind::Hosting, target: &target, grounds: &grounds, cited: 1 });
+        let r = rule(
+            &rules(),
+            &RequestForRuling {
+                kind: RequestKind::SearchWarrant,
+                provider_kind: ProviderKind::Hosting,
+                target: &target,
+                grounds: &grounds,
+                cited: 1,
+            },
+        );
         assert!(!r.granted);
         assert!(r.reason.contains("no rule allows a search warrant to a hosting provider"), "{}", r.reason);
     }

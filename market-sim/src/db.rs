@@ -21,9 +21,7 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
 pub fn dump_tables(conn: &Connection) -> rusqlite::Result<Value> {
     let mut tables = Vec::new();
     {
-        let mut stmt = conn.prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        )?;
+        let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         for name in rows {
             tables.push(name?);
@@ -75,9 +73,6 @@ mod tests {
         .unwrap();
         let v = dump_tables(&conn).unwrap();
         let text = serde_json::to_string(&v).unwrap();
-        assert_eq!(
-            text,
-            r#"{"a":[{"id":1,"n":7}],"b":[{"id":1,"x":null,"y":null},{"id":2,"x":"two","y":"00ff"}]}"#
-        );
+        assert_eq!(text, r#"{"a":[{"id":1,"n":7}],"b":[{"id":1,"x":null,"y":null},{"id":2,"x":"two","y":"00ff"}]}"#);
     }
 }

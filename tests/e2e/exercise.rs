@@ -87,7 +87,12 @@ async fn accusing_the_wrong_identity_costs_points() {
 async fn a_production_order_citing_no_grounds_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (_scenario, mut world, lab) = lab_world(5, dir.path()).await;
-    let draft = RequestDraft { kind: RequestKind::ProductionOrder, provider: "coinbay".into(), target: "bcrt1qljlf9dtdlgtx2xyl4q6us2m7jlvwwkg5hr2t7s".into(), grounds: vec![] };
+    let draft = RequestDraft {
+        kind: RequestKind::ProductionOrder,
+        provider: "coinbay".into(),
+        target: "bcrt1qljlf9dtdlgtx2xyl4q6us2m7jlvwwkg5hr2t7s".into(),
+        grounds: vec![],
+    };
     // Only the head of unit signs requests.
     assert!(lab.request(INVESTIGATOR, draft.clone()).await.is_err());
     let req = lab.request(HEAD, draft).await.unwrap();

@@ -15,9 +15,7 @@ async fn serve(chain: SharedChain) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, coin_sim::explorer::router(chain))
-            .await
-            .unwrap();
+        axum::serve(listener, coin_sim::explorer::router(chain)).await.unwrap();
     });
     addr
 }
@@ -41,42 +39,21 @@ async fn world() -> World {
     let http = reqwest::Client::new();
     let base = format!("http://{addr}");
     let client = EsploraClient::new(http.clone(), format!("{base}/"));
-    World {
-        chain,
-        client,
-        http,
-        base,
-        alice,
-        a1,
-        b1,
-    }
+    World { chain, client, http, base, alice, a1, b1 }
 }
 
 impl World {
     async fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
     async fn post_tx(&self, body: &str) -> (u16, String) {
-        let r = self
-            .http
-            .post(format!("{}/tx", self.base))
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.post(format!("{}/tx", self.base)).body(body.to_string()).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
     async fn pay(&self, to: &Address, sat: u64) -> Transaction {
         let utxos = self.client.address_utxos(&self.a1).await.unwrap();
-        self.alice
-            .build_and_sign(&utxos, &[(to.clone(), sat)], 2, &self.a1)
-            .unwrap()
+        self.alice.build_and_sign(&utxos, &[(to.clone(), sat)], 2, &self.a1).unwrap()
     }
 }
 
@@ -99,31 +76,14 @@ async fn explorer_round_trip() {
     let dto: TxDto = w.client.tx(&txid).await.unwrap();
     assert!(!dto.status.confirmed);
     assert!(dto.fee > 0);
-    assert_eq!(
-        dto.vin[0]
-            .prevout
-            .as_ref()
-            .unwrap()
-            .scriptpubkey_address
-            .as_deref(),
-        Some(w.a1.to_string().as_str())
-    );
+    assert_eq!(dto.vin[0].prevout.as_ref().unwrap().scriptpubkey_address.as_deref(), Some(w.a1.to_string().as_str()));
     assert_eq!(dto.vin[0].witness.len(), 2);
-    assert_eq!(
-        dto.vout[0].scriptpubkey_address.as_deref(),
-        Some(w.b1.to_string().as_str())
-    );
+    assert_eq!(dto.vout[0].scriptpubkey_address.as_deref(), Some(w.b1.to_string().as_str()));
     assert_eq!(dto.vout[0].scriptpubkey_type, "v0_p2wpkh");
     assert_eq!(dto.vout[0].value, 3 * COIN);
     assert_eq!(w.client.address_txs(&w.b1).await.unwrap()[0].txid, txid);
     let stats = w.client.address(&w.b1).await.unwrap();
-    assert_eq!(
-        (
-            stats.mempool_stats.funded_txo_sum,
-            stats.chain_stats.funded_txo_sum
-        ),
-        (3 * COIN, 0)
-    );
+    assert_eq!((stats.mempool_stats.funded_txo_sum, stats.chain_stats.funded_txo_sum), (3 * COIN, 0));
     // Re-sending the same transaction is harmless, as with Core.
     assert_eq!(w.client.broadcast(&tx).await.unwrap(), txid);
 
@@ -132,19 +92,13 @@ async fn explorer_round_trip() {
     let hash = lock(&w.chain).mine_block(T0 + 600, &miner).unwrap();
     let status = w.client.tx_status(&txid).await.unwrap();
     assert!(status.confirmed);
-    assert_eq!(
-        (status.block_height, status.block_hash, status.block_time),
-        (Some(1), Some(hash), Some(T0 + 600))
-    );
+    assert_eq!((status.block_height, status.block_hash, status.block_time), (Some(1), Some(hash), Some(T0 + 600)));
     let bob = w.client.address_utxos(&w.b1).await.unwrap();
     assert_eq!(bob.len(), 1);
     assert_eq!(bob[0].outpoint.txid, txid);
     assert_eq!(bob[0].value_sat, 3 * COIN);
     let stats = w.client.address(&w.b1).await.unwrap();
-    assert_eq!(
-        (stats.chain_stats.funded_txo_sum, stats.chain_stats.tx_count),
-        (3 * COIN, 1)
-    );
+    assert_eq!((stats.chain_stats.funded_txo_sum, stats.chain_stats.tx_count), (3 * COIN, 1));
     assert_eq!(w.client.tx_raw(&txid).await.unwrap(), tx);
 
     // Blocks.
@@ -153,15 +107,7 @@ async fn explorer_round_trip() {
     let (code, body) = w.get(&format!("/block/{hash}")).await;
     assert_eq!(code, 200);
     let block: BlockDto = serde_json::from_str(&body).unwrap();
-    assert_eq!(
-        (
-            block.id,
-            block.height,
-            block.tx_count,
-            block.previousblockhash
-        ),
-        (hash, 1, 2, Some(genesis))
-    );
+    assert_eq!((block.id, block.height, block.tx_count, block.previousblockhash), (hash, 1, 2, Some(genesis)));
     let (_, body) = w.get(&format!("/block/{hash}/txids")).await;
     let txids: Vec<bitcoin::Txid> = serde_json::from_str(&body).unwrap();
     assert_eq!(txids[1], txid);
@@ -175,14 +121,8 @@ async fn explorer_round_trip() {
 async fn rejections_come_back_with_core_reasons() {
     let w = world().await;
     let utxos = w.client.address_utxos(&w.a1).await.unwrap();
-    let first = w
-        .alice
-        .build_and_sign(&utxos, &[(w.b1.clone(), COIN)], 2, &w.a1)
-        .unwrap();
-    let second = w
-        .alice
-        .build_and_sign(&utxos, &[(w.b1.clone(), 2 * COIN)], 2, &w.a1)
-        .unwrap();
+    let first = w.alice.build_and_sign(&utxos, &[(w.b1.clone(), COIN)], 2, &w.a1).unwrap();
+    let second = w.alice.build_and_sign(&utxos, &[(w.b1.clone(), 2 * COIN)], 2, &w.a1).unwrap();
     w.client.broadcast(&first).await.unwrap();
     match w.client.broadcast(&second).await {
         Err(ClientError::Rejected(reason)) => assert_eq!(reason, "txn-mempool-conflict"),
@@ -196,11 +136,7 @@ async fn rejections_come_back_with_core_reasons() {
     );
     assert_eq!(
         w.post_tx("not a transaction").await,
-        (
-            400,
-            r#"sendrawtransaction RPC error: {"code":-22,"message":"TX decode failed"}"#
-                .to_string()
-        )
+        (400, r#"sendrawtransaction RPC error: {"code":-22,"message":"TX decode failed"}"#.to_string())
     );
 
     // A corrupted signature.
@@ -248,13 +184,7 @@ async fn bad_paths_are_400_and_unknowns_404() {
     // An unused regtest address is fine and empty.
     let (code, body) = w.get(&format!("/address/{reg}/txs")).await;
     assert_eq!((code, body.as_str()), (200, "[]"));
-    match w
-        .client
-        .tx(&bitcoin::Txid::from_raw_hash(
-            bitcoin::hashes::Hash::all_zeros(),
-        ))
-        .await
-    {
+    match w.client.tx(&bitcoin::Txid::from_raw_hash(bitcoin::hashes::Hash::all_zeros())).await {
         Err(ClientError::NotFound(_)) => {}
         other => panic!("{other:?}"),
     }

@@ -73,7 +73,9 @@ fn load(file: Option<&Path>) -> Option<Scenario> {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DARKLAB_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DARKLAB_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -86,6 +88,8 @@ fn main() -> ExitCode {
     }
 }
 
+// The binary is the edge that prints; libraries never do.
+#[allow(clippy::print_stdout)]
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { file } => Ok(match load(Some(&file)) {
@@ -98,13 +102,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }),
         Command::Demo { file, seed } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
             rt.block_on(demo(s, seed))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { file, seed, listen, data, teams } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
             rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -26,7 +26,8 @@ impl IntoResponse for LabError {
             LabError::CaseLocked => StatusCode::CONFLICT,
             LabError::Ledger(e) => {
                 tracing::error!(error = %e, "ledger failure");
-                return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "the evidence ledger failed; tell the instructor"}))).into_response();
+                return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "the evidence ledger failed; tell the instructor"})))
+                    .into_response();
             }
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
@@ -34,11 +35,7 @@ impl IntoResponse for LabError {
 }
 
 fn token(headers: &HeaderMap) -> Result<&str, LabError> {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(LabError::UnknownToken)
+    headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or(LabError::UnknownToken)
 }
 
 #[derive(Deserialize)]

@@ -462,9 +462,12 @@ impl Lab {
         if t.case.is_some() {
             return Err(LabError::CaseLocked);
         }
-        let mut cited: Vec<EvidenceId> = case.suspects.iter().flat_map(|s| {
-            s.attribution.iter().chain(s.charges.iter().flat_map(|c| c.elements.iter().flat_map(|e| e.evidence.iter())))
-        }).cloned().collect();
+        let mut cited: Vec<EvidenceId> = case
+            .suspects
+            .iter()
+            .flat_map(|s| s.attribution.iter().chain(s.charges.iter().flat_map(|c| c.elements.iter().flat_map(|e| e.evidence.iter()))))
+            .cloned()
+            .collect();
         cited.sort();
         cited.dedup();
         let now = self.clock.now();
@@ -475,9 +478,11 @@ impl Lab {
                 t.ledger.append_custody(id, CustodyEvent::AttachedToCase, member.name.clone(), now, real_time_now())?;
             }
         }
-        let granted = t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Granted { .. } | RequestStatus::Answered { .. })).count();
+        let granted =
+            t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Granted { .. } | RequestStatus::Answered { .. })).count();
         let refused = t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Refused { .. })).count();
-        let lawful_evidence = t.ledger.entries().iter().filter(|e| self.assess(t, &e.id).admissibility == Admissibility::Admissible).count();
+        let lawful_evidence =
+            t.ledger.entries().iter().filter(|e| self.assess(t, &e.id).admissibility == Admissibility::Admissible).count();
         let verdict = prosecutor::assess(&CaseInput {
             scenario: &self.scenario,
             team: &team,

@@ -418,7 +418,11 @@ fn scan(bytes: &[u8], check_evidence: &mut dyn FnMut(&EvidenceEntry) -> Option<S
         let Some(value) = value else {
             if !terminated {
                 let offset = u64::try_from(pos).unwrap_or(u64::MAX);
-                return Ok(Scan { entries, torn: Some(Torn { offset, len: u64::try_from(line.len()).unwrap_or(u64::MAX) }), needs_newline: false });
+                return Ok(Scan {
+                    entries,
+                    torn: Some(Torn { offset, len: u64::try_from(line.len()).unwrap_or(u64::MAX) }),
+                    needs_newline: false,
+                });
             }
             return Err(LedgerError::Broken { seq, id: "-".into(), reason: "the line is not JSON".into() });
         };

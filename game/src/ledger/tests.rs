@@ -55,14 +55,20 @@ fn append_and_reopen_round_trip() {
     let mut again = Ledger::open(&dir).unwrap();
     assert_eq!(again.records().len(), 4);
     assert_eq!(again.head_hash(), head);
-    assert_eq!(again.evidence(&"E2".into()).unwrap().authority, Authority::Order { request: "R1".into(), kind: sim_core::scenario::RequestKind::ProductionOrder });
+    assert_eq!(
+        again.evidence(&"E2".into()).unwrap().authority,
+        Authority::Order { request: "R1".into(), kind: sim_core::scenario::RequestKind::ProductionOrder }
+    );
     let e4 = again.append_evidence(new_evidence(4)).unwrap();
     assert_eq!((e4.id.as_str(), e4.seq, e4.prev_hash.as_str()), ("E4", 4, head.as_str()));
     let report = again.verify().unwrap();
     assert_eq!((report.entries, report.evidence, report.custody, report.artifacts_checked), (5, 4, 1, 4));
     assert_eq!(report.head_hash, e4.entry_hash);
     assert_eq!(report.torn_tail, None);
-    assert!(matches!(again.append_custody(&"E7".into(), CustodyEvent::Exported, "bob", SimTime(0), ""), Err(LedgerError::UnknownEvidence(_))));
+    assert!(matches!(
+        again.append_custody(&"E7".into(), CustodyEvent::Exported, "bob", SimTime(0), ""),
+        Err(LedgerError::UnknownEvidence(_))
+    ));
 }
 
 #[test]

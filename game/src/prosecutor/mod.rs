@@ -358,17 +358,17 @@ impl<'a> Ctx<'a> {
             None => wrong.push(format!("no one named {name} is behind any persona in this case")),
             Some(a) => {
                 for p in &personas {
-                    if let Some((persona, owner)) = self.resolve_persona(p) {
-                        if owner.id != a.id {
-                            wrong.push(format!("{} is not {name}", self.words.entity(&Entity::Persona(persona.id.clone()))));
-                        }
+                    if let Some((persona, owner)) = self.resolve_persona(p)
+                        && owner.id != a.id
+                    {
+                        wrong.push(format!("{} is not {name}", self.words.entity(&Entity::Persona(persona.id.clone()))));
                     }
                 }
                 for cc in &claim.charges {
-                    if let Some(c) = self.charge(&cc.charge) {
-                        if c.offender != a.id {
-                            wrong.push(format!("{name} did not commit \"{}\"", c.title));
-                        }
+                    if let Some(c) = self.charge(&cc.charge)
+                        && c.offender != a.id
+                    {
+                        wrong.push(format!("{name} did not commit \"{}\"", c.title));
                     }
                 }
             }
@@ -385,7 +385,12 @@ impl<'a> Ctx<'a> {
         let why = format!("wrong accusation: {}; the court considers nothing else in this claim", wrong.join("; "));
         let attributions = personas
             .iter()
-            .map(|p| AttributionVerdict { persona: (*p).clone(), correct: false, points: 0, explanation: format!("not considered: {p} is not shown to be {name}") })
+            .map(|p| AttributionVerdict {
+                persona: (*p).clone(),
+                correct: false,
+                points: 0,
+                explanation: format!("not considered: {p} is not shown to be {name}"),
+            })
             .collect();
         let mut elements = Vec::new();
         let mut notes = Vec::new();
@@ -513,7 +518,8 @@ impl<'a> Ctx<'a> {
             points,
             explanation,
         };
-        let cited: Vec<EvidenceId> = cc.elements.iter().filter(|e| e.element == element.id).flat_map(|e| e.evidence.iter().cloned()).collect();
+        let cited: Vec<EvidenceId> =
+            cc.elements.iter().filter(|e| e.element == element.id).flat_map(|e| e.evidence.iter().cloned()).collect();
         if cited.is_empty() {
             return verdict(false, 0, "no evidence was cited for this element".into());
         }
@@ -565,7 +571,9 @@ impl<'a> Ctx<'a> {
             }
             None => {
                 let why = match &element.proven_by {
-                    Proof::Fact { kind, .. } => format!("the admissible evidence cited shows no fact that {shown} {} anything", kind.phrase()),
+                    Proof::Fact { kind, .. } => {
+                        format!("the admissible evidence cited shows no fact that {shown} {} anything", kind.phrase())
+                    }
                     Proof::Link { to, provider, .. } => format!(
                         "the admissible evidence cited shows no chain of facts from {shown} to {}; {}",
                         self.words.goal(*to, provider.as_ref()),

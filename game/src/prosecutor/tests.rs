@@ -48,7 +48,11 @@ fn scenario() -> Scenario {
         ships_to: "Europe".into(),
         stock: 40,
     };
-    let list = Step { at: SimDuration::minutes(20), jitter: SimDuration::default(), action: Action::List { persona: "greenleaf".into(), listing } };
+    let list = Step {
+        at: SimDuration::minutes(20),
+        jitter: SimDuration::default(),
+        action: Action::List { persona: "greenleaf".into(), listing },
+    };
     Scenario {
         format: 1,
         meta: Meta {
@@ -64,7 +68,11 @@ fn scenario() -> Scenario {
             compression: 120,
         },
         network: Network::default(),
-        sites: vec![Site { id: "silk-lane".into(), name: "Silk Lane".into(), kind: SiteKind::Market(MarketSite { operator: None, commission_bps: 500, min_confirmations: 1 }) }],
+        sites: vec![Site {
+            id: "silk-lane".into(),
+            name: "Silk Lane".into(),
+            kind: SiteKind::Market(MarketSite { operator: None, commission_bps: 500, min_confirmations: 1 }),
+        }],
         coin: Coin {
             block_interval: SimDuration::minutes(10),
             pow_bits: 0x207f_ffff,
@@ -136,7 +144,10 @@ fn account() -> Entity {
     Entity::Account("coinbay".into(), "mellis84".into())
 }
 fn direct(facts: Vec<Fact>) -> EvidenceAssessment {
-    EvidenceAssessment { admissibility: Admissibility::Admissible, facts: facts.into_iter().map(|fact| RevealedFact { fact, strength: Strength::Direct }).collect() }
+    EvidenceAssessment {
+        admissibility: Admissibility::Admissible,
+        facts: facts.into_iter().map(|fact| RevealedFact { fact, strength: Strength::Direct }).collect(),
+    }
 }
 
 /// E1 profile, E2 payouts, E3 cash-out transaction, E4 exchange records.
@@ -223,7 +234,13 @@ fn inadmissible_evidence_is_excluded_its_element_fails_and_it_costs() {
     let mut case = reference_case("Mark Ellis");
     case.suspects[0].charges[0].elements[0].evidence = ids(&["E5"]);
     let mut ev = evidence();
-    ev.insert("E5".into(), EvidenceAssessment { admissibility: Admissibility::Inadmissible("E5: artifact hash does not match the ledger".into()), facts: Vec::new() });
+    ev.insert(
+        "E5".into(),
+        EvidenceAssessment {
+            admissibility: Admissibility::Inadmissible("E5: artifact hash does not match the ledger".into()),
+            facts: Vec::new(),
+        },
+    );
     let v = run(&case, &ev);
     assert_eq!(v.excluded, vec![(EvidenceId::from("E5"), "artifact hash does not match the ledger".to_string())]);
     let offered = element(&v, "offered");
@@ -246,7 +263,13 @@ fn unknown_evidence_is_excluded_too() {
 #[test]
 fn a_broken_attribution_chain_earns_nothing_and_says_what_is_missing() {
     let mut ev = evidence();
-    ev.insert("E4".into(), EvidenceAssessment { admissibility: Admissibility::Inadmissible("E4: provider record obtained without a granted order".into()), facts: Vec::new() });
+    ev.insert(
+        "E4".into(),
+        EvidenceAssessment {
+            admissibility: Admissibility::Inadmissible("E4: provider record obtained without a granted order".into()),
+            facts: Vec::new(),
+        },
+    );
     let v = run(&reference_case("Mark Ellis"), &ev);
     let a = &v.suspects[0].attributions[0];
     assert!(!a.correct);
@@ -307,7 +330,11 @@ fn an_element_without_a_chain_fails_and_missing_charges_are_listed() {
     let v = run(&case, &evidence());
     let cashed = element(&v, "cashed-out");
     assert!(!cashed.proven);
-    assert!(cashed.explanation.contains("no chain of facts from GreenLeafUK on Silk Lane to an account at CoinBay Exchange"), "{}", cashed.explanation);
+    assert!(
+        cashed.explanation.contains("no chain of facts from GreenLeafUK on Silk Lane to an account at CoinBay Exchange"),
+        "{}",
+        cashed.explanation
+    );
     assert!(v.missed.contains(&"\"Supplying controlled drugs\" was not brought against Mark Ellis".to_string()), "{:?}", v.missed);
     assert_eq!(v.score, 10 + 30);
 }

@@ -104,7 +104,8 @@ fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();
-        let height: u32 = http.get(format!("{}/blocks/tip/height", services["explorer"])).send().await.unwrap().text().await.unwrap().parse().unwrap();
+        let height: u32 =
+            http.get(format!("{}/blocks/tip/height", services["explorer"])).send().await.unwrap().text().await.unwrap().parse().unwrap();
         assert!(height > 0);
         let listings = http.get(format!("{}/api/listings", services["market"])).send().await.unwrap();
         assert!(listings.status().is_success());

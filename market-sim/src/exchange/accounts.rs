@@ -10,8 +10,7 @@ use sim_core::rng::SimRng;
 
 use super::ExchangeError;
 use crate::market::credentials::{
-    DUMMY_HASH, DUMMY_SALT, hash_password, new_salt, new_token, token_hash, validate_password, validate_username,
-    verify_password,
+    DUMMY_HASH, DUMMY_SALT, hash_password, new_salt, new_token, token_hash, validate_password, validate_username, verify_password,
 };
 
 /// Longest accepted KYC field, in bytes.
@@ -74,8 +73,7 @@ fn check_kyc(k: &Kyc) -> Result<(), ExchangeError> {
         }
     }
     let dob = k.date_of_birth.as_bytes();
-    let dob_ok = dob.len() == 10
-        && dob.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    let dob_ok = dob.len() == 10 && dob.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
     if !dob_ok {
         return Err(ExchangeError::BadInput("kyc.date_of_birth must be YYYY-MM-DD".into()));
     }
@@ -90,8 +88,7 @@ pub fn signup(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, s: &S
     validate_username(&s.username)?;
     validate_password(&s.password)?;
     check_kyc(&s.kyc)?;
-    let taken: Option<i64> =
-        conn.query_row("SELECT id FROM accounts WHERE username = ?1", params![s.username], |r| r.get(0)).optional()?;
+    let taken: Option<i64> = conn.query_row("SELECT id FROM accounts WHERE username = ?1", params![s.username], |r| r.get(0)).optional()?;
     if taken.is_some() {
         return Err(ExchangeError::Conflict("username already taken".into()));
     }
@@ -101,17 +98,7 @@ pub fn signup(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, s: &S
         "INSERT INTO accounts (username, password_salt, password_hash, created, full_name, date_of_birth, email, phone,
                                postal_address)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            s.username,
-            salt,
-            hash,
-            now.to_string(),
-            s.kyc.full_name,
-            s.kyc.date_of_birth,
-            s.kyc.email,
-            s.kyc.phone,
-            s.kyc.address
-        ],
+        params![s.username, salt, hash, now.to_string(), s.kyc.full_name, s.kyc.date_of_birth, s.kyc.email, s.kyc.phone, s.kyc.address],
     )?;
     let id = conn.last_insert_rowid();
     record_login(conn, id, now, ip, "signup")?;
@@ -122,11 +109,9 @@ pub fn signup(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, s: &S
 /// Checks a username and password, records the login IP and returns a session token.
 pub fn login(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, l: &Login) -> Result<String, ExchangeError> {
     let row: Option<(i64, String, String)> = conn
-        .query_row(
-            "SELECT id, password_salt, password_hash FROM accounts WHERE username = ?1",
-            params![l.username],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .query_row("SELECT id, password_salt, password_hash FROM accounts WHERE username = ?1", params![l.username], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     match row {
         Some((id, salt, hash)) if verify_password(&salt, &hash, &l.password) => {
@@ -203,8 +188,7 @@ pub(crate) mod tests {
         bad.username = "other".into();
         bad.kyc.date_of_birth = "01/04/1990".into();
         assert!(matches!(signup(&conn, &mut rng, SimTime(100), "x", &bad), Err(ExchangeError::BadInput(_))));
-        login(&conn, &mut rng, SimTime(200), "10.0.0.8", &Login { username: "jan".into(), password: "pw".into() })
-            .unwrap();
+        login(&conn, &mut rng, SimTime(200), "10.0.0.8", &Login { username: "jan".into(), password: "pw".into() }).unwrap();
         let a = login(&conn, &mut rng, SimTime(200), "x", &Login { username: "jan".into(), password: "no".into() });
         let b = login(&conn, &mut rng, SimTime(200), "x", &Login { username: "nobody".into(), password: "pw".into() });
         assert_eq!(a.unwrap_err().to_string(), b.unwrap_err().to_string());

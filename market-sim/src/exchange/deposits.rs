@@ -102,9 +102,7 @@ pub fn addresses_of(conn: &Connection, account_id: i64) -> Result<Vec<DepositAdd
 
 /// The deposits credited to `account_id`, in the order credited.
 pub fn deposits_of(conn: &Connection, account_id: i64) -> Result<Vec<Deposit>, ExchangeError> {
-    let mut stmt = conn.prepare(
-        "SELECT txid, vout, address, amount_sat, credited_at FROM deposits WHERE account_id = ?1 ORDER BY id",
-    )?;
+    let mut stmt = conn.prepare("SELECT txid, vout, address, amount_sat, credited_at FROM deposits WHERE account_id = ?1 ORDER BY id")?;
     let rows = stmt.query_map(params![account_id], |r| {
         Ok(Deposit {
             txid: r.get(0)?,
@@ -126,9 +124,8 @@ pub fn credit(
     outputs: &[ObservedOutput],
     min_confirmations: u32,
 ) -> Result<usize, ExchangeError> {
-    let owner: Option<i64> = conn
-        .query_row("SELECT account_id FROM deposit_addresses WHERE address = ?1", params![address], |r| r.get(0))
-        .optional()?;
+    let owner: Option<i64> =
+        conn.query_row("SELECT account_id FROM deposit_addresses WHERE address = ?1", params![address], |r| r.get(0)).optional()?;
     let Some(account_id) = owner else {
         return Err(ExchangeError::NotFound("deposit address"));
     };
@@ -154,12 +151,7 @@ pub fn credit(
 pub fn account_view(conn: &Connection, account: &Account) -> Result<AccountView, ExchangeError> {
     let deposits = deposits_of(conn, account.id)?;
     let balance_sat = deposits.iter().fold(0u64, |acc, d| acc.saturating_add(d.amount_sat));
-    Ok(AccountView {
-        username: account.username.clone(),
-        balance_sat,
-        deposit_addresses: addresses_of(conn, account.id)?,
-        deposits,
-    })
+    Ok(AccountView { username: account.username.clone(), balance_sat, deposit_addresses: addresses_of(conn, account.id)?, deposits })
 }
 
 #[cfg(test)]
@@ -172,12 +164,9 @@ mod tests {
     fn deposits_are_credited_once() {
         let conn = db();
         let mut rng = sim_core::rng::stream(2, "exchange");
-        let tok = signup(&conn, &mut rng, SimTime(1), "1.2.3.4", &Signup {
-            username: "jan".into(),
-            password: "pw".into(),
-            kyc: kyc("Jan"),
-        })
-        .unwrap();
+        let tok =
+            signup(&conn, &mut rng, SimTime(1), "1.2.3.4", &Signup { username: "jan".into(), password: "pw".into(), kyc: kyc("Jan") })
+                .unwrap();
         let acct = authenticate(&conn, Some(&tok)).unwrap();
         let mut w = Wallet::from_seed([6; 32]);
         let a = new_deposit_address(&conn, &mut w, SimTime(5), &acct).unwrap();

@@ -176,11 +176,13 @@ mod tests {
     fn records_by_address_and_account() {
         let conn = db();
         let mut rng = sim_core::rng::stream(3, "exchange");
-        let tok = signup(&conn, &mut rng, SimTime(1), "10.9.8.7", &Signup {
-            username: "piet".into(),
-            password: "pw".into(),
-            kyc: kyc("Piet Pietersen"),
-        })
+        let tok = signup(
+            &conn,
+            &mut rng,
+            SimTime(1),
+            "10.9.8.7",
+            &Signup { username: "piet".into(), password: "pw".into(), kyc: kyc("Piet Pietersen") },
+        )
         .unwrap();
         let acct = authenticate(&conn, Some(&tok)).unwrap();
         let a = new_deposit_address(&conn, &mut coin_sim::Wallet::from_seed([1; 32]), SimTime(2), &acct).unwrap();

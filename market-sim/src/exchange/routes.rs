@@ -83,8 +83,8 @@ async fn deposit_address(State(svc): State<ExchangeService>, headers: HeaderMap)
 /// is logged and the records are served as they stand.
 async fn refresh_deposits(svc: &ExchangeService, addresses: &[String]) -> ApiResult<()> {
     for a in addresses {
-        let address = shop::parse_regtest_address(a)
-            .map_err(|_| ExchangeError::Internal(format!("stored address {a:?} does not parse")))?;
+        let address =
+            shop::parse_regtest_address(a).map_err(|_| ExchangeError::Internal(format!("stored address {a:?} does not parse")))?;
         match chain::outputs_to(&svc.inner.chain, &address).await {
             Ok(outputs) => {
                 let st = svc.lock()?;

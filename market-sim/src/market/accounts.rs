@@ -10,8 +10,7 @@ use sim_core::rng::SimRng;
 
 use super::MarketError;
 use super::credentials::{
-    DUMMY_HASH, DUMMY_SALT, hash_password, new_salt, new_token, token_hash, validate_password, validate_username,
-    verify_password,
+    DUMMY_HASH, DUMMY_SALT, hash_password, new_salt, new_token, token_hash, validate_password, validate_username, verify_password,
 };
 
 /// An authenticated market user.
@@ -43,8 +42,7 @@ pub struct TokenResponse {
 pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentials) -> Result<String, MarketError> {
     validate_username(&c.username)?;
     validate_password(&c.password)?;
-    let taken: Option<i64> =
-        conn.query_row("SELECT id FROM users WHERE username = ?1", params![c.username], |r| r.get(0)).optional()?;
+    let taken: Option<i64> = conn.query_row("SELECT id FROM users WHERE username = ?1", params![c.username], |r| r.get(0)).optional()?;
     if taken.is_some() {
         return Err(MarketError::Conflict("username already taken".into()));
     }
@@ -62,11 +60,9 @@ pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentia
 /// Checks a username and password and opens a session; returns its token.
 pub fn login(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentials) -> Result<String, MarketError> {
     let row: Option<(i64, String, String)> = conn
-        .query_row(
-            "SELECT id, password_salt, password_hash FROM users WHERE username = ?1",
-            params![c.username],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .query_row("SELECT id, password_salt, password_hash FROM users WHERE username = ?1", params![c.username], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     match row {
         Some((id, salt, hash)) if verify_password(&salt, &hash, &c.password) => new_session(conn, rng, now, id),

@@ -36,11 +36,7 @@ pub fn validate_username(name: &str) -> Result<(), CredentialError> {
 
 /// Checks a password: 1–256 bytes.
 pub fn validate_password(password: &str) -> Result<(), CredentialError> {
-    if password.is_empty() || password.len() > PASSWORD_MAX {
-        Err(CredentialError::BadPassword)
-    } else {
-        Ok(())
-    }
+    if password.is_empty() || password.len() > PASSWORD_MAX { Err(CredentialError::BadPassword) } else { Ok(()) }
 }
 
 /// A fresh hex salt (32 bytes) from the service RNG.

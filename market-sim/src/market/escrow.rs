@@ -53,11 +53,7 @@ pub fn new_address(conn: &Connection, wallet: &mut Wallet, purpose: &str, now: S
 /// Makes the operator's commission address on first start (no-op afterwards).
 pub fn ensure_operator_address(conn: &Connection, wallet: &mut Wallet, now: SimTime) -> Result<(), MarketError> {
     let existing: Option<String> = conn
-        .query_row(
-            "SELECT address FROM escrow_addresses WHERE purpose = ?1 ORDER BY id LIMIT 1",
-            params![PURPOSE_OPERATOR],
-            |r| r.get(0),
-        )
+        .query_row("SELECT address FROM escrow_addresses WHERE purpose = ?1 ORDER BY id LIMIT 1", params![PURPOSE_OPERATOR], |r| r.get(0))
         .optional()?;
     if existing.is_none() {
         let a = new_address(conn, wallet, PURPOSE_OPERATOR, now)?;
@@ -68,13 +64,9 @@ pub fn ensure_operator_address(conn: &Connection, wallet: &mut Wallet, now: SimT
 
 /// The operator's commission address.
 pub fn operator_address(conn: &Connection) -> Result<String, MarketError> {
-    conn.query_row(
-        "SELECT address FROM escrow_addresses WHERE purpose = ?1 ORDER BY id LIMIT 1",
-        params![PURPOSE_OPERATOR],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or(MarketError::NotFound("operator address"))
+    conn.query_row("SELECT address FROM escrow_addresses WHERE purpose = ?1 ORDER BY id LIMIT 1", params![PURPOSE_OPERATOR], |r| r.get(0))
+        .optional()?
+        .ok_or(MarketError::NotFound("operator address"))
 }
 
 /// The operator's commission on `amount_sat` at `bps` basis points (rounded down).
@@ -157,11 +149,7 @@ pub fn build_payout(
     // address is named as change only because the wallet requires one.
     let tx = wallet.build_and_sign(escrow_utxos, &outputs, feerate_sat_per_vb, operator)?;
     // The wallet may leave out an input worth less than its own fee: count what it spent.
-    let spent: u64 = escrow_utxos
-        .iter()
-        .filter(|u| tx.input.iter().any(|i| i.previous_output == u.outpoint))
-        .map(|u| u.value_sat)
-        .sum();
+    let spent: u64 = escrow_utxos.iter().filter(|u| tx.input.iter().any(|i| i.previous_output == u.outpoint)).map(|u| u.value_sat).sum();
     let paid: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
     let split = PayoutSplit { received_sat: spent, commission_sat: commission, fee_sat: spent.saturating_sub(paid), vendor_sat };
     Ok((tx, split))
@@ -203,10 +191,7 @@ mod tests {
         let (tx, split) = build_payout(&w, &inputs, 1_000_000, 1, 1, &vendor, &operator).unwrap();
         assert_eq!((tx.output.len(), split.commission_sat), (1, 0));
         // Too little in escrow.
-        assert!(matches!(
-            build_payout(&w, &[utxo(&escrow, 3, 700)], 700, 0, 5, &vendor, &operator),
-            Err(MarketError::Conflict(_))
-        ));
+        assert!(matches!(build_payout(&w, &[utxo(&escrow, 3, 700)], 700, 0, 5, &vendor, &operator), Err(MarketError::Conflict(_))));
     }
 
     #[test]

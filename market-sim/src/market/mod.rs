@@ -199,12 +199,7 @@ impl MarketService {
         escrow::ensure_operator_address(&db, &mut escrow_wallet, clock.now())?;
         tracing::info!(market = %config.name, "market service ready");
         Ok(MarketService {
-            inner: Arc::new(MarketInner {
-                config,
-                clock,
-                chain,
-                state: Mutex::new(MarketState { conn: db, rng, wallet: escrow_wallet }),
-            }),
+            inner: Arc::new(MarketInner { config, clock, chain, state: Mutex::new(MarketState { conn: db, rng, wallet: escrow_wallet }) }),
         })
     }
 

@@ -228,11 +228,9 @@ pub fn place_order(
 /// The parties and state of order `id`; 404 if unknown.
 pub fn order_head(conn: &Connection, id: i64) -> Result<OrderHead, MarketError> {
     let row: Option<(i64, i64, i64, String, i64, String)> = conn
-        .query_row(
-            "SELECT id, buyer_id, vendor_id, status, amount_sat, escrow_address FROM orders WHERE id = ?1",
-            params![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )
+        .query_row("SELECT id, buyer_id, vendor_id, status, amount_sat, escrow_address FROM orders WHERE id = ?1", params![id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
         .optional()?;
     let Some((id, buyer_id, vendor_id, status, amount, escrow_address)) = row else {
         return Err(MarketError::NotFound("order"));
@@ -318,8 +316,7 @@ pub fn apply_payment(
     if head.status != OrderStatus::AwaitingPayment {
         return Ok(false);
     }
-    let mut confirmed: Vec<&ObservedOutput> =
-        outputs.iter().filter(|o| o.confirmations >= min_confirmations.max(1)).collect();
+    let mut confirmed: Vec<&ObservedOutput> = outputs.iter().filter(|o| o.confirmations >= min_confirmations.max(1)).collect();
     // Earliest first, then by outpoint: a stable order for the recorded txids.
     confirmed.sort_by(|a, b| b.confirmations.cmp(&a.confirmations).then(a.txid.cmp(&b.txid)).then(a.vout.cmp(&b.vout)));
     let received = confirmed.iter().fold(0u64, |acc, o| acc.saturating_add(o.value_sat));
@@ -395,10 +392,7 @@ pub fn begin_finalize(conn: &Connection, user: &User, order_id: i64) -> Result<F
     }
     let vendor_payout_address: String =
         conn.query_row("SELECT payout_address FROM vendors WHERE user_id = ?1", params![head.vendor_id], |r| r.get(0))?;
-    conn.execute(
-        "UPDATE orders SET status = ?1 WHERE id = ?2",
-        params![OrderStatus::Finalizing.as_str(), order_id],
-    )?;
+    conn.execute("UPDATE orders SET status = ?1 WHERE id = ?2", params![OrderStatus::Finalizing.as_str(), order_id])?;
     Ok(FinalizeClaim { order_id, escrow_address: head.escrow_address, amount_sat: head.amount_sat, vendor_payout_address })
 }
 
@@ -414,14 +408,7 @@ pub fn complete_finalize(
     conn.execute(
         "UPDATE orders SET status = ?1, finalized_at = ?2, payout_txid = ?3, commission_sat = ?4, fee_sat = ?5
          WHERE id = ?6",
-        params![
-            OrderStatus::Finalized.as_str(),
-            now.to_string(),
-            payout_txid,
-            sat_to_db(commission_sat)?,
-            sat_to_db(fee_sat)?,
-            order_id
-        ],
+        params![OrderStatus::Finalized.as_str(), now.to_string(), payout_txid, sat_to_db(commission_sat)?, sat_to_db(fee_sat)?, order_id],
     )?;
     tracing::info!(order = order_id, payout_txid, commission_sat, fee_sat, "market: order finalized, escrow released");
     Ok(())
@@ -437,13 +424,7 @@ pub fn abort_finalize(conn: &Connection, order_id: i64) -> Result<(), MarketErro
 }
 
 /// The buyer leaves feedback on a finalized order, once. Returns its id.
-pub fn leave_feedback(
-    conn: &Connection,
-    now: SimTime,
-    user: &User,
-    order_id: i64,
-    req: &NewFeedback,
-) -> Result<i64, MarketError> {
+pub fn leave_feedback(conn: &Connection, now: SimTime, user: &User, order_id: i64, req: &NewFeedback) -> Result<i64, MarketError> {
     let head = order_head(conn, order_id)?;
     if party(&head, user)? != Party::Buyer {
         return Err(MarketError::Forbidden("only the buyer leaves feedback"));
@@ -479,8 +460,7 @@ mod tests {
 
     fn user(conn: &Connection, name: &str) -> User {
         let mut rng = sim_core::rng::stream(1, name);
-        let tok = register(conn, &mut rng, SimTime(10), &Credentials { username: name.into(), password: "pw".into() })
-            .unwrap();
+        let tok = register(conn, &mut rng, SimTime(10), &Credentials { username: name.into(), password: "pw".into() }).unwrap();
         authenticate(conn, Some(&tok)).unwrap()
     }
 

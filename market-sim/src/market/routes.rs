@@ -107,10 +107,7 @@ async fn get_listing(State(svc): State<MarketService>, ApiPath(id): ApiPath<i64>
     Ok(Json(shop::get_listing(&st.conn, id)?))
 }
 
-async fn vendor_profile(
-    State(svc): State<MarketService>,
-    ApiPath(handle): ApiPath<String>,
-) -> ApiResult<Json<VendorProfile>> {
+async fn vendor_profile(State(svc): State<MarketService>, ApiPath(handle): ApiPath<String>) -> ApiResult<Json<VendorProfile>> {
     let st = svc.lock()?;
     Ok(Json(shop::vendor_profile(&st.conn, &handle)?))
 }
@@ -165,11 +162,7 @@ async fn refreshed_view(svc: &MarketService, user: &User, id: i64) -> ApiResult<
     orders::order_view(&st.conn, id)
 }
 
-async fn get_order(
-    State(svc): State<MarketService>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<OrderView>> {
+async fn get_order(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<OrderView>> {
     let user = authenticate(&svc, &headers)?;
     Ok(Json(refreshed_view(&svc, &user, id).await?))
 }
@@ -218,11 +211,7 @@ async fn ship(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id):
     Ok(Json(orders::order_view(&st.conn, id)?))
 }
 
-async fn finalize(
-    State(svc): State<MarketService>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<OrderView>> {
+async fn finalize(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<OrderView>> {
     let user = authenticate(&svc, &headers)?;
     let (claim, operator) = {
         let st = svc.lock()?;
@@ -244,11 +233,7 @@ async fn finalize(
 }
 
 /// Builds, signs and broadcasts the payout of a claimed order; returns (txid, commission, fee).
-async fn pay_out(
-    svc: &MarketService,
-    claim: &orders::FinalizeClaim,
-    operator: ApiResult<String>,
-) -> ApiResult<(String, u64, u64)> {
+async fn pay_out(svc: &MarketService, claim: &orders::FinalizeClaim, operator: ApiResult<String>) -> ApiResult<(String, u64, u64)> {
     let escrow_address = stored_address(&claim.escrow_address)?;
     let vendor = stored_address(&claim.vendor_payout_address)?;
     let operator = stored_address(&operator?)?;

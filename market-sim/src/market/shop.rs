@@ -134,8 +134,8 @@ fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), Mar
 
 /// Parses a payout address and requires it to be a regtest (`bcrt1…`) address.
 pub fn parse_regtest_address(s: &str) -> Result<bitcoin::Address, MarketError> {
-    let unchecked = bitcoin::Address::from_str(s.trim())
-        .map_err(|_| MarketError::BadInput("payout_address is not a valid address".into()))?;
+    let unchecked =
+        bitcoin::Address::from_str(s.trim()).map_err(|_| MarketError::BadInput("payout_address is not a valid address".into()))?;
     unchecked
         .require_network(bitcoin::Network::Regtest)
         .map_err(|_| MarketError::BadInput("payout_address is not an address of this network".into()))
@@ -164,8 +164,7 @@ pub fn open_shop(conn: &Connection, now: SimTime, user: &User, req: &OpenShop) -
 
 /// Whether `user_id` has opened a shop.
 pub fn is_vendor(conn: &Connection, user_id: i64) -> Result<bool, MarketError> {
-    let found: Option<i64> =
-        conn.query_row("SELECT user_id FROM vendors WHERE user_id = ?1", params![user_id], |r| r.get(0)).optional()?;
+    let found: Option<i64> = conn.query_row("SELECT user_id FROM vendors WHERE user_id = ?1", params![user_id], |r| r.get(0)).optional()?;
     Ok(found.is_some())
 }
 
@@ -246,9 +245,7 @@ pub fn list_listings(conn: &Connection) -> Result<Vec<ListingSummary>, MarketErr
 
 /// One listing in full; 404 if unknown.
 pub fn get_listing(conn: &Connection, id: i64) -> Result<ListingDetail, MarketError> {
-    conn.query_row(&format!("{SUMMARY_SQL} WHERE l.id = ?1"), params![id], detail_of)
-        .optional()?
-        .ok_or(MarketError::NotFound("listing"))
+    conn.query_row(&format!("{SUMMARY_SQL} WHERE l.id = ?1"), params![id], detail_of).optional()?.ok_or(MarketError::NotFound("listing"))
 }
 
 /// Masks a handle as markets do on feedback: first and last character kept.
@@ -280,11 +277,8 @@ pub fn vendor_profile(conn: &Connection, handle: &str) -> Result<VendorProfile, 
             listings.push(r?.summary);
         }
     }
-    let sales: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM orders WHERE vendor_id = ?1 AND status = 'finalized'",
-        params![vendor_id],
-        |r| r.get(0),
-    )?;
+    let sales: i64 =
+        conn.query_row("SELECT COUNT(*) FROM orders WHERE vendor_id = ?1 AND status = 'finalized'", params![vendor_id], |r| r.get(0))?;
     let mut feedback = Vec::new();
     {
         let mut stmt = conn.prepare(
@@ -322,8 +316,8 @@ pub fn vendor_profile(conn: &Connection, handle: &str) -> Result<VendorProfile, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::accounts::{Credentials, authenticate, register};
     use crate::market::accounts::tests::db;
+    use crate::market::accounts::{Credentials, authenticate, register};
 
     pub(crate) fn addr() -> String {
         coin_sim::Wallet::from_seed([5; 32]).new_address().to_string()
@@ -331,8 +325,7 @@ mod tests {
 
     fn user(conn: &Connection, name: &str) -> User {
         let mut rng = sim_core::rng::stream(1, name);
-        let tok = register(conn, &mut rng, SimTime(10), &Credentials { username: name.into(), password: "pw".into() })
-            .unwrap();
+        let tok = register(conn, &mut rng, SimTime(10), &Credentials { username: name.into(), password: "pw".into() }).unwrap();
         authenticate(conn, Some(&tok)).unwrap()
     }
 

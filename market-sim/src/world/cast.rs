@@ -205,7 +205,14 @@ async fn register(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
     let base = stage.site_url(site)?.to_string();
     let password = state.password();
-    let answer = call(&state.party, reqwest::Method::POST, &format!("{base}/api/register"), None, Some(json!({"username": handle, "password": password}))).await?;
+    let answer = call(
+        &state.party,
+        reqwest::Method::POST,
+        &format!("{base}/api/register"),
+        None,
+        Some(json!({"username": handle, "password": password})),
+    )
+    .await?;
     let token = str_field(&answer, "token", "register")?.to_string();
     state.sessions.insert(persona.clone(), token);
     stage.truth.write().personas.insert((site.clone(), handle.clone()), persona.clone());
@@ -219,7 +226,14 @@ async fn open_shop(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaI
     let payout = state.main_address.to_string();
     let leaks = state.has_slip(|k| matches!(k, SlipKind::AddressInProfile(p) if p == persona));
     let bio = if leaks { format!("{bio}\nDirect deals (skip escrow, 5% off): {payout}") } else { bio.to_string() };
-    call(&state.party, reqwest::Method::POST, &format!("{base}/api/vendor/shop"), Some(&token), Some(json!({"bio": bio, "pgp_key": null, "payout_address": payout}))).await?;
+    call(
+        &state.party,
+        reqwest::Method::POST,
+        &format!("{base}/api/vendor/shop"),
+        Some(&token),
+        Some(json!({"bio": bio, "pgp_key": null, "payout_address": payout})),
+    )
+    .await?;
     stage.record(Fact::new(FactKind::ControlsAddress, Entity::Persona(persona.clone()), Entity::Address(payout)));
     Ok(format!("{handle} opened a shop on {site}{}", if leaks { " (profile shows the payout address)" } else { "" }))
 }
@@ -242,7 +256,10 @@ async fn list(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, l:
 /// Finds a listing the way a buyer would: browsing the market's listings for its title.
 async fn find_listing(party: &Party, base: &str, spec: &ListingSpec) -> Result<i64, CastError> {
     let all = call(party, reqwest::Method::GET, &format!("{base}/api/listings"), None, None).await?;
-    let items = all.as_array().or_else(|| all.get("listings").and_then(Value::as_array)).ok_or_else(|| CastError::Protocol("listings".into(), all.to_string()))?;
+    let items = all
+        .as_array()
+        .or_else(|| all.get("listings").and_then(Value::as_array))
+        .ok_or_else(|| CastError::Protocol("listings".into(), all.to_string()))?;
     items
         .iter()
         .find(|i| i.get("title").and_then(Value::as_str) == Some(spec.title.as_str()))
@@ -262,7 +279,13 @@ fn listing_spec<'a>(scenario: &'a Scenario, id: &ListingId) -> Result<&'a Listin
         .ok_or_else(|| CastError::Script(format!("unknown listing {id}")))
 }
 
-async fn order(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, listing: &ListingId, quantity: u32) -> Result<String, CastError> {
+async fn order(
+    state: &mut ActorState,
+    stage: &Stage<'_>,
+    persona: &PersonaId,
+    listing: &ListingId,
+    quantity: u32,
+) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
     let base = stage.site_url(site)?.to_string();
     let token = session(state, persona)?.to_string();
@@ -271,7 +294,8 @@ async fn order(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, l
     let body = json!({"listing_id": market_id, "quantity": quantity, "shipping_info": format!("{}\n{}", state.actor.identity.name, state.actor.identity.address)});
     let answer = call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders"), Some(&token), Some(body)).await?;
     let order_id = int_field(&answer, "order_id", "order")?;
-    let amount = u64::try_from(int_field(&answer, "amount_sat", "order")?).map_err(|_| CastError::Protocol("order".into(), "negative amount".into()))?;
+    let amount = u64::try_from(int_field(&answer, "amount_sat", "order")?)
+        .map_err(|_| CastError::Protocol("order".into(), "negative amount".into()))?;
     let escrow = str_field(&answer, "escrow_address", "order")?;
     let escrow: Address = escrow
         .parse::<Address<bitcoin::address::NetworkUnchecked>>()
@@ -280,7 +304,11 @@ async fn order(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, l
         .ok_or_else(|| CastError::Protocol("order".into(), format!("bad escrow address {escrow}")))?;
     state.orders.entry(persona.clone()).or_default().push(order_id);
     let txid = pay(state, stage, &escrow, amount).await?;
-    Ok(format!("{handle} ordered {quantity} × \"{}\" (order {order_id}) and paid {} to escrow in {txid}", spec.title, sim_core::ids::Sats(amount)))
+    Ok(format!(
+        "{handle} ordered {quantity} × \"{}\" (order {order_id}) and paid {} to escrow in {txid}",
+        spec.title,
+        sim_core::ids::Sats(amount)
+    ))
 }
 
 /// Pays `amount` to `to` from the actor's wallet, broadcasting through the explorer.
@@ -308,7 +336,11 @@ async fn ship(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) ->
             shipped.push(id.to_string());
         }
     }
-    Ok(if shipped.is_empty() { format!("{handle} found no paid orders to ship") } else { format!("{handle} shipped orders {}", shipped.join(", ")) })
+    Ok(if shipped.is_empty() {
+        format!("{handle} found no paid orders to ship")
+    } else {
+        format!("{handle} shipped orders {}", shipped.join(", "))
+    })
 }
 
 async fn finalize(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, rating: u8, feedback: &str) -> Result<String, CastError> {
@@ -322,11 +354,22 @@ async fn finalize(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId
             continue;
         }
         let fin = call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/finalize"), Some(&token), None).await?;
-        call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/feedback"), Some(&token), Some(json!({"rating": rating, "text": feedback}))).await?;
+        call(
+            &state.party,
+            reqwest::Method::POST,
+            &format!("{base}/api/orders/{id}/feedback"),
+            Some(&token),
+            Some(json!({"rating": rating, "text": feedback})),
+        )
+        .await?;
         let payout = fin.get("payout_txid").and_then(Value::as_str).unwrap_or("?");
         done.push(format!("{id} (payout {payout})"));
     }
-    Ok(if done.is_empty() { format!("{handle} had no shipped orders to finalize") } else { format!("{handle} finalized orders {}", done.join(", ")) })
+    Ok(if done.is_empty() {
+        format!("{handle} had no shipped orders to finalize")
+    } else {
+        format!("{handle} finalized orders {}", done.join(", "))
+    })
 }
 
 async fn open_account(state: &mut ActorState, stage: &Stage<'_>, provider: &ProviderId, username: &str) -> Result<String, CastError> {
@@ -346,8 +389,16 @@ async fn open_account(state: &mut ActorState, stage: &Stage<'_>, provider: &Prov
 
 async fn cash_out(state: &mut ActorState, stage: &Stage<'_>, provider: &ProviderId) -> Result<String, CastError> {
     let base = stage.provider_url(provider)?.to_string();
-    let (username, password) = state.accounts.get(provider).cloned().ok_or_else(|| CastError::Script(format!("no account at {provider}")))?;
-    let login = call(&state.party, reqwest::Method::POST, &format!("{base}/api/login"), None, Some(json!({"username": username, "password": password}))).await?;
+    let (username, password) =
+        state.accounts.get(provider).cloned().ok_or_else(|| CastError::Script(format!("no account at {provider}")))?;
+    let login = call(
+        &state.party,
+        reqwest::Method::POST,
+        &format!("{base}/api/login"),
+        None,
+        Some(json!({"username": username, "password": password})),
+    )
+    .await?;
     let token = str_field(&login, "token", "login")?.to_string();
     let dep = call(&state.party, reqwest::Method::GET, &format!("{base}/api/deposit-address"), Some(&token), None).await?;
     let deposit = str_field(&dep, "address", "deposit address")?.to_string();
@@ -356,7 +407,11 @@ async fn cash_out(state: &mut ActorState, stage: &Stage<'_>, provider: &Provider
         .ok()
         .and_then(|a| a.require_network(coin_sim::params::NETWORK).ok())
         .ok_or_else(|| CastError::Protocol("deposit address".into(), deposit.clone()))?;
-    stage.record(Fact::new(FactKind::DepositAddressOf, Entity::Address(deposit.clone()), Entity::Account(provider.clone(), username.clone())));
+    stage.record(Fact::new(
+        FactKind::DepositAddressOf,
+        Entity::Address(deposit.clone()),
+        Entity::Account(provider.clone(), username.clone()),
+    ));
     let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
     let utxos = explorer.address_utxos(&state.main_address).await.map_err(|e| CastError::Coin(e.to_string()))?;
     let total: u64 = utxos.iter().map(|u| u.value_sat).sum();
@@ -366,7 +421,14 @@ async fn cash_out(state: &mut ActorState, stage: &Stage<'_>, provider: &Provider
     if total <= fee + 546 {
         return Err(CastError::Coin(format!("nothing to cash out ({})", sim_core::ids::Sats(total))));
     }
-    let tx = state.wallet.build_and_sign(&utxos, &[(to, total - fee)], stage.scenario.coin.fee_rate, &state.main_address).map_err(|e| CastError::Coin(e.to_string()))?;
+    let tx = state
+        .wallet
+        .build_and_sign(&utxos, &[(to, total - fee)], stage.scenario.coin.fee_rate, &state.main_address)
+        .map_err(|e| CastError::Coin(e.to_string()))?;
     let txid = explorer.broadcast(&tx).await.map_err(|e| CastError::Coin(e.to_string()))?;
-    Ok(format!("{} sent {} to deposit address {deposit} of {username}@{provider} in {txid}", state.actor.identity.name, sim_core::ids::Sats(total - fee)))
+    Ok(format!(
+        "{} sent {} to deposit address {deposit} of {username}@{provider} in {txid}",
+        state.actor.identity.name,
+        sim_core::ids::Sats(total - fee)
+    ))
 }

@@ -233,8 +233,9 @@ impl World {
             };
             let escrow = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:escrow:{}", site.id)));
             let explorer = EsploraClient::new(service_party.clearnet().clone(), explorer_url.clone());
-            let market = MarketService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", site.id)), escrow, explorer)
-                .map_err(|e| service_err(&name, e))?;
+            let market =
+                MarketService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", site.id)), escrow, explorer)
+                    .map_err(|e| service_err(&name, e))?;
             let (socket, task) = serve(ip, market.router(), stop.clone()).await?;
             tasks.push(task);
             let host = planned.iter().find(|(n, ..)| n == &name).map(|(_, h, _)| h.clone()).unwrap_or_default();
@@ -253,8 +254,9 @@ impl World {
             let config = ExchangeConfig { name: p.name.clone(), legal_token: legal_token.clone(), min_confirmations: 1 };
             let wallet = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:exchange:{}", p.id)));
             let explorer = EsploraClient::new(service_party.clearnet().clone(), explorer_url.clone());
-            let exchange = ExchangeService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", p.id)), wallet, explorer)
-                .map_err(|e| service_err(&name, e))?;
+            let exchange =
+                ExchangeService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", p.id)), wallet, explorer)
+                    .map_err(|e| service_err(&name, e))?;
             let (socket, task) = serve(ip, exchange.router(), stop.clone()).await?;
             tasks.push(task);
             let host = format!("{}.example", p.id);
@@ -439,7 +441,12 @@ impl World {
             truth.record(now, f);
         }
         if txs > 0 {
-            truth.chronicle.push(ChronicleEntry { time: now, actor: None, text: format!("block {height} confirmed {txs} transaction(s)"), ok: true });
+            truth.chronicle.push(ChronicleEntry {
+                time: now,
+                actor: None,
+                text: format!("block {height} confirmed {txs} transaction(s)"),
+                ok: true,
+            });
         }
         Ok(())
     }

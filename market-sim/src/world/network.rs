@@ -70,10 +70,7 @@ impl DirectNetwork {
     /// A client that resolves every host of this network; `client_ip`, when given, reaches
     /// services as `X-Forwarded-For` (direct mode's stand-in for a connection's source).
     fn client(&self, client_ip: Option<&str>) -> Result<reqwest::Client, NetworkError> {
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(2);
+        let mut builder = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).pool_max_idle_per_host(2);
         if let Some(ip) = client_ip {
             let mut headers = HeaderMap::new();
             let value = HeaderValue::from_str(ip).map_err(|_| NetworkError::BadClientIp(ip.to_string()))?;

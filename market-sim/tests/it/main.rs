@@ -106,7 +106,8 @@ fn tick(clock: &SimClock) {
 
 /// Pays `amount` from `wallet`'s coins at `from` to `to`, broadcasting through the explorer.
 async fn pay(esplora: &EsploraClient, wallet: &Wallet, from: &bitcoin::Address, to: &str, amount: u64) -> bitcoin::Txid {
-    let to: bitcoin::Address = to.parse::<bitcoin::Address<bitcoin::address::NetworkUnchecked>>().unwrap().require_network(bitcoin::Network::Regtest).unwrap();
+    let to: bitcoin::Address =
+        to.parse::<bitcoin::Address<bitcoin::address::NetworkUnchecked>>().unwrap().require_network(bitcoin::Network::Regtest).unwrap();
     let utxos = esplora.address_utxos(from).await.unwrap();
     let tx = wallet.build_and_sign(&utxos, &[(to, amount)], 2, from).unwrap();
     esplora.broadcast(&tx).await.unwrap()
@@ -143,12 +144,14 @@ async fn real_trade_on_loopback() {
     tick(&clock);
     let bio = "Quality since 2019. Direct deals: bcrt1qdirectdealaddress";
     let (s, v) = m
-        .post("/api/vendor/shop", Some(&vendor), json!({"bio": bio, "pgp_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----", "payout_address": payout.to_string()}))
+        .post(
+            "/api/vendor/shop",
+            Some(&vendor),
+            json!({"bio": bio, "pgp_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----", "payout_address": payout.to_string()}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, v) = m
-        .post("/api/vendor/shop", Some(&vendor), json!({"bio": "x", "payout_address": "not-an-address"}))
-        .await;
+    let (s, v) = m.post("/api/vendor/shop", Some(&vendor), json!({"bio": "x", "payout_address": "not-an-address"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let listing = json!({"title": "Blue pills", "category": "Drugs/Pills", "description": "Strong.", "price_sat": 1_000_000,
                          "ships_from": "NL", "ships_to": "EU", "stock": 10});
@@ -233,12 +236,8 @@ async fn real_trade_on_loopback() {
     mine(&chain, &clock, &miner);
     let payout_tx = esplora.tx(&payout_txid).await.unwrap();
     assert!(payout_tx.status.confirmed);
-    let to_vendor: u64 = payout_tx
-        .vout
-        .iter()
-        .filter(|o| o.scriptpubkey_address.as_deref() == Some(payout.to_string().as_str()))
-        .map(|o| o.value)
-        .sum();
+    let to_vendor: u64 =
+        payout_tx.vout.iter().filter(|o| o.scriptpubkey_address.as_deref() == Some(payout.to_string().as_str())).map(|o| o.value).sum();
     assert_eq!(to_vendor, 2_000_000 - commission - fee);
     let operator = market_svc.operator_address().unwrap();
     assert!(payout_tx.vout.iter().any(|o| o.scriptpubkey_address.as_deref() == Some(operator.as_str()) && o.value == commission));
@@ -418,7 +417,8 @@ async fn router_errors_are_json() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, v) = oneshot(&x, "GET", "/legal/records?account=nobody", Some(LEGAL_TOKEN), "").await;
     assert_eq!((s, v["accounts"].clone()), (StatusCode::OK, json!([])));
-    let bad_kyc = r#"{"username":"abc","password":"pw","kyc":{"full_name":"","date_of_birth":"1990-01-01","email":"a@b","phone":"1","address":"x"}}"#;
+    let bad_kyc =
+        r#"{"username":"abc","password":"pw","kyc":{"full_name":"","date_of_birth":"1990-01-01","email":"a@b","phone":"1","address":"x"}}"#;
     let (s, _) = oneshot(&x, "POST", "/api/signup", None, bad_kyc).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // Without ConnectInfo (oneshot) and without X-Forwarded-For the IP is "unknown".

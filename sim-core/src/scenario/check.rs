@@ -244,7 +244,10 @@ impl<'a> Checker<'a> {
                 self.push(
                     Problem::new(
                         format!("providers[{i}].response_delay"),
-                        format!("provider `{}` answers after {}, longer than the team's time budget of {}", p.id, p.response_delay, s.meta.time_budget),
+                        format!(
+                            "provider `{}` answers after {}, longer than the team's time budget of {}",
+                            p.id, p.response_delay, s.meta.time_budget
+                        ),
                     )
                     .with_help("shorten the response delay or lengthen `meta.time_budget`"),
                 );
@@ -257,9 +260,10 @@ impl<'a> Checker<'a> {
         self.unique("actor", s.cast.iter().enumerate().map(|(i, a)| (format!("cast[{i}].id"), a.id.as_str())));
         self.unique(
             "persona",
-            s.cast.iter().enumerate().flat_map(|(i, a)| {
-                a.personas.iter().enumerate().map(move |(j, p)| (format!("cast[{i}].personas[{j}].id"), p.id.as_str()))
-            }),
+            s.cast
+                .iter()
+                .enumerate()
+                .flat_map(|(i, a)| a.personas.iter().enumerate().map(move |(j, p)| (format!("cast[{i}].personas[{j}].id"), p.id.as_str()))),
         );
         self.unique(
             "listing",
@@ -272,9 +276,10 @@ impl<'a> Checker<'a> {
         );
         self.unique(
             "slip",
-            s.cast.iter().enumerate().flat_map(|(i, a)| {
-                a.slips.iter().enumerate().map(move |(j, sl)| (format!("cast[{i}].slips[{j}].id"), sl.id.as_str()))
-            }),
+            s.cast
+                .iter()
+                .enumerate()
+                .flat_map(|(i, a)| a.slips.iter().enumerate().map(move |(j, sl)| (format!("cast[{i}].slips[{j}].id"), sl.id.as_str()))),
         );
         let sites = names(&self.ix.sites);
         for (i, a) in s.cast.iter().enumerate() {
@@ -442,7 +447,8 @@ impl<'a> Checker<'a> {
 
     fn rubric(&mut self) {
         let r = &self.s.rubric;
-        let penalties = [("wrong_accusation", r.wrong_accusation), ("inadmissible", r.inadmissible), ("refused_request", r.refused_request)];
+        let penalties =
+            [("wrong_accusation", r.wrong_accusation), ("inadmissible", r.inadmissible), ("refused_request", r.refused_request)];
         let rewards = [("step", r.step), ("attribution", r.attribution), ("element", r.element)];
         for (name, v) in rewards {
             if v < 0 {
@@ -540,18 +546,20 @@ impl<'a> Checker<'a> {
         if let Some(found) = self.ix.sites.get(site.as_str())
             && !matches!(found.kind, SiteKind::Market(_))
         {
-            self.push(Problem::new(path, format!("site `{site}` is not a market")).with_help("vendor profiles exist only on `Market` sites"));
+            self.push(
+                Problem::new(path, format!("site `{site}` is not a market")).with_help("vendor profiles exist only on `Market` sites"),
+            );
             return;
         }
-        let handles: Vec<&str> =
-            self.ix.personas.values().filter(|(_, p)| p.site == *site).map(|(_, p)| p.handle.as_str()).collect();
+        let handles: Vec<&str> = self.ix.personas.values().filter(|(_, p)| p.site == *site).map(|(_, p)| p.handle.as_str()).collect();
         if !handles.contains(&handle) {
             let help = match did_you_mean(handle, &handles) {
                 Some(h) => format!("did you mean `{h}`?"),
                 None => format!("handles on `{site}`: {}", quoted(&handles)),
             };
             self.push(
-                Problem::new(format!("{base}.VendorProfile.handle"), format!("no persona on `{site}` has the handle `{handle}`")).with_help(help),
+                Problem::new(format!("{base}.VendorProfile.handle"), format!("no persona on `{site}` has the handle `{handle}`"))
+                    .with_help(help),
             );
         }
     }

@@ -213,9 +213,16 @@ pub fn load_file(path: &Path) -> Result<Scenario, Diagnostics> {
             let src: Arc<str> = Arc::from(text.as_str());
             let map = SourceMap::new(&text);
             let at = prefix.len();
-            let d = Diagnostic::new(&name, &map, &src, ByteSpan { start: at, end: at + 1 }, String::new(), "expected UTF-8 text, found an invalid byte".into())
-                .with_help(Some("save the scenario as UTF-8".into()))
-                .with_label("not UTF-8");
+            let d = Diagnostic::new(
+                &name,
+                &map,
+                &src,
+                ByteSpan { start: at, end: at + 1 },
+                String::new(),
+                "expected UTF-8 text, found an invalid byte".into(),
+            )
+            .with_help(Some("save the scenario as UTF-8".into()))
+            .with_label("not UTF-8");
             Err(Diagnostics { items: vec![d] })
         }
     }
@@ -269,9 +276,16 @@ fn push_name(out: &mut String, name: &str) {
 fn parse(file: &str, text: &str, map: &SourceMap, source: &Arc<str>) -> Result<Scenario, Box<Diagnostic>> {
     if map.is_empty_document() {
         let end = text.len();
-        let d = Diagnostic::new(file, map, source, ByteSpan { start: end, end }, String::new(), "expected `Scenario(...)`, found an empty file".into())
-            .with_help(Some("start from a shipped scenario such as scenarios/careless-vendor.ron".into()))
-            .with_label("nothing here");
+        let d = Diagnostic::new(
+            file,
+            map,
+            source,
+            ByteSpan { start: end, end },
+            String::new(),
+            "expected `Scenario(...)`, found an empty file".into(),
+        )
+        .with_help(Some("start from a shipped scenario such as scenarios/careless-vendor.ron".into()))
+        .with_label("nothing here");
         return Err(Box::new(d));
     }
     let mut de = match ron::Deserializer::from_str(text) {
@@ -388,13 +402,17 @@ fn explain(code: &ron::Error) -> Explained {
         }
         E::Eof => Explained::new("unexpected end of file", "file ends here")
             .help("a `(`, `[`, `{` or string may be unclosed, or the file is empty"),
-        E::ExpectedComma => Explained::new("expected `,` between items", "expected `,`")
-            .help("a `,` may be missing here, or a string above is not closed"),
+        E::ExpectedComma => {
+            Explained::new("expected `,` between items", "expected `,`").help("a `,` may be missing here, or a string above is not closed")
+        }
         E::ExpectedArray => Explained::new("expected a list `[...]`", "expected `[`"),
-        E::ExpectedArrayEnd => Explained::new("expected `]` to close the list", "expected `]`").help("check for a missing `,` before this item"),
+        E::ExpectedArrayEnd => {
+            Explained::new("expected `]` to close the list", "expected `]`").help("check for a missing `,` before this item")
+        }
         E::ExpectedStructLike | E::ExpectedNamedStructLike(_) => Explained::new("expected `(` to open a struct", "expected `(`"),
-        E::ExpectedStructLikeEnd | E::ExpectedOptionEnd => Explained::new("expected `)` to close this", "expected `)`")
-            .help("check for a missing `,` or an extra value before this point"),
+        E::ExpectedStructLikeEnd | E::ExpectedOptionEnd => {
+            Explained::new("expected `)` to close this", "expected `)`").help("check for a missing `,` or an extra value before this point")
+        }
         E::ExpectedMapEnd => Explained::new("expected `}` to close the map", "expected `}`"),
         E::ExpectedMapColon => Explained::new("expected `:` after the key", "expected `:`"),
         E::ExpectedString => Explained::new("expected a string", "expected a string").at_value().found(),
@@ -402,11 +420,13 @@ fn explain(code: &ron::Error) -> Explained {
         E::ExpectedInteger => Explained::new("expected an integer", "expected an integer").at_value().found(),
         E::ExpectedIdentifier => Explained::new("expected an identifier (a field or variant name)", "expected a name")
             .help("a `)` or `]` may be missing before this point"),
-        E::TrailingCharacters => Explained::new("unexpected text after the scenario", "extra text").help("the scenario's closing `)` comes too early, or text follows it"),
+        E::TrailingCharacters => Explained::new("unexpected text after the scenario", "extra text")
+            .help("the scenario's closing `)` comes too early, or text follows it"),
         E::UnclosedBlockComment => Explained::new("unclosed block comment", "comment not closed").help("add `*/`"),
         E::UnexpectedChar(c) => Explained::new(format!("unexpected character {c:?}"), "unexpected"),
         E::ExpectedDifferentStructName { expected, found } => {
-            Explained::new(format!("expected struct `{expected}`, found `{found}`"), "wrong name").help(format!("write `{expected}(...)` or just `(...)`"))
+            Explained::new(format!("expected struct `{expected}`, found `{found}`"), "wrong name")
+                .help(format!("write `{expected}(...)` or just `(...)`"))
         }
         E::ExceededRecursionLimit => Explained::new("nesting is too deep", "too deep"),
         other => {

@@ -114,8 +114,7 @@ impl SourceMap {
         p.skip_trivia();
         p.skip_attributes();
         let root = p.value(0);
-        SourceMap { line_starts, text_len: text.len(), chars_per_line, root }
-            .with_char_tables(text)
+        SourceMap { line_starts, text_len: text.len(), chars_per_line, root }.with_char_tables(text)
     }
 
     fn with_char_tables(mut self, text: &str) -> Self {
@@ -138,11 +137,7 @@ impl SourceMap {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
-        let col = self
-            .chars_per_line
-            .get(line)
-            .map(|t| t.partition_point(|&o| o < offset))
-            .unwrap_or(0);
+        let col = self.chars_per_line.get(line).map(|t| t.partition_point(|&o| o < offset)).unwrap_or(0);
         (line + 1, col + 1)
     }
 
@@ -154,11 +149,7 @@ impl SourceMap {
         };
         let ci = col.saturating_sub(1);
         let end = self.line_starts.get(li + 1).copied().unwrap_or(self.text_len);
-        self.chars_per_line
-            .get(li)
-            .and_then(|t| t.get(ci).copied())
-            .unwrap_or_else(|| (start + ci).min(end))
-            .min(self.text_len)
+        self.chars_per_line.get(li).and_then(|t| t.get(ci).copied()).unwrap_or_else(|| (start + ci).min(end)).min(self.text_len)
     }
 
     /// Whether the text holds no value at all (only whitespace and comments).
@@ -204,9 +195,7 @@ fn step<'a>(node: &'a Node, seg: &Segment, depth: usize) -> Option<&'a Node> {
     }
     match (seg, &node.value) {
         (Segment::Name(n), Value::Ident(id)) if id == n => Some(node),
-        (Segment::Name(n), Value::Struct { name: Some(v), .. } | Value::Tuple { name: Some(v), .. }) if v == n => {
-            Some(node)
-        }
+        (Segment::Name(n), Value::Struct { name: Some(v), .. } | Value::Tuple { name: Some(v), .. }) if v == n => Some(node),
         (Segment::Name(n), Value::Struct { fields, .. }) => fields.iter().find(|(k, _)| k == n).map(|(_, v)| v),
         (Segment::Name(n), Value::Map(entries)) => entries.iter().find(|(k, _)| k == n).map(|(_, v)| v),
         (Segment::Index(i), Value::Seq(items)) => items.get(*i),
@@ -485,11 +474,7 @@ impl Parser<'_> {
             self.peek() == Some(b':')
         };
         self.pos = save;
-        if is_struct {
-            Value::Struct { name, fields: self.fields(depth) }
-        } else {
-            Value::Tuple { name, items: self.items(b')', depth) }
-        }
+        if is_struct { Value::Struct { name, fields: self.fields(depth) } } else { Value::Tuple { name, items: self.items(b')', depth) } }
     }
 
     /// Skips to the matching closer (used beyond the depth limit).

@@ -104,8 +104,7 @@ pub fn possible_facts(s: &Scenario) -> FactSet {
 pub(crate) fn unprovable(s: &Scenario) -> BTreeMap<(usize, usize), Problem> {
     let facts = possible_facts(s);
     let paid = first_payouts(s);
-    let owners: BTreeMap<&PersonaId, &Actor> =
-        s.cast.iter().flat_map(|a| a.personas.iter().map(move |p| (&p.id, a))).collect();
+    let owners: BTreeMap<&PersonaId, &Actor> = s.cast.iter().flat_map(|a| a.personas.iter().map(move |p| (&p.id, a))).collect();
     let mut out = BTreeMap::new();
     for (i, c) in s.charges.iter().enumerate() {
         for (j, e) in c.elements.iter().enumerate() {
