@@ -131,16 +131,15 @@ mod tests {
     #[test]
     fn only_true_facts_shown_by_the_artifact_count() {
         let mut truth = GroundTruth::default();
-        let t = sim_core::clock::SimTime(0);
         truth.personas.insert(("m".into(), "Gl".into()), "gl".into());
         truth.listings.insert(("m".into(), 1), "haze".into());
         let offers = Fact::new(FactKind::Offers, Entity::Persona("gl".into()), Entity::Listing("haze".into()));
         let controls = Fact::new(FactKind::ControlsAddress, Entity::Persona("gl".into()), Entity::Address("bcrt1qqqqqqqqqqqqqqqq".into()));
-        truth.record(t, offers.clone());
+        truth.record(offers.clone());
         let page = json!({"handle": "Gl", "bio": "deals: bcrt1qqqqqqqqqqqqqqqq", "listings": [{"id": 1}, {"id": 2}]});
         let got = revealed_facts(&Origin::Site("m".into()), page.to_string().as_bytes(), &truth);
         assert_eq!(got, vec![offers.clone()], "the address is not the persona's in truth, listing 2 is unknown");
-        truth.record(t, controls.clone());
+        truth.record(controls.clone());
         let got = revealed_facts(&Origin::Site("m".into()), page.to_string().as_bytes(), &truth);
         assert_eq!(got.len(), 2);
         assert!(revealed_facts(&Origin::Other, page.to_string().as_bytes(), &truth).is_empty());

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use bitcoin::Address;
 use coin_sim::{EsploraClient, Wallet};
 use serde_json::{Value, json};
-use sim_core::clock::SimTime;
 use sim_core::facts::{Entity, Fact, FactKind};
 use sim_core::ids::{ActorId, ListingId, PersonaId, ProviderId, SiteId};
 use sim_core::rng::{self, SimRng};
@@ -70,7 +69,6 @@ pub struct ActorState {
     sessions: BTreeMap<PersonaId, String>,
     orders: BTreeMap<PersonaId, Vec<i64>>,
     accounts: BTreeMap<ProviderId, (String, String)>,
-    gone_dark: bool,
 }
 
 impl ActorState {
@@ -88,23 +86,12 @@ impl ActorState {
             sessions: BTreeMap::new(),
             orders: BTreeMap::new(),
             accounts: BTreeMap::new(),
-            gone_dark: false,
         }
     }
 
     /// The actor's id.
     pub fn id(&self) -> &ActorId {
         &self.actor.id
-    }
-
-    /// Whether the actor has stopped all activity (a reaction).
-    pub fn is_dark(&self) -> bool {
-        self.gone_dark
-    }
-
-    /// Stops all further activity.
-    pub fn go_dark(&mut self) {
-        self.gone_dark = true;
     }
 
     fn persona_site<'a>(&self, scenario: &'a Scenario, persona: &PersonaId) -> Result<(&'a SiteId, String), CastError> {
@@ -134,13 +121,11 @@ pub struct Stage<'a> {
     pub directory: &'a Directory,
     /// Ground truth to record into.
     pub truth: &'a SharedTruth,
-    /// Now.
-    pub now: SimTime,
 }
 
 impl Stage<'_> {
     fn record(&self, fact: Fact) {
-        self.truth.write().record(self.now, fact);
+        self.truth.write().record(fact);
     }
     fn site_url(&self, site: &SiteId) -> Result<&str, CastError> {
         self.directory.sites.get(site).map(String::as_str).ok_or_else(|| CastError::Script(format!("site {site} is not running")))
@@ -181,6 +166,20 @@ fn str_field<'v>(v: &'v Value, key: &str, what: &str) -> Result<&'v str, CastErr
 
 fn int_field(v: &Value, key: &str, what: &str) -> Result<i64, CastError> {
     v.get(key).and_then(Value::as_i64).ok_or_else(|| CastError::Protocol(what.to_string(), format!("no `{key}` in {v}")))
+}
+
+/// What an action is, as a verb phrase for the chronicle ("could not <phrase>: …").
+pub fn phrase(action: &Action) -> String {
+    match action {
+        Action::Register(p) => format!("register {p}"),
+        Action::OpenShop { persona, .. } => format!("open a shop for {persona}"),
+        Action::List { persona, listing } => format!("list {} as {persona}", listing.id),
+        Action::Order { persona, listing, .. } => format!("order {listing} as {persona}"),
+        Action::ShipOrders(p) => format!("ship the orders of {p}"),
+        Action::FinalizeOrders { persona, .. } => format!("finalize the orders of {persona}"),
+        Action::OpenAccount { provider, username } => format!("open account {username} at {provider}"),
+        Action::CashOut { provider } => format!("cash out to {provider}"),
+    }
 }
 
 /// Performs one scripted action; returns a sentence for the chronicle.

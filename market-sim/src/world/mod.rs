@@ -394,16 +394,13 @@ impl World {
     async fn perform(&mut self, actor: usize, step: usize) {
         let scenario = self.scenario.clone();
         let Some(state) = self.actors.get_mut(actor) else { return };
-        if state.is_dark() {
-            return;
-        }
         let Some(action) = state.actor.script.get(step).map(|s| s.action.clone()) else { return };
         let id = state.id().clone();
-        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth, now: self.clock.now() };
+        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth };
         let outcome = cast::perform(state, &stage, &action).await;
         match outcome {
             Ok(text) => self.chronicle(Some(id), text, true),
-            Err(e) => self.chronicle(Some(id), format!("could not {action:?}: {e}"), false),
+            Err(e) => self.chronicle(Some(id), format!("could not {}: {e}", cast::phrase(&action)), false),
         }
     }
 
@@ -438,7 +435,7 @@ impl World {
         drop(chain);
         let mut truth = self.truth.write();
         for f in transfers {
-            truth.record(now, f);
+            truth.record(f);
         }
         if txs > 0 {
             truth.chronicle.push(ChronicleEntry {

@@ -30,8 +30,6 @@ pub struct ChronicleEntry {
 pub struct GroundTruth {
     /// Every fact the world's activity has made true.
     pub facts: FactSet,
-    /// When each fact first became true.
-    pub fact_times: BTreeMap<Fact, SimTime>,
     /// Persona by (site, handle as shown on the site).
     pub personas: BTreeMap<(SiteId, String), PersonaId>,
     /// Scenario listing by (site, the market's own listing number).
@@ -43,9 +41,8 @@ pub struct GroundTruth {
 }
 
 impl GroundTruth {
-    /// Records a fact at time `t` (keeps the first time it became true).
-    pub fn record(&mut self, t: SimTime, fact: Fact) {
-        self.fact_times.entry(fact.clone()).or_insert(t);
+    /// Records a fact the world's activity made true.
+    pub fn record(&mut self, fact: Fact) {
         self.facts.insert(fact);
     }
     /// The persona behind a handle on a site.

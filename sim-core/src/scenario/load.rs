@@ -64,6 +64,9 @@ impl Diagnostic {
             report = format!("  × {}\n", self.message);
         }
         out.push_str(&report);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
         out
     }
 
