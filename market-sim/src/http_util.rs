@@ -27,6 +27,23 @@ pub fn error_response(status: StatusCode, message: impl Into<String>) -> Respons
     (status, axum::Json(ErrorBody { error: message.into() })).into_response()
 }
 
+/// The response for a service error (`service` is `"market"` or `"exchange"`, for logs):
+/// a chain error is logged as a warning and answered "coin network unavailable", any
+/// other server error is logged as an error and answered "internal error", and a client
+/// error is answered with its own message.
+pub fn service_error_response(service: &str, status: StatusCode, is_chain: bool, error: &dyn std::fmt::Display) -> Response {
+    let message = if is_chain {
+        tracing::warn!(error = %error, "{service}: chain error");
+        "coin network unavailable".to_string()
+    } else if status.is_server_error() {
+        tracing::error!(error = %error, "{service}: internal error");
+        "internal error".to_string()
+    } else {
+        error.to_string()
+    };
+    error_response(status, message)
+}
+
 /// Fallback for unknown routes: 404 with a JSON body.
 pub async fn not_found() -> Response {
     error_response(StatusCode::NOT_FOUND, "no such endpoint")

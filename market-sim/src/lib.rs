@@ -5,10 +5,18 @@
 //! - [`exchange`]: a custodial exchange with KYC, deposit addresses, login IPs and a legal desk.
 //! - [`world`]: building a scenario's world, the direct network, onion names, the cast and
 //!   ground truth; fast-forwarding it on the simulated clock.
+//! - [`credentials`]: username rules, salted password hashes, session tokens and the
+//!   account/session tables, shared by the market and the exchange.
+//! - [`chain`]: the few chain look-ups the services need, over coin-sim's Esplora client.
 //! - [`db`], [`http_util`]: SQLite and HTTP helpers the services share.
+//! - `service` (crate-private): the skeleton both services share — configuration, clock,
+//!   chain client, and database/RNG/wallet behind one lock — and wallet restoration.
 
+pub mod chain;
+pub mod credentials;
 pub mod db;
 pub mod exchange;
 pub mod http_util;
 pub mod market;
+mod service;
 pub mod world;

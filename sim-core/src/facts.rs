@@ -85,7 +85,7 @@ pub enum FactKind {
 }
 
 impl FactKind {
-    /// A phrase for explanations: "<subject> <phrase> <object>".
+    /// A phrase for explanations: "`subject` `phrase` `object`".
     pub fn phrase(self) -> &'static str {
         match self {
             FactKind::Offers => "offers",

@@ -3,15 +3,16 @@
 //! Every sign-up and successful login records the client IP with its simulated time —
 //! the trace an investigator later obtains by legal process.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
 use sim_core::rng::SimRng;
 
 use super::ExchangeError;
-use crate::market::credentials::{
-    DUMMY_HASH, DUMMY_SALT, hash_password, new_salt, new_token, token_hash, validate_password, validate_username, verify_password,
-};
+use crate::credentials::{AccountTable, hash_password, new_salt, validate_password, validate_username};
+
+/// The exchange's accounts: `accounts`, referred to by `sessions.account_id`.
+const ACCOUNTS: AccountTable = AccountTable { table: "accounts", session_column: "account_id" };
 
 /// Longest accepted KYC field, in bytes.
 pub const KYC_FIELD_MAX: usize = 200;
@@ -88,8 +89,7 @@ pub fn signup(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, s: &S
     validate_username(&s.username)?;
     validate_password(&s.password)?;
     check_kyc(&s.kyc)?;
-    let taken: Option<i64> = conn.query_row("SELECT id FROM accounts WHERE username = ?1", params![s.username], |r| r.get(0)).optional()?;
-    if taken.is_some() {
+    if ACCOUNTS.username_taken(conn, &s.username)? {
         return Err(ExchangeError::Conflict("username already taken".into()));
     }
     let salt = new_salt(rng);
@@ -103,27 +103,14 @@ pub fn signup(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, s: &S
     let id = conn.last_insert_rowid();
     record_login(conn, id, now, ip, "signup")?;
     tracing::info!(account = %s.username, "exchange: account opened");
-    new_session(conn, rng, now, id)
+    Ok(ACCOUNTS.open_session(conn, rng, now, id)?)
 }
 
 /// Checks a username and password, records the login IP and returns a session token.
 pub fn login(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, l: &Login) -> Result<String, ExchangeError> {
-    let row: Option<(i64, String, String)> = conn
-        .query_row("SELECT id, password_salt, password_hash FROM accounts WHERE username = ?1", params![l.username], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    match row {
-        Some((id, salt, hash)) if verify_password(&salt, &hash, &l.password) => {
-            record_login(conn, id, now, ip, "login")?;
-            new_session(conn, rng, now, id)
-        }
-        Some(_) => Err(ExchangeError::BadLogin),
-        None => {
-            let _ = verify_password(DUMMY_SALT, DUMMY_HASH, &l.password);
-            Err(ExchangeError::BadLogin)
-        }
-    }
+    let id = ACCOUNTS.check_login(conn, &l.username, &l.password)?.ok_or(ExchangeError::BadLogin)?;
+    record_login(conn, id, now, ip, "login")?;
+    Ok(ACCOUNTS.open_session(conn, rng, now, id)?)
 }
 
 fn record_login(conn: &Connection, account_id: i64, now: SimTime, ip: &str, kind: &str) -> Result<(), ExchangeError> {
@@ -134,25 +121,11 @@ fn record_login(conn: &Connection, account_id: i64, now: SimTime, ip: &str, kind
     Ok(())
 }
 
-fn new_session(conn: &Connection, rng: &mut SimRng, now: SimTime, account_id: i64) -> Result<String, ExchangeError> {
-    let token = new_token(rng);
-    conn.execute(
-        "INSERT INTO sessions (account_id, token_hash, created) VALUES (?1, ?2, ?3)",
-        params![account_id, token_hash(&token), now.to_string()],
-    )?;
-    Ok(token)
-}
-
 /// The account behind a bearer token; 401 when there is none or it is unknown.
 pub fn authenticate(conn: &Connection, token: Option<&str>) -> Result<Account, ExchangeError> {
     let token = token.ok_or(ExchangeError::Unauthorized)?;
-    conn.query_row(
-        "SELECT a.id, a.username FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?1",
-        params![token_hash(token)],
-        |r| Ok(Account { id: r.get(0)?, username: r.get(1)? }),
-    )
-    .optional()?
-    .ok_or(ExchangeError::Unauthorized)
+    let (id, username) = ACCOUNTS.session_account(conn, token)?.ok_or(ExchangeError::Unauthorized)?;
+    Ok(Account { id, username })
 }
 
 #[cfg(test)]

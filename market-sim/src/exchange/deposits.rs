@@ -12,7 +12,7 @@ use sim_core::clock::SimTime;
 
 use super::ExchangeError;
 use super::accounts::Account;
-use crate::market::chain::ObservedOutput;
+use crate::chain::ObservedOutput;
 
 /// A deposit address with its creation time (stable JSON keys).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,17 +64,7 @@ pub struct NewDepositAddress {
 pub fn restore_wallet(conn: &Connection, wallet: &mut Wallet) -> Result<(), ExchangeError> {
     let mut stmt = conn.prepare("SELECT address FROM deposit_addresses ORDER BY id")?;
     let recorded: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    let already = wallet.addresses();
-    for (i, address) in recorded.iter().enumerate() {
-        let derived = match already.get(i) {
-            Some(a) => a.clone(),
-            None => wallet.new_address(),
-        };
-        if derived.to_string() != *address {
-            return Err(ExchangeError::WalletMismatch);
-        }
-    }
-    Ok(())
+    crate::service::restore_wallet(wallet, &recorded).map_err(|_| ExchangeError::WalletMismatch)
 }
 
 /// Derives a fresh deposit address for `account` and records it.

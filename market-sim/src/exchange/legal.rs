@@ -21,7 +21,7 @@ use sim_core::clock::SimTime;
 use super::ExchangeError;
 use super::accounts::Kyc;
 use super::deposits::{Deposit, DepositAddress, addresses_of, deposits_of};
-use crate::market::credentials::constant_time_eq;
+use crate::credentials::constant_time_eq;
 
 /// The query string of `GET /legal/records`: exactly one of `address` or `account`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

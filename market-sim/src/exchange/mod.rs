@@ -9,6 +9,9 @@
 //! - [`legal`]: the records produced for a legal request (stable JSON keys the lab parses).
 //! - [`routes`]: the axum `Router`.
 //!
+//! Shared with the market: [`crate::credentials`], [`crate::chain`] and the service
+//! skeleton (state behind one lock) in `crate::service`.
+//!
 //! Invariants: no wall clock, no unseeded randomness, output ordered by id; a deposit
 //! (txid, vout) is credited at most once.
 
@@ -18,7 +21,7 @@ pub mod legal;
 pub mod routes;
 pub mod schema;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -27,8 +30,9 @@ use rusqlite::Connection;
 use sim_core::clock::SimClock;
 use sim_core::rng::SimRng;
 
-use crate::http_util::error_response;
-use crate::market::credentials::CredentialError;
+use crate::credentials::CredentialError;
+use crate::http_util::service_error_response;
+use crate::service::{ServiceConfig, ServiceCore, ServiceState};
 
 /// How the exchange is run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -115,46 +119,35 @@ impl ExchangeError {
 
 impl IntoResponse for ExchangeError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let message = match &self {
-            ExchangeError::Chain(_) => {
-                tracing::warn!(error = %self, "exchange: chain error");
-                "coin network unavailable".to_string()
-            }
-            e if status.is_server_error() => {
-                tracing::error!(error = %e, "exchange: internal error");
-                "internal error".to_string()
-            }
-            e => e.to_string(),
-        };
-        error_response(status, message)
+        let is_chain = matches!(self, ExchangeError::Chain(_));
+        service_error_response("exchange", self.status(), is_chain, &self)
     }
 }
 
-/// The exchange's mutable state behind one lock: database, RNG and wallet.
-pub(crate) struct ExchangeState {
-    pub(crate) conn: Connection,
-    pub(crate) rng: SimRng,
-    pub(crate) wallet: Wallet,
-}
+impl ServiceConfig for ExchangeConfig {
+    type Error = ExchangeError;
 
-pub(crate) struct ExchangeInner {
-    pub(crate) config: ExchangeConfig,
-    pub(crate) clock: SimClock,
-    pub(crate) chain: EsploraClient,
-    pub(crate) state: Mutex<ExchangeState>,
+    fn poisoned() -> ExchangeError {
+        ExchangeError::Poisoned
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// A running exchange. Cheap to clone (shared state); serve it with [`ExchangeService::router`]
 /// through `into_make_service_with_connect_info::<SocketAddr>()` so peer IPs are known.
+///
+/// Its mutable state (database, RNG, wallet) sits behind one lock.
 #[derive(Clone)]
 pub struct ExchangeService {
-    pub(crate) inner: Arc<ExchangeInner>,
+    pub(crate) inner: Arc<ServiceCore<ExchangeConfig>>,
 }
 
 impl std::fmt::Debug for ExchangeService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExchangeService").field("name", &self.inner.config.name).finish_non_exhaustive()
+        self.inner.fmt_debug(f, "ExchangeService")
     }
 }
 
@@ -175,9 +168,7 @@ impl ExchangeService {
         schema::create(&db)?;
         deposits::restore_wallet(&db, &mut wallet)?;
         tracing::info!(exchange = %config.name, "exchange service ready");
-        Ok(ExchangeService {
-            inner: Arc::new(ExchangeInner { config, clock, chain, state: Mutex::new(ExchangeState { conn: db, rng, wallet }) }),
-        })
+        Ok(ExchangeService { inner: Arc::new(ServiceCore::new(config, clock, chain, db, rng, wallet)) })
     }
 
     /// The exchange's configuration.
@@ -187,8 +178,7 @@ impl ExchangeService {
 
     /// Every table of the exchange's database, tables by name and rows by id (for world digests).
     pub fn dump(&self) -> Result<serde_json::Value, ExchangeError> {
-        let st = self.lock()?;
-        Ok(crate::db::dump_tables(&st.conn)?)
+        self.inner.dump()
     }
 
     /// The JSON API and the legal-process endpoint as an axum router (state included).
@@ -196,7 +186,7 @@ impl ExchangeService {
         routes::router(self.clone())
     }
 
-    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, ExchangeState>, ExchangeError> {
-        self.inner.state.lock().map_err(|_| ExchangeError::Poisoned)
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, ServiceState>, ExchangeError> {
+        self.inner.lock()
     }
 }

@@ -22,9 +22,10 @@ use super::accounts::{self, Account, Login, Signup};
 use super::deposits::{self, AccountView, NewDepositAddress};
 use super::legal::{self, LegalRecords, RecordsQuery};
 use super::{ExchangeError, ExchangeService};
+use crate::chain;
+use crate::credentials::TokenResponse;
 use crate::http_util::{ApiJson, ApiQuery, bearer_token, client_ip, method_not_allowed, not_found, peer_of};
-use crate::market::accounts::TokenResponse;
-use crate::market::{chain, shop};
+use crate::market::shop;
 
 type ApiResult<T> = Result<T, ExchangeError>;
 

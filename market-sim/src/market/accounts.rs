@@ -3,15 +3,16 @@
 //! Every account can buy; opening a shop (see [`super::shop`]) makes it a vendor too.
 //! A wrong username and a wrong password get the same answer.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
 use sim_core::rng::SimRng;
 
 use super::MarketError;
-use super::credentials::{
-    DUMMY_HASH, DUMMY_SALT, hash_password, new_salt, new_token, token_hash, validate_password, validate_username, verify_password,
-};
+use crate::credentials::{AccountTable, hash_password, new_salt, validate_password, validate_username};
+
+/// The market's accounts: `users`, referred to by `sessions.user_id`.
+const USERS: AccountTable = AccountTable { table: "users", session_column: "user_id" };
 
 /// An authenticated market user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,19 +32,11 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// Answer to register and login: `{"token": "<64 hex>"}`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TokenResponse {
-    /// The bearer token for `Authorization: Bearer <token>`.
-    pub token: String,
-}
-
 /// Creates an account and a first session; returns its token. 409 if the name is taken.
 pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentials) -> Result<String, MarketError> {
     validate_username(&c.username)?;
     validate_password(&c.password)?;
-    let taken: Option<i64> = conn.query_row("SELECT id FROM users WHERE username = ?1", params![c.username], |r| r.get(0)).optional()?;
-    if taken.is_some() {
+    if USERS.username_taken(conn, &c.username)? {
         return Err(MarketError::Conflict("username already taken".into()));
     }
     let salt = new_salt(rng);
@@ -54,46 +47,20 @@ pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentia
     )?;
     let id = conn.last_insert_rowid();
     tracing::info!(user = %c.username, "market: account registered");
-    new_session(conn, rng, now, id)
+    Ok(USERS.open_session(conn, rng, now, id)?)
 }
 
 /// Checks a username and password and opens a session; returns its token.
 pub fn login(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentials) -> Result<String, MarketError> {
-    let row: Option<(i64, String, String)> = conn
-        .query_row("SELECT id, password_salt, password_hash FROM users WHERE username = ?1", params![c.username], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    match row {
-        Some((id, salt, hash)) if verify_password(&salt, &hash, &c.password) => new_session(conn, rng, now, id),
-        Some(_) => Err(MarketError::BadLogin),
-        None => {
-            // Same work as a wrong password.
-            let _ = verify_password(DUMMY_SALT, DUMMY_HASH, &c.password);
-            Err(MarketError::BadLogin)
-        }
-    }
-}
-
-fn new_session(conn: &Connection, rng: &mut SimRng, now: SimTime, user_id: i64) -> Result<String, MarketError> {
-    let token = new_token(rng);
-    conn.execute(
-        "INSERT INTO sessions (user_id, token_hash, created) VALUES (?1, ?2, ?3)",
-        params![user_id, token_hash(&token), now.to_string()],
-    )?;
-    Ok(token)
+    let id = USERS.check_login(conn, &c.username, &c.password)?.ok_or(MarketError::BadLogin)?;
+    Ok(USERS.open_session(conn, rng, now, id)?)
 }
 
 /// The user behind a bearer token; 401 when there is none or it is unknown.
 pub fn authenticate(conn: &Connection, token: Option<&str>) -> Result<User, MarketError> {
     let token = token.ok_or(MarketError::Unauthorized)?;
-    conn.query_row(
-        "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
-        params![token_hash(token)],
-        |r| Ok(User { id: r.get(0)?, username: r.get(1)? }),
-    )
-    .optional()?
-    .ok_or(MarketError::Unauthorized)
+    let (id, username) = USERS.session_account(conn, token)?.ok_or(MarketError::Unauthorized)?;
+    Ok(User { id, username })
 }
 
 #[cfg(test)]

@@ -27,17 +27,7 @@ pub const PURPOSE_ORDER: &str = "order";
 pub fn restore_wallet(conn: &Connection, wallet: &mut Wallet) -> Result<(), MarketError> {
     let mut stmt = conn.prepare("SELECT address FROM escrow_addresses ORDER BY id")?;
     let recorded: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    let already = wallet.addresses();
-    for (i, address) in recorded.iter().enumerate() {
-        let derived = match already.get(i) {
-            Some(a) => a.clone(),
-            None => wallet.new_address(),
-        };
-        if derived.to_string() != *address {
-            return Err(MarketError::WalletMismatch);
-        }
-    }
-    Ok(())
+    crate::service::restore_wallet(wallet, &recorded).map_err(|_| MarketError::WalletMismatch)
 }
 
 /// Derives the next escrow address, records it with its purpose and time, and returns it.

@@ -2,31 +2,29 @@
 //! domain rules over SQLite and its JSON API.
 //!
 //! Layout (routes stay thin over plain domain functions):
-//! - [`credentials`]: username rules, salted password hashes, session tokens (shared with
-//!   the exchange).
 //! - [`schema`]: the tables a seized market server would hold.
 //! - [`accounts`]: register, log in, authenticate a bearer token.
 //! - [`shop`]: vendor shops, listings, public vendor profiles.
 //! - [`orders`]: the order state machine (awaiting_payment → paid → shipped → finalized)
 //!   and feedback.
 //! - [`escrow`]: escrow addresses and the payout transaction.
-//! - [`chain`]: the few chain look-ups the services need, over coin-sim's Esplora client.
 //! - [`routes`]: the axum `Router`.
+//!
+//! Shared with the exchange: [`crate::credentials`], [`crate::chain`] and the service
+//! skeleton (state behind one lock) in `crate::service`.
 //!
 //! Invariants: no wall clock (every time is `SimClock::now()`), no unseeded randomness
 //! (salts and tokens come from the service's `SimRng`), and everything that reaches
 //! output is ordered by id, so the same requests give the same database.
 
 pub mod accounts;
-pub mod chain;
-pub mod credentials;
 pub mod escrow;
 pub mod orders;
 pub mod routes;
 pub mod schema;
 pub mod shop;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -35,9 +33,10 @@ use rusqlite::Connection;
 use sim_core::clock::SimClock;
 use sim_core::rng::SimRng;
 
-use crate::http_util::error_response;
+use crate::http_util::service_error_response;
+use crate::service::{ServiceConfig, ServiceCore, ServiceState};
 
-pub use credentials::CredentialError;
+pub use crate::credentials::CredentialError;
 
 /// How the market is run: its name, its cut, and its payment rules.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -137,46 +136,35 @@ impl MarketError {
 
 impl IntoResponse for MarketError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let message = match &self {
-            MarketError::Chain(_) => {
-                tracing::warn!(error = %self, "market: chain error");
-                "coin network unavailable".to_string()
-            }
-            e if status.is_server_error() => {
-                tracing::error!(error = %e, "market: internal error");
-                "internal error".to_string()
-            }
-            e => e.to_string(),
-        };
-        error_response(status, message)
+        let is_chain = matches!(self, MarketError::Chain(_));
+        service_error_response("market", self.status(), is_chain, &self)
     }
 }
 
-/// The mutable state of a market: its database, its RNG and its escrow wallet, kept
-/// together behind one lock so each request sees and changes them atomically.
-pub(crate) struct MarketState {
-    pub(crate) conn: Connection,
-    pub(crate) rng: SimRng,
-    pub(crate) wallet: Wallet,
-}
+impl ServiceConfig for MarketConfig {
+    type Error = MarketError;
 
-pub(crate) struct MarketInner {
-    pub(crate) config: MarketConfig,
-    pub(crate) clock: SimClock,
-    pub(crate) chain: EsploraClient,
-    pub(crate) state: Mutex<MarketState>,
+    fn poisoned() -> MarketError {
+        MarketError::Poisoned
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// A running market. Cheap to clone (shared state); serve it with [`MarketService::router`].
+///
+/// Its mutable state (database, RNG, escrow wallet) sits behind one lock so each request
+/// sees and changes it atomically.
 #[derive(Clone)]
 pub struct MarketService {
-    pub(crate) inner: Arc<MarketInner>,
+    pub(crate) inner: Arc<ServiceCore<MarketConfig>>,
 }
 
 impl std::fmt::Debug for MarketService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MarketService").field("name", &self.inner.config.name).finish_non_exhaustive()
+        self.inner.fmt_debug(f, "MarketService")
     }
 }
 
@@ -198,9 +186,7 @@ impl MarketService {
         escrow::restore_wallet(&db, &mut escrow_wallet)?;
         escrow::ensure_operator_address(&db, &mut escrow_wallet, clock.now())?;
         tracing::info!(market = %config.name, "market service ready");
-        Ok(MarketService {
-            inner: Arc::new(MarketInner { config, clock, chain, state: Mutex::new(MarketState { conn: db, rng, wallet: escrow_wallet }) }),
-        })
+        Ok(MarketService { inner: Arc::new(ServiceCore::new(config, clock, chain, db, rng, escrow_wallet)) })
     }
 
     /// The market's configuration.
@@ -216,8 +202,7 @@ impl MarketService {
 
     /// Every table of the market's database, tables by name and rows by id (for world digests).
     pub fn dump(&self) -> Result<serde_json::Value, MarketError> {
-        let st = self.lock()?;
-        Ok(crate::db::dump_tables(&st.conn)?)
+        self.inner.dump()
     }
 
     /// The JSON API as an axum router (state included).
@@ -225,7 +210,7 @@ impl MarketService {
         routes::router(self.clone())
     }
 
-    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, MarketState>, MarketError> {
-        self.inner.state.lock().map_err(|_| MarketError::Poisoned)
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, ServiceState>, MarketError> {
+        self.inner.lock()
     }
 }

@@ -14,8 +14,8 @@ use sim_core::clock::SimTime;
 
 use super::MarketError;
 use super::accounts::User;
-use super::chain::ObservedOutput;
 use super::shop::{sat_from_db, sat_to_db};
+use crate::chain::ObservedOutput;
 
 /// Longest accepted shipping info, in bytes.
 pub const SHIPPING_MAX: usize = 2_000;

@@ -21,10 +21,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use super::accounts::{self, Credentials, TokenResponse, User};
+use super::accounts::{self, Credentials, User};
 use super::orders::{self, NewFeedback, OrderHead, OrderPlaced, OrderStatus, OrderView, PlaceOrder};
 use super::shop::{self, ListingDetail, ListingSummary, NewListing, OpenShop, VendorProfile};
-use super::{MarketError, MarketService, chain, escrow};
+use super::{MarketError, MarketService, escrow};
+use crate::chain;
+use crate::credentials::TokenResponse;
 use crate::http_util::{ApiJson, ApiPath, bearer_token, method_not_allowed, not_found};
 
 /// `{"id": n}` — the id of something just created.

@@ -168,7 +168,7 @@ fn int_field(v: &Value, key: &str, what: &str) -> Result<i64, CastError> {
     v.get(key).and_then(Value::as_i64).ok_or_else(|| CastError::Protocol(what.to_string(), format!("no `{key}` in {v}")))
 }
 
-/// What an action is, as a verb phrase for the chronicle ("could not <phrase>: …").
+/// What an action is, as a verb phrase for the chronicle ("could not `phrase`: …").
 pub fn phrase(action: &Action) -> String {
     match action {
         Action::Register(p) => format!("register {p}"),

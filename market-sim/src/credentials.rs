@@ -1,12 +1,16 @@
 //! Credentials shared by the market and the exchange: username rules, salted password
-//! hashes and session tokens, all drawn from the service's seeded RNG.
+//! hashes and session tokens, all drawn from the service's seeded RNG, and the account and
+//! session tables both services keep (each names its own account table; see `AccountTable`).
 //!
 //! Invariants: no secret is ever drawn from an unseeded source (same requests, same
 //! salts and tokens); only hashes of tokens are stored, so a dump or a seized database
 //! does not hand out live sessions; a failed login costs the same work whether the
 //! username exists or not.
 
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sim_core::clock::SimTime;
 use sim_core::rng::{SimRng, bytes32};
 
 /// Shortest accepted username.
@@ -81,6 +85,67 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Answer to register, sign-up and login: `{"token": "<64 hex>"}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    /// The bearer token for `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+/// Where a service keeps its accounts: a table with `id`, `username`, `password_salt` and
+/// `password_hash` columns, and the column of its `sessions` table (with `token_hash` and
+/// `created`) that refers to it. Both names are fixed in code, never taken from a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AccountTable {
+    /// The account table (`users` at the market, `accounts` at the exchange).
+    pub(crate) table: &'static str,
+    /// The column of `sessions` holding the account id.
+    pub(crate) session_column: &'static str,
+}
+
+impl AccountTable {
+    /// Whether an account named `username` exists.
+    pub(crate) fn username_taken(&self, conn: &Connection, username: &str) -> rusqlite::Result<bool> {
+        let sql = format!("SELECT id FROM {} WHERE username = ?1", self.table);
+        let taken: Option<i64> = conn.query_row(&sql, params![username], |r| r.get(0)).optional()?;
+        Ok(taken.is_some())
+    }
+
+    /// The id of the account `username` if `password` matches; `None` for a wrong username
+    /// or a wrong password alike, with the same work done for both.
+    pub(crate) fn check_login(&self, conn: &Connection, username: &str, password: &str) -> rusqlite::Result<Option<i64>> {
+        let sql = format!("SELECT id, password_salt, password_hash FROM {} WHERE username = ?1", self.table);
+        let row: Option<(i64, String, String)> =
+            conn.query_row(&sql, params![username], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+        match row {
+            Some((id, salt, hash)) if verify_password(&salt, &hash, password) => Ok(Some(id)),
+            Some(_) => Ok(None),
+            None => {
+                // Same work as a wrong password.
+                let _ = verify_password(DUMMY_SALT, DUMMY_HASH, password);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Opens a session for `account_id` (only the token's hash is stored); returns the token.
+    pub(crate) fn open_session(&self, conn: &Connection, rng: &mut SimRng, now: SimTime, account_id: i64) -> rusqlite::Result<String> {
+        let token = new_token(rng);
+        let sql = format!("INSERT INTO sessions ({}, token_hash, created) VALUES (?1, ?2, ?3)", self.session_column);
+        conn.execute(&sql, params![account_id, token_hash(&token), now.to_string()])?;
+        Ok(token)
+    }
+
+    /// The `(id, username)` of the account whose session `token` is, if any.
+    pub(crate) fn session_account(&self, conn: &Connection, token: &str) -> rusqlite::Result<Option<(i64, String)>> {
+        let sql = format!(
+            "SELECT a.id, a.username FROM sessions s JOIN {} a ON a.id = s.{} WHERE s.token_hash = ?1",
+            self.table, self.session_column
+        );
+        conn.query_row(&sql, params![token_hash(token)], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+    }
 }
 
 #[cfg(test)]
