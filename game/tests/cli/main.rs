@@ -111,8 +111,31 @@ fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
         assert!(listings.status().is_success());
         let status: serde_json::Value = http.get(format!("{}/api/status", services["lab"])).send().await.unwrap().json().await.unwrap();
         assert_eq!(status["exercise"], "A careless vendor");
-        let evidence = http.get(format!("{}/api/evidence", services["lab"])).bearer_auth(token.clone().unwrap()).send().await.unwrap();
-        assert!(evidence.status().is_success());
+        let token = token.clone().unwrap();
+        let market = status["sites"]["silk-lane"].as_str().unwrap().to_string();
+        assert!(market.ends_with(".onion"), "teams are told the market's onion address: {market}");
+        let capture = http
+            .post(format!("{}/api/captures", services["lab"]))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"url": format!("{market}/api/listings")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(capture.status().as_u16(), 201, "{:?}", capture.text().await);
+        let outside = http
+            .post(format!("{}/api/captures", services["lab"]))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"url": "http://example.com/"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(outside.status().as_u16(), 400, "the lab only fetches from the exercise's network");
+        let evidence: serde_json::Value =
+            http.get(format!("{}/api/evidence", services["lab"])).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let entries = evidence.as_array().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["id"], "E1");
+        assert_eq!(entries[0]["content_hash"].as_str().unwrap().len(), 64);
         let anonymous = http.get(format!("{}/api/evidence", services["lab"])).send().await.unwrap();
         assert_eq!(anonymous.status().as_u16(), 401);
     });
