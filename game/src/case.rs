@@ -11,7 +11,7 @@ use sim_core::ids::{ChargeId, ElementId, SiteId};
 use crate::ledger::EvidenceId;
 
 /// A whole case.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseFile {
     /// One claim per suspect.
@@ -19,7 +19,7 @@ pub struct CaseFile {
 }
 
 /// What the team claims about one suspect.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspectClaim {
     /// The real name the team says is behind the personas.
@@ -34,7 +34,7 @@ pub struct SuspectClaim {
 }
 
 /// A persona as a team sees it: a handle on a site.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonaRef {
     /// The site.
@@ -50,7 +50,7 @@ impl std::fmt::Display for PersonaRef {
 }
 
 /// One charge against a suspect.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChargeClaim {
     /// The charge (from the scenario's list the team is given).
@@ -60,7 +60,7 @@ pub struct ChargeClaim {
 }
 
 /// The evidence cited for one element of a charge.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElementClaim {
     /// The element.

@@ -211,6 +211,34 @@ impl From<SimDuration> for String {
     }
 }
 
+impl schemars::JsonSchema for SimTime {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SimTime".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "A UTC time in simulated time, written `YYYY-MM-DDTHH:MM:SSZ`.",
+            "examples": ["2026-03-02T08:00:00Z"]
+        })
+    }
+}
+
+impl schemars::JsonSchema for SimDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SimDuration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+            "description": "A span of simulated time: days, hours, minutes, seconds in that order, e.g. `\"90s\"`, `\"2h30m\"`, `\"3d\"`.",
+            "examples": ["10m", "2h30m", "3d"]
+        })
+    }
+}
+
 /// The shared simulated clock. Cloning shares it; only the world driver sets it.
 #[derive(Clone, Debug)]
 pub struct SimClock(Arc<AtomicI64>);

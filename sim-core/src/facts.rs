@@ -15,7 +15,7 @@ use crate::ids::{ActorId, ListingId, PersonaId, ProviderId};
 
 /// A thing facts are about. Scenario-level things use scenario ids; things the world
 /// creates at run time (addresses, accounts) use their real names.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Entity {
     /// A pseudonymous persona (a handle on a site).
     Persona(PersonaId),
@@ -55,7 +55,7 @@ impl fmt::Display for Entity {
 }
 
 /// Kinds of [`Entity`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum EntityKind {
     /// See [`Entity::Persona`].
     Persona,
@@ -70,7 +70,7 @@ pub enum EntityKind {
 }
 
 /// What a fact says about its subject and object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum FactKind {
     /// Persona offers a listing for sale.
     Offers,
@@ -98,7 +98,7 @@ impl FactKind {
 }
 
 /// One fact: `subject --kind--> object`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fact {
     /// What the fact says.
     pub kind: FactKind,
@@ -122,7 +122,7 @@ impl fmt::Display for Fact {
 }
 
 /// A set of facts with graph queries; ordered so that explanations are deterministic.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FactSet {
     facts: BTreeSet<Fact>,
 }

@@ -36,6 +36,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Work with a team's evidence ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Run the world live for a classroom.
     Serve {
         /// The scenario file (default: the shipped careless-vendor scenario).
@@ -52,6 +57,15 @@ enum Command {
         /// Number of teams.
         #[arg(long, default_value_t = 1)]
         teams: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Check every entry's hash, the chain and every artifact; name the first broken entry.
+    Verify {
+        /// The ledger's directory (holding ledger.jsonl and artifacts/).
+        dir: PathBuf,
     },
 }
 
@@ -99,6 +113,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             }
             None => ExitCode::FAILURE,
+        }),
+        Command::Ledger { command: LedgerCommand::Verify { dir } } => Ok(match game::ledger::verify_dir(&dir) {
+            Ok(r) => {
+                println!(
+                    "{}: ok — {} entries ({} evidence, {} custody), {} artifacts re-hashed, head {}",
+                    dir.display(),
+                    r.entries,
+                    r.evidence,
+                    r.custody,
+                    r.artifacts_checked,
+                    r.head_hash
+                );
+                if let Some(bytes) = r.torn_tail {
+                    println!(
+                        "note: an unfinished last line ({bytes} bytes) from an interrupted write will be cut off when the lab reopens it"
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
         }),
         Command::Demo { file, seed } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::json;
 
+use super::openapi::{StatusBody, UrlBody};
 use super::{Lab, LabError, RequestDraft};
 use crate::case::CaseFile;
 use crate::ledger::EvidenceId;
@@ -38,40 +38,47 @@ fn token(headers: &HeaderMap) -> Result<&str, LabError> {
     headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).ok_or(LabError::UnknownToken)
 }
 
-#[derive(Deserialize)]
-struct CaptureBody {
-    url: String,
-}
+/// Largest request body the lab accepts (a case file with many claims fits easily).
+pub const MAX_BODY: usize = 256 * 1024;
 
-/// The lab's routes.
+/// The lab's routes (documented in [`super::openapi::ENDPOINTS`]).
 pub fn router(lab: Arc<Lab>) -> Router {
     Router::new()
         .route("/api/status", get(status))
+        .route("/api/openapi.json", get(openapi))
         .route("/api/captures", post(capture))
         .route("/api/browse", post(browse))
         .route("/api/evidence", get(evidence_list))
+        .route("/api/evidence/{id}", get(evidence_detail))
         .route("/api/evidence/{id}/content", get(evidence_content))
+        .route("/api/evidence/{id}/export", post(evidence_export))
         .route("/api/requests", get(requests).post(file_request))
-        .route("/api/case", post(submit_case))
+        .route("/api/case", get(case).put(save_draft).post(submit_case))
         .route("/api/verdict", get(verdict))
+        // Requests are small JSON documents; anything larger is refused before parsing.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(lab)
 }
 
-async fn status(State(lab): State<Arc<Lab>>) -> Json<serde_json::Value> {
-    Json(json!({
-        "exercise": lab.scenario.meta.title,
-        "sim_time": lab.clock.now(),
-        "sites": lab.directory.sites,
-        "explorer": lab.directory.explorer,
-    }))
+async fn status(State(lab): State<Arc<Lab>>) -> Json<StatusBody> {
+    Json(StatusBody {
+        exercise: lab.scenario.meta.title.clone(),
+        sim_time: lab.clock.now(),
+        sites: lab.directory.sites.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        explorer: lab.directory.explorer.clone(),
+    })
 }
 
-async fn capture(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(body): Json<CaptureBody>) -> Result<Response, LabError> {
+async fn openapi() -> Json<serde_json::Value> {
+    Json(super::openapi::document())
+}
+
+async fn capture(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(body): Json<UrlBody>) -> Result<Response, LabError> {
     let entry = lab.capture(token(&headers)?, &body.url).await?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
-async fn browse(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(body): Json<CaptureBody>) -> Result<Response, LabError> {
+async fn browse(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(body): Json<UrlBody>) -> Result<Response, LabError> {
     Ok(lab.browse(token(&headers)?, &body.url).await?.into_response())
 }
 
@@ -81,6 +88,26 @@ async fn evidence_list(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Resul
 
 async fn evidence_content(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LabError> {
     Ok(lab.evidence_content(token(&headers)?, &EvidenceId(id)).await?.into_response())
+}
+
+async fn evidence_detail(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LabError> {
+    Ok(Json(lab.evidence_detail(token(&headers)?, &EvidenceId(id)).await?).into_response())
+}
+
+async fn evidence_export(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LabError> {
+    let (entry, content) = lab.export_evidence(token(&headers)?, &EvidenceId(id)).await?;
+    let disposition = format!("attachment; filename=\"{}-{}\"", entry.id, &entry.content_hash[..12.min(entry.content_hash.len())]);
+    let headers = [(axum::http::header::CONTENT_DISPOSITION, disposition), (axum::http::header::CONTENT_TYPE, entry.media_type.clone())];
+    Ok((headers, content).into_response())
+}
+
+async fn case(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    Ok(Json(lab.case(token(&headers)?).await?).into_response())
+}
+
+async fn save_draft(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(case): Json<CaseFile>) -> Result<Response, LabError> {
+    lab.save_draft(token(&headers)?, case).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn requests(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {

@@ -7,6 +7,7 @@
 //! the methods here; the autopilot calls the same methods.
 
 pub mod http;
+pub mod openapi;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,9 @@ use market_sim::world::{ProviderDesk, World};
 use crate::case::CaseFile;
 use crate::extract::{self, Origin};
 use crate::judge::{self, RequestForRuling};
-use crate::ledger::{ArtifactKind, ArtifactStatus, Authority, CustodyEvent, EvidenceEntry, EvidenceId, Ledger, LedgerError, NewEvidence};
+use crate::ledger::{
+    ArtifactKind, ArtifactStatus, Authority, CustodyEntry, CustodyEvent, EvidenceEntry, EvidenceId, Ledger, LedgerError, NewEvidence,
+};
 use crate::prosecutor::{self, Admissibility, CaseInput, EvidenceAssessment, RevealedFact, Strength, Verdict};
 
 /// Why a lab action failed. Domain outcomes (a refused request) are not errors.
@@ -70,7 +73,7 @@ pub enum LabError {
 }
 
 /// Roles in a team.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Role {
     /// Signs legal requests and submits the case.
     HeadOfUnit,
@@ -81,7 +84,7 @@ pub enum Role {
 }
 
 /// A team member as the instructor hands out.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Member {
     /// Name shown in provenance.
     pub name: String,
@@ -92,7 +95,7 @@ pub struct Member {
 }
 
 /// A legal request and where it stands.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LegalRequest {
     /// `R1`, `R2`, …
     pub id: String,
@@ -113,7 +116,7 @@ pub struct LegalRequest {
 }
 
 /// States of a legal request.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum RequestStatus {
     /// Before the judge; rules at that time.
     Pending {
@@ -142,7 +145,7 @@ pub enum RequestStatus {
 }
 
 /// A request as a team drafts it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestDraft {
     /// Type.
     pub kind: RequestKind,
@@ -158,8 +161,22 @@ struct Team {
     members: Vec<Member>,
     ledger: Ledger,
     requests: Vec<LegalRequest>,
+    /// The case as the team last saved it while working.
+    draft: Option<CaseFile>,
+    /// The case as submitted (locks it).
     case: Option<CaseFile>,
     verdict: Option<Verdict>,
+}
+
+/// One piece of evidence with its chain of custody and the state of its artifact.
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EvidenceDetail {
+    /// The ledger entry.
+    pub entry: EvidenceEntry,
+    /// Custody events, oldest first.
+    pub custody: Vec<CustodyEntry>,
+    /// Whether the stored artifact still matches the ledger.
+    pub integrity: ArtifactStatus,
 }
 
 /// One exercise's lab.
@@ -205,7 +222,10 @@ impl Lab {
     /// Adds a team with its members; its ledger lives in `dir`.
     pub async fn add_team(&self, name: &str, members: Vec<Member>, dir: &Path) -> Result<(), LabError> {
         let ledger = Ledger::open(dir)?;
-        self.teams.lock().await.insert(name.to_string(), Team { members, ledger, requests: Vec::new(), case: None, verdict: None });
+        self.teams
+            .lock()
+            .await
+            .insert(name.to_string(), Team { members, ledger, requests: Vec::new(), draft: None, case: None, verdict: None });
         Ok(())
     }
 
@@ -291,6 +311,46 @@ impl Lab {
         let content = t.ledger.artifact(id)?;
         t.ledger.append_custody(id, CustodyEvent::Viewed, member.name, self.clock.now(), real_time_now())?;
         Ok(content)
+    }
+
+    /// One piece of the team's evidence with its custody log and integrity.
+    pub async fn evidence_detail(&self, token: &str, id: &EvidenceId) -> Result<EvidenceDetail, LabError> {
+        let (team, _) = self.member(token).await?;
+        let teams = self.teams.lock().await;
+        let t = teams.get(&team).ok_or(LabError::UnknownToken)?;
+        let entry = t.ledger.evidence(id).cloned().ok_or_else(|| LabError::UnknownEvidence(id.to_string()))?;
+        let custody = t.ledger.custody_of(id).into_iter().cloned().collect();
+        Ok(EvidenceDetail { entry, custody, integrity: t.ledger.check_artifact(id) })
+    }
+
+    /// The artifact of a piece of evidence, handed out of the lab: an `Exported` custody event.
+    pub async fn export_evidence(&self, token: &str, id: &EvidenceId) -> Result<(EvidenceEntry, Vec<u8>), LabError> {
+        let (team, member) = self.member(token).await?;
+        let mut teams = self.teams.lock().await;
+        let t = teams.get_mut(&team).ok_or(LabError::UnknownToken)?;
+        let entry = t.ledger.evidence(id).cloned().ok_or_else(|| LabError::UnknownEvidence(id.to_string()))?;
+        let content = t.ledger.artifact(id)?;
+        t.ledger.append_custody(id, CustodyEvent::Exported, member.name, self.clock.now(), real_time_now())?;
+        Ok((entry, content))
+    }
+
+    /// Saves the team's working draft of the case (any member; refused once submitted).
+    pub async fn save_draft(&self, token: &str, case: CaseFile) -> Result<(), LabError> {
+        let (team, _) = self.member(token).await?;
+        let mut teams = self.teams.lock().await;
+        let t = teams.get_mut(&team).ok_or(LabError::UnknownToken)?;
+        if t.case.is_some() {
+            return Err(LabError::CaseLocked);
+        }
+        t.draft = Some(case);
+        Ok(())
+    }
+
+    /// The team's case: the submitted one if any, else the draft.
+    pub async fn case(&self, token: &str) -> Result<Option<CaseFile>, LabError> {
+        let (team, _) = self.member(token).await?;
+        let teams = self.teams.lock().await;
+        Ok(teams.get(&team).and_then(|t| t.case.clone().or_else(|| t.draft.clone())))
     }
 
     /// The team's evidence entries.

@@ -17,7 +17,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 
 /// A piece of evidence in a team's ledger: `E1`, `E2`, … in the order it was recorded.
 /// Ordered by number (`E2` before `E10`), then as text.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct EvidenceId(pub String);
 
@@ -61,7 +61,7 @@ impl From<&str> for EvidenceId {
 }
 
 /// What kind of artifact a piece of evidence is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ArtifactKind {
     /// A page of a site, as fetched.
     PageCapture,
@@ -72,7 +72,7 @@ pub enum ArtifactKind {
 }
 
 /// The legal authority under which evidence was obtained.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Authority {
     /// Publicly reachable; no order needed.
     PublicSource,
@@ -109,7 +109,7 @@ pub struct NewEvidence {
 }
 
 /// A recorded piece of evidence: its provenance, its content hash and its place in the chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvidenceEntry {
     /// Position in the ledger (0-based, over all entries).
     pub seq: u64,
@@ -142,7 +142,7 @@ pub struct EvidenceEntry {
 }
 
 /// Things that happen to evidence after it is recorded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CustodyEvent {
     /// A member looked at its content.
     Viewed,
@@ -153,7 +153,7 @@ pub enum CustodyEvent {
 }
 
 /// A chain-of-custody event, recorded in the same chain as the evidence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustodyEntry {
     /// Position in the ledger (0-based, over all entries).
     pub seq: u64,
@@ -174,7 +174,7 @@ pub struct CustodyEntry {
 }
 
 /// One line of `ledger.jsonl`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "entry")]
 pub enum LedgerEntry {
     /// A piece of evidence was recorded.

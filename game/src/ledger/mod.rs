@@ -83,7 +83,7 @@ pub enum LedgerError {
 }
 
 /// The state of a stored artifact compared with the ledger.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ArtifactStatus {
     /// The file is there and hashes to the recorded hash.
     Intact,
@@ -99,7 +99,7 @@ pub enum ArtifactStatus {
 }
 
 /// What a full verification found (when it found nothing broken).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VerifyReport {
     /// Entries checked.
     pub entries: u64,

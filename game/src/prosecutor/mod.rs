@@ -40,7 +40,7 @@ use crate::ledger::EvidenceId;
 use words::Words;
 
 /// Whether the court may consider a piece of evidence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Admissibility {
     /// It may.
     Admissible,
@@ -49,7 +49,7 @@ pub enum Admissibility {
 }
 
 /// How directly a piece of evidence shows a fact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Strength {
     /// The artifact itself records the fact.
     Direct,
@@ -58,7 +58,7 @@ pub enum Strength {
 }
 
 /// A fact a piece of evidence reveals, and how directly.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RevealedFact {
     /// The fact.
     pub fact: Fact,
@@ -67,7 +67,7 @@ pub struct RevealedFact {
 }
 
 /// What the lab found about one cited piece of evidence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvidenceAssessment {
     /// Whether the court may consider it.
     pub admissibility: Admissibility,
@@ -93,7 +93,7 @@ pub struct CaseInput<'a> {
 }
 
 /// The court's assessment of a case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// The team.
     pub team: String,
@@ -112,7 +112,7 @@ pub struct Verdict {
 }
 
 /// The verdict on one suspect claim.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SuspectVerdict {
     /// The name the team claimed.
     pub name: String,
@@ -129,7 +129,7 @@ pub struct SuspectVerdict {
 }
 
 /// The verdict on one claimed persona.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttributionVerdict {
     /// The persona as the team named it.
     pub persona: PersonaRef,
@@ -142,7 +142,7 @@ pub struct AttributionVerdict {
 }
 
 /// The verdict on one element of a charge.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ElementVerdict {
     /// The charge.
     pub charge: ChargeId,

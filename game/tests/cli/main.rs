@@ -151,3 +151,39 @@ fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
     let _ = child.kill();
     panic!("serve did not stop within 10 s of SIGTERM");
 }
+
+#[test]
+fn ledger_verify_accepts_an_intact_ledger_and_names_the_first_broken_entry() {
+    use game::ledger::{ArtifactKind, Authority, LEDGER_FILE, Ledger, NewEvidence};
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    for n in 0..3 {
+        ledger
+            .append_evidence(NewEvidence {
+                kind: ArtifactKind::PageCapture,
+                source: format!("http://market.onion/page/{n}"),
+                method: "test".into(),
+                obtained_by: "tester".into(),
+                authority: Authority::PublicSource,
+                sim_time: sim_core::clock::SimTime(1_000 + n),
+                real_time: "2026-01-01T00:00:00Z".into(),
+                media_type: "text/plain".into(),
+                content: format!("page {n}").into_bytes(),
+            })
+            .unwrap();
+    }
+    drop(ledger);
+    let ok = darklab().args(["ledger", "verify"]).arg(dir.path()).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("3 entries"));
+
+    let path = dir.path().join(LEDGER_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let tampered = text.replacen("http://market.onion/page/1", "http://market.onion/page/9", 1);
+    assert_ne!(text, tampered);
+    std::fs::write(&path, tampered).unwrap();
+    let broken = darklab().args(["ledger", "verify"]).arg(dir.path()).output().unwrap();
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(stderr.contains("entry 1 (E2)"), "names the first broken entry: {stderr}");
+}

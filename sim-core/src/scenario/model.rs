@@ -11,7 +11,7 @@ use crate::facts::{EntityKind, FactKind};
 use crate::ids::*;
 
 /// A whole scenario: one dark-market case, its world, its cast and how it is judged.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Format version; this is version 1.
@@ -46,7 +46,7 @@ pub struct Scenario {
 }
 
 /// Metadata for instructors and the world's timing.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
     /// Short machine name, e.g. `"careless-vendor"`.
@@ -74,7 +74,7 @@ pub struct Meta {
 }
 
 /// Difficulty levels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Difficulty {
     /// First exercise of a course.
     Introductory,
@@ -87,7 +87,7 @@ pub enum Difficulty {
 }
 
 /// The onion network.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
     /// `Direct` (onion names mapped to local sockets) or `Tor` (real tor daemons).
@@ -112,7 +112,7 @@ fn default_authorities() -> u32 {
 }
 
 /// How sites are reached.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum NetworkMode {
     /// Onion names resolved to loopback sockets; for tests and a quick start.
     #[default]
@@ -122,7 +122,7 @@ pub enum NetworkMode {
 }
 
 /// One onion router.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Relay {
     /// Relay id, unique.
@@ -136,7 +136,7 @@ pub struct Relay {
 }
 
 /// Flags a relay can be voted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum RelayFlag {
     /// Entry guard.
     Guard,
@@ -147,7 +147,7 @@ pub enum RelayFlag {
 }
 
 /// An onion service hosting a site.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnionService {
     /// The site it serves.
@@ -158,7 +158,7 @@ pub struct OnionService {
 }
 
 /// A board of a deployment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Board {
     /// Board id, unique.
@@ -168,7 +168,7 @@ pub struct Board {
 }
 
 /// A site of the simulated web.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
     /// Site id, unique.
@@ -180,7 +180,7 @@ pub struct Site {
 }
 
 /// Kinds of site.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum SiteKind {
     /// A dark market with escrow.
     Market(MarketSite),
@@ -197,7 +197,7 @@ pub enum SiteKind {
 }
 
 /// Market settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarketSite {
     /// The actor who runs the market (an `Operator`).
@@ -215,7 +215,7 @@ fn one() -> u32 {
 }
 
 /// The darkcoin chain.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Coin {
     /// Simulated time between blocks.
@@ -236,7 +236,7 @@ pub struct Coin {
 }
 
 /// Initial funds of one actor.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Funding {
     /// The actor whose wallet receives the funds.
@@ -246,7 +246,7 @@ pub struct Funding {
 }
 
 /// A provider holding records investigators can demand.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Provider {
     /// Provider id, unique.
@@ -265,7 +265,7 @@ pub struct Provider {
 }
 
 /// Kinds of provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ProviderKind {
     /// A custodial coin exchange with KYC.
     Exchange,
@@ -280,7 +280,7 @@ pub enum ProviderKind {
 }
 
 /// Where a provider is.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Jurisdiction {
     /// In the investigating team's own country.
     #[default]
@@ -290,7 +290,7 @@ pub enum Jurisdiction {
 }
 
 /// A member of the cast.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     /// Actor id, unique.
@@ -314,7 +314,7 @@ pub struct Actor {
 }
 
 /// Roles in the cast (Interpol's dark-web taxonomy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Role {
     /// Sells on a market.
     Vendor,
@@ -329,7 +329,7 @@ pub enum Role {
 }
 
 /// A real identity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
     /// Full legal name.
@@ -350,7 +350,7 @@ pub struct Identity {
 }
 
 /// A persona: a handle on one site.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Persona {
     /// Persona id, unique across the scenario.
@@ -362,7 +362,7 @@ pub struct Persona {
 }
 
 /// One scheduled step of an actor's script.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Offset from the world's start.
@@ -375,7 +375,7 @@ pub struct Step {
 }
 
 /// Things an actor can do (v1).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Action {
     /// Register the persona on its site.
     Register(PersonaId),
@@ -429,7 +429,7 @@ pub enum Action {
 }
 
 /// A listing an actor puts on a market.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListingSpec {
     /// Listing id, unique across the scenario.
@@ -452,7 +452,7 @@ pub struct ListingSpec {
 }
 
 /// An OPSEC slip: a trace the actor leaves, the fact it reveals and what carries it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Slip {
     /// Slip id, unique.
@@ -462,7 +462,7 @@ pub struct Slip {
 }
 
 /// Kinds of slip (v1).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum SlipKind {
     /// The vendor writes their payout address into the shop profile ("direct deals");
     /// reveals `ControlsAddress(persona, address)`; carried by the vendor profile page.
@@ -473,7 +473,7 @@ pub enum SlipKind {
 }
 
 /// A reaction to something a team does (behaviour arrives with the cast issue).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reaction {
     /// What triggers it.
@@ -483,14 +483,14 @@ pub struct Reaction {
 }
 
 /// Triggers of reactions.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Trigger {
     /// A team member messages the persona with words that tip it off.
     TippedOff(PersonaId),
 }
 
 /// Reactions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ReactionKind {
     /// Stop all activity.
     GoDark,
@@ -499,7 +499,7 @@ pub enum ReactionKind {
 }
 
 /// Legal process rules.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Legal {
     /// One rule per request type (and provider kind).
@@ -507,7 +507,7 @@ pub struct Legal {
 }
 
 /// When the simulated judge grants a request.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegalRule {
     /// The request type.
@@ -522,7 +522,7 @@ pub struct LegalRule {
 }
 
 /// Types of legal request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum RequestKind {
     /// Order a provider to keep records.
     Preservation,
@@ -537,7 +537,7 @@ pub enum RequestKind {
 }
 
 /// Grounds a request must show.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Grounds {
     /// No grounds needed.
     None,
@@ -550,7 +550,7 @@ pub enum Grounds {
 }
 
 /// A charge and its elements.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Charge {
     /// Charge id, unique.
@@ -564,7 +564,7 @@ pub struct Charge {
 }
 
 /// One element of a charge.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Element {
     /// Element id, unique within the charge.
@@ -576,7 +576,7 @@ pub struct Element {
 }
 
 /// What proves an element, in terms of facts revealed by cited evidence.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Proof {
     /// A fact of this kind about the persona.
     Fact {
@@ -598,7 +598,7 @@ pub enum Proof {
 }
 
 /// The prosecutor's scoring rubric.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rubric {
     /// Points for each lawful investigative step (evidence obtained, request granted).
@@ -620,7 +620,7 @@ pub struct Rubric {
 }
 
 /// An instructor inject.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inject {
     /// Offset from the world's start.
@@ -630,7 +630,7 @@ pub struct Inject {
 }
 
 /// A hint a team may take.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hint {
     /// Hint id, unique.
@@ -642,7 +642,7 @@ pub struct Hint {
 }
 
 /// One step of the reference solution, as a team would take it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum SolutionStep {
     /// Capture something as evidence, labelled for later steps.
     Capture {
@@ -671,7 +671,7 @@ pub enum SolutionStep {
 }
 
 /// What a capture fetches.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CaptureTarget {
     /// A vendor's profile page on a market.
     VendorProfile {
@@ -687,7 +687,7 @@ pub enum CaptureTarget {
 }
 
 /// An address a team has seen in earlier evidence.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum AddressRef {
     /// The first address that appears in the evidence's content.
     FirstIn(EvidenceLabel),
@@ -697,7 +697,7 @@ pub enum AddressRef {
 }
 
 /// The case a team files.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseSpec {
     /// One entry per suspect.
@@ -705,7 +705,7 @@ pub struct CaseSpec {
 }
 
 /// One suspect of a case.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspectSpec {
     /// The real name the team claims.
@@ -719,7 +719,7 @@ pub struct SuspectSpec {
 }
 
 /// One charge of a suspect.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChargeSpec {
     /// The charge.
@@ -729,7 +729,7 @@ pub struct ChargeSpec {
 }
 
 /// Evidence cited for one element.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElementSpec {
     /// The element.
