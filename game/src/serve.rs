@@ -29,6 +29,39 @@ fn fresh_token() -> String {
     out
 }
 
+/// The teams and their members: read from `run_dir/roster.json` when the exercise was
+/// served before (so tokens handed out survive a restart), else made and saved.
+fn roster(run_dir: &Path, teams: u32) -> Result<Vec<(String, Vec<Member>)>, ServeError> {
+    let path = run_dir.join("roster.json");
+    if let Ok(bytes) = std::fs::read(&path) {
+        let saved: Vec<(String, Vec<Member>)> =
+            serde_json::from_slice(&bytes).map_err(|e| ServeError::Roster(format!("{}: {e}", path.display())))?;
+        if saved.len() >= usize::try_from(teams.max(1)).unwrap_or(usize::MAX) {
+            return Ok(saved);
+        }
+    }
+    let mut roster = Vec::new();
+    for n in 1..=teams.max(1) {
+        let team = format!("team-{n}");
+        let members = vec![
+            Member { name: format!("{team} head of unit"), role: Role::HeadOfUnit, token: fresh_token() },
+            Member { name: format!("{team} investigator"), role: Role::Investigator, token: fresh_token() },
+            Member { name: format!("{team} forensic examiner"), role: Role::ForensicExaminer, token: fresh_token() },
+        ];
+        roster.push((team, members));
+    }
+    std::fs::create_dir_all(run_dir)?;
+    let tmp = run_dir.join("roster.json.tmp");
+    let json = serde_json::to_vec_pretty(&roster).map_err(|e| ServeError::Roster(e.to_string()))?;
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&json)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(roster)
+}
+
 /// Why serving stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -38,6 +71,9 @@ pub enum ServeError {
     /// A socket or a write failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The saved roster of teams cannot be read.
+    #[error("team roster: {0}")]
+    Roster(String),
 }
 
 /// Runs the world live until SIGINT or SIGTERM; prints `service <name> <url>` lines, the
@@ -47,15 +83,11 @@ pub async fn serve(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data:
     let mut world = World::build(scenario.clone(), seed, listen.ip()).await.map_err(ExerciseError::from)?;
     let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
     let run_dir = data.join(format!("{}-seed{seed}", scenario.meta.id));
+    let roster = roster(&run_dir, teams)?;
     let mut tokens = Vec::new();
-    for n in 1..=teams.max(1) {
-        let team = format!("team-{n}");
-        let members = vec![
-            Member { name: format!("{team} head of unit"), role: Role::HeadOfUnit, token: fresh_token() },
-            Member { name: format!("{team} investigator"), role: Role::Investigator, token: fresh_token() },
-        ];
+    for (team, members) in &roster {
         tokens.extend(members.iter().map(|m| (team.clone(), m.role, m.token.clone())));
-        lab.add_team(&team, members, &Lab::team_dir(&run_dir, &team)).await.map_err(ExerciseError::from)?;
+        lab.add_team(team, members.clone(), &Lab::team_dir(&run_dir, team)).await.map_err(ExerciseError::from)?;
     }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let lab_addr = listener.local_addr()?;

@@ -71,33 +71,133 @@ fn demo_prints_the_verdict_and_ends_with_the_world_digest() {
     assert!(hex.chars().all(|c| c.is_ascii_hexdigit()));
 }
 
-#[test]
-fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
-    let data = tempfile::tempdir().unwrap();
+/// A running `darklab serve`: its child process, service URLs and the first head-of-unit token.
+struct Served {
+    child: std::process::Child,
+    services: std::collections::BTreeMap<String, String>,
+    head_token: String,
+}
+
+fn start_serve(data: &Path, seed: &str) -> Served {
     let mut child = darklab()
-        .args(["serve", "--seed", "2", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
+        .args(["serve", "--seed", seed, "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut services = std::collections::BTreeMap::new();
-    let mut token = None;
-    for line in lines.by_ref() {
+    let mut head_token = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         if line == "ready" {
             break;
         }
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        match parts.as_slice() {
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
             ["service", name, url] => {
                 services.insert(name.to_string(), url.to_string());
             }
-            ["token", _team, "HeadOfUnit", t] => token = Some(t.to_string()),
+            ["token", _team, "HeadOfUnit", t] if head_token.is_none() => head_token = Some(t.to_string()),
             _ => {}
         }
     }
+    Served { child, services, head_token: head_token.expect("serve printed a head-of-unit token") }
+}
+
+#[test]
+fn acknowledged_evidence_survives_sigkill_of_the_lab() {
+    let data = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // (id, content hash) of every capture the lab acknowledged with 201.
+    let mut acked: Vec<(String, String)> = Vec::new();
+    let mut seed: u64 = 0x5eed;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut token = None;
+    for round in 0..4 {
+        let mut served = start_serve(data.path(), "9");
+        let lab = served.services["lab"].clone();
+        if let Some(t) = &token {
+            assert_eq!(t, &served.head_token, "tokens survive a restart");
+        }
+        token = Some(served.head_token.clone());
+        let head = served.head_token.clone();
+        let run_for = Duration::from_millis(100 + next() % 400);
+        let new_acks = rt.block_on(async {
+            let http = reqwest::Client::new();
+            let listing: Vec<serde_json::Value> =
+                http.get(format!("{lab}/api/evidence")).bearer_auth(&head).send().await.unwrap().json().await.unwrap();
+            let present: std::collections::BTreeMap<String, String> =
+                listing.iter().map(|e| (e["id"].as_str().unwrap().to_string(), e["content_hash"].as_str().unwrap().to_string())).collect();
+            for (id, hash) in &acked {
+                assert_eq!(present.get(id), Some(hash), "round {round}: acknowledged {id} is missing or changed after SIGKILL");
+            }
+            let status: serde_json::Value = http.get(format!("{lab}/api/status")).send().await.unwrap().json().await.unwrap();
+            let url = format!("{}/api/listings", status["sites"]["silk-lane"].as_str().unwrap());
+            let mut tasks = Vec::new();
+            for _ in 0..4 {
+                let (http, lab, head, url) = (http.clone(), lab.clone(), head.clone(), url.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let r =
+                            http.post(format!("{lab}/api/captures")).bearer_auth(&head).json(&serde_json::json!({"url": url})).send().await;
+                        let Ok(r) = r else { break };
+                        if r.status().as_u16() != 201 {
+                            break;
+                        }
+                        let Ok(e) = r.json::<serde_json::Value>().await else { break };
+                        mine.push((e["id"].as_str().unwrap().to_string(), e["content_hash"].as_str().unwrap().to_string()));
+                    }
+                    mine
+                }));
+            }
+            tokio::time::sleep(run_for).await;
+            // SIGKILL while the clients are still capturing.
+            served.child.kill().unwrap();
+            let mut acks = Vec::new();
+            for t in tasks {
+                acks.extend(t.await.unwrap());
+            }
+            acks
+        });
+        served.child.wait().unwrap();
+        assert!(!new_acks.is_empty(), "round {round} captured nothing");
+        acked.extend(new_acks);
+    }
+    // The ledger on disk verifies after all the kills.
+    let team_dir = std::fs::read_dir(data.path()).unwrap().next().unwrap().unwrap().path().join("teams/team-1");
+    let out = darklab().args(["ledger", "verify"]).arg(&team_dir).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let mut served = start_serve(data.path(), "9");
+    let lab = served.services["lab"].clone();
+    let present: Vec<serde_json::Value> = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{lab}/api/evidence"))
+            .bearer_auth(&served.head_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    for (id, hash) in &acked {
+        assert!(present.iter().any(|e| e["id"] == id.as_str() && e["content_hash"] == hash.as_str()), "{id} lost");
+    }
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
+}
+
+#[test]
+fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let Served { mut child, services, head_token } = start_serve(data.path(), "2");
+    let token = Some(head_token);
     for name in ["lab", "market", "explorer"] {
         assert!(services.contains_key(name), "no service {name}: {services:?}");
     }
