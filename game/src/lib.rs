@@ -9,8 +9,10 @@
 //! - [`autopilot`]: a team that follows a scenario's reference solution.
 //! - [`exercise`]: whole exercises (the headless demo).
 //! - [`serve`]: the live world for a classroom.
+//! - [`bench`]: load tests of a live classroom (`darklab bench`).
 
 pub mod autopilot;
+pub mod bench;
 pub mod case;
 pub mod exercise;
 pub mod extract;

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use market_sim::world::World;
+use market_sim::world::{ServiceInfo, World};
 use sim_core::clock::SimDuration;
 use sim_core::scenario::Scenario;
 
@@ -45,7 +45,8 @@ fn roster(run_dir: &Path, teams: u32) -> Result<Vec<(String, Vec<Member>)>, Serv
         let team = format!("team-{n}");
         let members = vec![
             Member { name: format!("{team} head of unit"), role: Role::HeadOfUnit, token: fresh_token() },
-            Member { name: format!("{team} investigator"), role: Role::Investigator, token: fresh_token() },
+            Member { name: format!("{team} investigator 1"), role: Role::Investigator, token: fresh_token() },
+            Member { name: format!("{team} investigator 2"), role: Role::Investigator, token: fresh_token() },
             Member { name: format!("{team} forensic examiner"), role: Role::ForensicExaminer, token: fresh_token() },
         ];
         roster.push((team, members));
@@ -76,58 +77,70 @@ pub enum ServeError {
     Roster(String),
 }
 
-/// Runs the world live until SIGINT or SIGTERM; prints `service <name> <url>` lines, the
-/// team tokens, then `ready`.
-#[allow(clippy::disallowed_methods)]
-pub async fn serve(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data: &Path, teams: u32) -> Result<(), ServeError> {
-    let mut world = World::build(scenario.clone(), seed, listen.ip()).await.map_err(ExerciseError::from)?;
-    let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
-    let run_dir = data.join(format!("{}-seed{seed}", scenario.meta.id));
-    let roster = roster(&run_dir, teams)?;
-    let mut tokens = Vec::new();
-    for (team, members) in &roster {
-        tokens.extend(members.iter().map(|m| (team.clone(), m.role, m.token.clone())));
-        lab.add_team(team, members.clone(), &Lab::team_dir(&run_dir, team)).await.map_err(ExerciseError::from)?;
-    }
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let lab_addr = listener.local_addr()?;
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let lab_task = tokio::spawn({
+/// A live classroom: the world running on the paced clock, the lab serving its API.
+pub struct Classroom {
+    /// The lab.
+    pub lab: Arc<Lab>,
+    /// Where the lab's API listens.
+    pub lab_addr: SocketAddr,
+    /// The world's services (name, host, socket).
+    pub services: Vec<ServiceInfo>,
+    /// Teams and their members (tokens included).
+    pub roster: Vec<(String, Vec<Member>)>,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Classroom {
+    /// Builds the world and the lab, starts the lab's API on `listen` and the world's clock.
+    pub async fn start(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data: &Path, teams: u32) -> Result<Classroom, ServeError> {
+        let world = World::build(scenario.clone(), seed, listen.ip()).await.map_err(ExerciseError::from)?;
+        let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
+        let run_dir = data.join(format!("{}-seed{seed}", scenario.meta.id));
+        let roster = roster(&run_dir, teams)?;
+        for (team, members) in &roster {
+            lab.add_team(team, members.clone(), &Lab::team_dir(&run_dir, team)).await.map_err(ExerciseError::from)?;
+        }
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let lab_addr = listener.local_addr()?;
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
         let router = crate::lab::http::router(lab.clone());
-        let mut stop = stop_rx.clone();
-        async move {
+        let mut stop_api = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
             let stopped = async move {
-                let _ = stop.wait_for(|s| *s).await;
+                let _ = stop_api.wait_for(|s| *s).await;
             };
             if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
                 tracing::error!(error = %e, "lab server failed");
             }
-        }
-    });
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "service lab http://{lab_addr}")?;
-        for s in world.services() {
-            writeln!(out, "service {} {}", s.name, s.url())?;
-        }
-        for (team, role, token) in &tokens {
-            writeln!(out, "token {team} {role:?} {token}")?;
-        }
-        writeln!(out, "ready")?;
-        out.flush()?;
+        }));
+        let services = world.services().to_vec();
+        tasks.push(tokio::spawn(drive(world, lab.clone(), scenario.meta.compression, stop_rx)));
+        Ok(Classroom { lab, lab_addr, services, roster, stop, tasks })
     }
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        let _ = stop_tx.send(true);
-    });
-    let compression = i64::from(scenario.meta.compression.max(1));
+
+    /// Stops the clock, the lab's API and every service of the world.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Moves the simulated clock with wall time × `compression` and lets the world and the lab
+/// catch up, every 200 ms, until told to stop.
+#[allow(clippy::disallowed_methods)]
+async fn drive(mut world: World, lab: Arc<Lab>, compression: u32, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let compression = i64::from(compression.max(1));
     let started = std::time::Instant::now();
     let start = world.clock().now();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop_rx.wait_for(|s| *s) => break,
+            _ = stop.wait_for(|s| *s) => break,
         }
         let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let target = start.plus(SimDuration::secs(elapsed.saturating_mul(compression) / 1000));
@@ -139,8 +152,29 @@ pub async fn serve(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data:
             tracing::error!(error = %e, "lab tick failed");
         }
     }
-    let _ = lab_task.await;
     world.shutdown().await;
+}
+
+/// Runs a classroom until SIGINT or SIGTERM; prints `service <name> <url>` lines, the
+/// team tokens, then `ready`.
+pub async fn serve(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data: &Path, teams: u32) -> Result<(), ServeError> {
+    let classroom = Classroom::start(scenario, seed, listen, data, teams).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "service lab http://{}", classroom.lab_addr)?;
+        for s in &classroom.services {
+            writeln!(out, "service {} {}", s.name, s.url())?;
+        }
+        for (team, members) in &classroom.roster {
+            for m in members {
+                writeln!(out, "token {team} {:?} {}", m.role, m.token)?;
+            }
+        }
+        writeln!(out, "ready")?;
+        out.flush()?;
+    }
+    wait_for_signal().await;
+    classroom.stop().await;
     Ok(())
 }
 

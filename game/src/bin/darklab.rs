@@ -36,6 +36,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Measure: `darklab bench lab` loads one live lab with scripted team members.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Work with a team's evidence ledger.
     Ledger {
         #[command(subcommand)]
@@ -57,6 +62,30 @@ enum Command {
         /// Number of teams.
         #[arg(long, default_value_t = 1)]
         teams: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Teams × members of scripted clients against one lab with the cast running live.
+    Lab {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of teams.
+        #[arg(long, default_value_t = 8)]
+        teams: u32,
+        /// Members (clients) per team.
+        #[arg(long, default_value_t = 4)]
+        members: usize,
+        /// How long to run.
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        /// Pause between one client's requests, in milliseconds.
+        #[arg(long, default_value_t = 50)]
+        think_ms: u64,
     },
 }
 
@@ -137,6 +166,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             }
         }),
+        Command::Bench { command: BenchCommand::Lab { file, seed, teams, members, seconds, think_ms } } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let data = std::env::temp_dir().join(format!("darklab-bench-{}", std::process::id()));
+            let think = std::time::Duration::from_millis(think_ms);
+            let report = rt.block_on(game::bench::lab_load(Arc::new(s), seed, teams, members, seconds, think, &data));
+            let _ = std::fs::remove_dir_all(&data);
+            let r = report.context("the load test failed")?;
+            let [p50, p95, p99, max] = r.latency_ms;
+            println!("clients {} ({teams} teams × {members}), {:.1} s", r.clients, r.seconds);
+            println!("requests {} ({:.0}/s), errors {}", r.requests, r.throughput(), r.errors);
+            println!("latency ms: p50 {p50:.2}  p95 {p95:.2}  p99 {p99:.2}  max {max:.2}");
+            match r.peak_rss_kib {
+                Some(kib) => println!("peak RSS {:.1} MB (world, lab and clients in one process)", kib as f64 / 1024.0),
+                None => println!("peak RSS unknown (no /proc)"),
+            }
+            Ok(if r.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
         Command::Demo { file, seed } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
             let rt =

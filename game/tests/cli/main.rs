@@ -287,3 +287,12 @@ fn ledger_verify_accepts_an_intact_ledger_and_names_the_first_broken_entry() {
     let stderr = String::from_utf8_lossy(&broken.stderr);
     assert!(stderr.contains("entry 1 (E2)"), "names the first broken entry: {stderr}");
 }
+
+#[test]
+fn bench_lab_runs_scripted_teams_without_errors() {
+    let out = darklab().args(["bench", "lab", "--teams", "2", "--members", "2", "--seconds", "2", "--think-ms", "20"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("errors 0"), "{stdout}");
+    assert!(stdout.contains("p99"), "{stdout}");
+}
