@@ -73,12 +73,10 @@ async fn member_loop(
                 let is_capture = step % 7 == 2;
                 let body = r.bytes().await;
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                if is_capture {
-                    if let Some(id) =
-                        body.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).and_then(|v| v["id"].as_str().map(str::to_string))
-                    {
-                        last = Some(id);
-                    }
+                let id =
+                    body.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).and_then(|v| v["id"].as_str().map(str::to_string));
+                if is_capture && id.is_some() {
+                    last = id;
                 }
             }
             _ => errors += 1,
