@@ -11,6 +11,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim_core::scenario::{self, Scenario};
 
+/// The commented starter scenario `darklab new` writes.
+const STARTER: &str = include_str!("../../templates/starter.ron");
+
 /// The shipped introductory scenario, used when no file is given.
 const DEFAULT_SCENARIO: (&str, &str) = ("scenarios/careless-vendor.ron", include_str!("../../../scenarios/careless-vendor.ron"));
 
@@ -40,6 +43,35 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+    /// Write a commented starter scenario `NAME.ron` that passes `darklab check`.
+    New {
+        /// The scenario's id and file name (letters, digits, `-`, `_`).
+        name: String,
+        /// Its title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Folder to write it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run a scenario's world and print its chronicle (who did what, when) and statistics.
+    Run {
+        /// The scenario file.
+        file: PathBuf,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulate as fast as the machine allows (the only mode of `run`; `serve` runs live).
+        #[arg(long)]
+        fast_forward: bool,
+    },
+    /// Print generated documentation: `scenario` (the format reference, Markdown) or
+    /// `schema` (the format's JSON Schema).
+    Docs {
+        /// `scenario` or `schema`.
+        #[arg(value_parser = ["scenario", "schema"])]
+        what: String,
     },
     /// Work with a team's evidence ledger.
     Ledger {
@@ -185,6 +217,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if r.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::New { name, title, dir } => {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                eprintln!("error: `{name}` is not a scenario name: use letters, digits, `-` and `_`");
+                return Ok(ExitCode::FAILURE);
+            }
+            let path = dir.join(format!("{name}.ron"));
+            if path.exists() {
+                eprintln!("error: {} already exists; choose another name or remove it", path.display());
+                return Ok(ExitCode::FAILURE);
+            }
+            let title = title.unwrap_or_else(|| name.replace(['-', '_'], " "));
+            let text = STARTER.replace("{{id}}", &name).replace("{{title}}", &title.replace('"', "'"));
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote {}; next: darklab check {}", path.display(), path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { file, seed, fast_forward } => {
+            if !fast_forward {
+                eprintln!("error: `darklab run` needs --fast-forward; to run a world live for a class, use `darklab serve`");
+                return Ok(ExitCode::FAILURE);
+            }
+            let Some(s) = load(Some(&file)) else { return Ok(ExitCode::FAILURE) };
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            rt.block_on(run_world(s, seed))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Docs { what } => {
+            if what == "schema" {
+                println!("{}", serde_json::to_string_pretty(&scenario::reference::schema()).context("encoding the schema")?);
+            } else {
+                print!("{}", scenario::reference::markdown());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo { file, seed } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
             let rt =
@@ -202,6 +269,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Prints a world's chronicle: one line per event.
+fn print_chronicle(out: &mut impl Write, chronicle: &[market_sim::world::truth::ChronicleEntry]) -> std::io::Result<()> {
+    for c in chronicle {
+        let who = c.actor.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "world".into());
+        writeln!(out, "{} {who:>8}: {}{}", c.time, c.text, if c.ok { "" } else { "  [FAILED]" })?;
+    }
+    Ok(())
+}
+
+async fn run_world(s: Scenario, seed: u64) -> anyhow::Result<()> {
+    let title = s.meta.title.clone();
+    let mut world =
+        market_sim::world::World::build(Arc::new(s), seed, std::net::IpAddr::from([127, 0, 0, 1])).await.context("building the world")?;
+    let end = world.world_end();
+    let ran = world.run_until(end).await;
+    let stats = world.stats();
+    let digest = world.digest();
+    let chronicle = world.truth().read().chronicle.clone();
+    world.shutdown().await;
+    ran.context("running the world")?;
+    let stats = stats.context("counting the world")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "== {title} (seed {seed}), until {end} ==")?;
+    print_chronicle(&mut out, &chronicle)?;
+    writeln!(out, "\n-- Statistics --")?;
+    writeln!(out, "actors {}  listings {}  orders {}", stats.actors, stats.listings, stats.orders)?;
+    writeln!(out, "blocks {}  transactions {}  facts {}", stats.blocks, stats.transactions, stats.facts)?;
+    writeln!(out, "actions {} ok, {} failed", stats.actions_ok, stats.actions_failed)?;
+    writeln!(out, "world-digest: {}", hex::encode(digest.context("digesting the world")?))?;
+    Ok(())
+}
+
 async fn demo(s: Scenario, seed: u64) -> anyhow::Result<()> {
     let data = std::env::temp_dir().join(format!("darklab-demo-{}-{seed}", std::process::id()));
     let title = s.meta.title.clone();
@@ -211,10 +310,7 @@ async fn demo(s: Scenario, seed: u64) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "== {title} (seed {seed}) ==")?;
     writeln!(out, "\n-- The world --")?;
-    for c in &report.chronicle {
-        let who = c.actor.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "world".into());
-        writeln!(out, "{} {who:>8}: {}{}", c.time, c.text, if c.ok { "" } else { "  [FAILED]" })?;
-    }
+    print_chronicle(&mut out, &report.chronicle)?;
     writeln!(out, "\n-- The investigation --")?;
     for line in &report.investigation {
         writeln!(out, "{line}")?;

@@ -296,3 +296,36 @@ fn bench_lab_runs_scripted_teams_without_errors() {
     assert!(stdout.contains("errors 0"), "{stdout}");
     assert!(stdout.contains("p99"), "{stdout}");
 }
+
+#[test]
+fn new_writes_a_starter_that_checks_and_solves_to_full_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = darklab().args(["new", "harbour-case", "--title", "Harbour case", "--dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = dir.path().join("harbour-case.ron");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("id: \"harbour-case\"") && text.contains("title: \"Harbour case\""));
+    assert!(text.lines().filter(|l| l.trim_start().starts_with("//")).count() >= 10, "the starter explains itself");
+    assert!(darklab().arg("check").arg(&file).output().unwrap().status.success());
+    let demo = darklab().arg("demo").arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&demo.stdout);
+    assert!(stdout.contains("Score: 80 / 80"), "{stdout}");
+    // It never overwrites, and refuses names that are not ids.
+    let again = darklab().args(["new", "harbour-case", "--dir"]).arg(dir.path()).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    let bad = darklab().args(["new", "../escape", "--dir"]).arg(dir.path()).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn run_fast_forward_prints_the_chronicle_and_statistics() {
+    let out = darklab().args(["run", "scenarios/careless-vendor.ron", "--fast-forward", "--seed", "4"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("GreenLeafUK listed \"Amnesia Haze 10g\""), "{stdout}");
+    assert!(stdout.contains("orders 3"), "{stdout}");
+    assert!(stdout.contains("actions 17 ok, 0 failed"), "{stdout}");
+    assert!(stdout.lines().last().unwrap().starts_with("world-digest: "));
+    let live = darklab().args(["run", "scenarios/careless-vendor.ron"]).output().unwrap();
+    assert_eq!(live.status.code(), Some(1), "without --fast-forward it says to use serve");
+}

@@ -92,6 +92,27 @@ pub struct ProviderDesk {
     pub kind: ProviderKind,
 }
 
+/// Counts describing a world.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct WorldStats {
+    /// Members of the cast.
+    pub actors: usize,
+    /// Blocks after genesis.
+    pub blocks: u32,
+    /// Transactions confirmed (coinbases excluded).
+    pub transactions: usize,
+    /// Listings on every market.
+    pub listings: usize,
+    /// Orders on every market.
+    pub orders: usize,
+    /// Facts of ground truth.
+    pub facts: usize,
+    /// Scripted actions carried out.
+    pub actions_ok: usize,
+    /// Scripted actions that failed.
+    pub actions_failed: usize,
+}
+
 enum Due {
     Block,
     Step { actor: usize, step: usize },
@@ -446,6 +467,25 @@ impl World {
             });
         }
         Ok(())
+    }
+
+    /// Counts that describe the world so far, for authors and benchmarks.
+    pub fn stats(&self) -> Result<WorldStats, WorldError> {
+        let chain = coin_sim::chain::lock(&self.chain);
+        let blocks = chain.height();
+        let transactions = (1..=blocks).filter_map(|h| chain.block_at(h)).map(|b| b.txdata.len().saturating_sub(1)).sum();
+        drop(chain);
+        let mut orders = 0;
+        let mut listings = 0;
+        for (id, m) in &self.markets {
+            let dump = m.dump().map_err(|e| service_err(id.as_str(), e))?;
+            orders += dump.get("orders").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
+            listings += dump.get("listings").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
+        }
+        let truth = self.truth.read();
+        let actions_ok = truth.chronicle.iter().filter(|c| c.actor.is_some() && c.ok).count();
+        let actions_failed = truth.chronicle.iter().filter(|c| c.actor.is_some() && !c.ok).count();
+        Ok(WorldStats { actors: self.actors.len(), blocks, transactions, listings, orders, facts: truth.facts.len(), actions_ok, actions_failed })
     }
 
     /// A digest of the whole world's state: chain, every service's records, ground truth.

@@ -6,6 +6,7 @@ pub mod load;
 pub mod locate;
 pub mod model;
 mod possible;
+pub mod reference;
 pub mod summary;
 
 pub use load::{Diagnostic, Diagnostics, load_file, load_str};

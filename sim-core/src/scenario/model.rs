@@ -87,7 +87,7 @@ pub enum Difficulty {
 }
 
 /// The onion network.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
     /// `Direct` (onion names mapped to local sockets) or `Tor` (real tor daemons).
@@ -109,6 +109,20 @@ pub struct Network {
 
 fn default_authorities() -> u32 {
     3
+}
+
+impl Default for Network {
+    /// A scenario without a `network` section: direct mode, Tor's minimum of three
+    /// authorities should it be switched to Tor mode, nothing else declared.
+    fn default() -> Self {
+        Network {
+            mode: NetworkMode::Direct,
+            authorities: default_authorities(),
+            relays: Vec::new(),
+            onion_services: Vec::new(),
+            boards: Vec::new(),
+        }
+    }
 }
 
 /// How sites are reached.
