@@ -20,7 +20,7 @@ use coin_sim::{Chain, ChainParams, EsploraClient, SharedChain, Wallet};
 use sha2::{Digest, Sha256};
 use sim_core::clock::{SimClock, SimDuration, SimTime};
 use sim_core::facts::{Entity, Fact, FactKind};
-use sim_core::ids::{ActorId, ProviderId, SiteId};
+use sim_core::ids::{ActorId, ProviderId};
 use sim_core::rng;
 use sim_core::scenario::{ProviderKind, Scenario, SiteKind};
 use tokio::sync::watch;
@@ -127,8 +127,8 @@ pub struct World {
     network: DirectNetwork,
     services: Vec<ServiceInfo>,
     directory: Directory,
-    markets: BTreeMap<SiteId, MarketService>,
-    exchanges: BTreeMap<ProviderId, ExchangeService>,
+    /// Every service that keeps records, by `site:<id>` / `provider:<id>`, for digests and stats.
+    records: BTreeMap<String, Box<dyn Records>>,
     desks: BTreeMap<ProviderId, ProviderDesk>,
     truth: SharedTruth,
     actors: Vec<ActorState>,
@@ -168,6 +168,48 @@ async fn serve(ip: IpAddr, router: axum::Router, mut stop: watch::Receiver<bool>
     Ok((socket, task))
 }
 
+/// A service whose records go into the world's digest and statistics.
+pub trait Records: Send + Sync {
+    /// Every table, ordered, as JSON.
+    fn records(&self) -> Result<serde_json::Value, String>;
+}
+
+impl Records for MarketService {
+    fn records(&self) -> Result<serde_json::Value, String> {
+        self.dump().map_err(|e| e.to_string())
+    }
+}
+
+impl Records for ExchangeService {
+    fn records(&self) -> Result<serde_json::Value, String> {
+        self.dump().map_err(|e| e.to_string())
+    }
+}
+
+/// Starts services on the world's IP and names them on the direct network.
+struct Launcher {
+    ip: IpAddr,
+    stop: watch::Receiver<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    network: DirectNetwork,
+    services: Vec<ServiceInfo>,
+}
+
+impl Launcher {
+    /// Serves `router` on a free port and names it `host` on the network.
+    async fn launch(&mut self, name: &str, host: &str, onion: bool, router: axum::Router) -> Result<SocketAddr, WorldError> {
+        let (socket, task) = serve(self.ip, router, self.stop.clone()).await?;
+        self.tasks.push(task);
+        self.network.add(Host { name: host.to_string(), socket, onion });
+        self.services.push(ServiceInfo { name: name.to_string(), host: host.to_string(), socket });
+        Ok(socket)
+    }
+    /// Whether a service of that name runs already.
+    fn has(&self, name: &str) -> bool {
+        self.services.iter().any(|s| s.name == name)
+    }
+}
+
 fn service_err(service: &str, e: impl std::fmt::Display) -> WorldError {
     WorldError::Service { service: service.to_string(), message: e.to_string() }
 }
@@ -178,9 +220,6 @@ impl World {
         let start = scenario.meta.start;
         let clock = SimClock::new(start);
         let (shutdown, stop) = watch::channel(false);
-        let mut tasks = Vec::new();
-        let mut network = DirectNetwork::new();
-        let mut services = Vec::new();
 
         // The cast's wallets exist before the chain: the genesis block pays their funds.
         let actors_spec = scenario.cast.clone();
@@ -214,34 +253,19 @@ impl World {
         }
         let chain = coin_sim::shared(chain);
 
+        let mut up = Launcher { ip, stop: stop.clone(), tasks: Vec::new(), network: DirectNetwork::new(), services: Vec::new() };
+
         // The explorer: a clearnet service everyone may query.
         let explorer_host = "explorer.darkcoin.example".to_string();
-        let (socket, task) = serve(ip, coin_sim::explorer::router(chain.clone()), stop.clone()).await?;
-        tasks.push(task);
-        network.add(Host { name: explorer_host.clone(), socket, onion: false });
-        services.push(ServiceInfo { name: "explorer".into(), host: explorer_host.clone(), socket });
+        up.launch("explorer", &explorer_host, false, coin_sim::explorer::router(chain.clone())).await?;
         let explorer_url = format!("http://{explorer_host}");
+        // Services reach the explorer through their own client; it is on the network by now.
+        let service_party = up.network.party(None)?;
+        let explorer = || EsploraClient::new(service_party.clearnet().clone(), explorer_url.clone());
 
-        // Services need the network's names to reach the explorer; names are known up front.
-        let mut planned: Vec<(String, String, bool)> = Vec::new();
-        for site in &scenario.sites {
-            if matches!(site.kind, SiteKind::Market(_)) {
-                let host = onion::onion_host(rng::stream_seed(seed, &format!("onion:{}", site.id)));
-                planned.push((site.id.to_string(), host, true));
-            }
-        }
-        for p in &scenario.providers {
-            if p.kind == ProviderKind::Exchange {
-                planned.push((p.id.to_string(), format!("{}.example", p.id), false));
-            }
-        }
-
-        let mut markets = BTreeMap::new();
-        let mut exchanges = BTreeMap::new();
+        let mut records: BTreeMap<String, Box<dyn Records>> = BTreeMap::new();
         let mut desks = BTreeMap::new();
         let mut directory = Directory { explorer: explorer_url.clone(), ..Directory::default() };
-        // A service's own client reaches the explorer; only the explorer is needed by then.
-        let service_party = network.party(None)?;
         for site in &scenario.sites {
             let SiteKind::Market(m) = &site.kind else { continue };
             let name = site.id.to_string();
@@ -253,17 +277,14 @@ impl World {
                 min_confirmations: m.min_confirmations,
             };
             let escrow = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:escrow:{}", site.id)));
-            let explorer = EsploraClient::new(service_party.clearnet().clone(), explorer_url.clone());
             let market =
-                MarketService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", site.id)), escrow, explorer)
+                MarketService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", site.id)), escrow, explorer())
                     .map_err(|e| service_err(&name, e))?;
-            let (socket, task) = serve(ip, market.router(), stop.clone()).await?;
-            tasks.push(task);
-            let host = planned.iter().find(|(n, ..)| n == &name).map(|(_, h, _)| h.clone()).unwrap_or_default();
-            network.add(Host { name: host.clone(), socket, onion: true });
+            let host = onion::onion_host(rng::stream_seed(seed, &format!("onion:{}", site.id)));
+            let label = if up.has("market") { name.clone() } else { "market".to_string() };
+            up.launch(&label, &host, true, market.router()).await?;
             directory.sites.insert(site.id.clone(), format!("http://{host}"));
-            services.push(ServiceInfo { name: if markets.is_empty() { "market".into() } else { name.clone() }, host, socket });
-            markets.insert(site.id.clone(), market);
+            records.insert(format!("site:{}", site.id), Box::new(market));
         }
         for p in &scenario.providers {
             if p.kind != ProviderKind::Exchange {
@@ -274,19 +295,17 @@ impl World {
             let legal_token = hex::encode(rng::stream_seed(seed, &format!("legal-token:{}", p.id)));
             let config = ExchangeConfig { name: p.name.clone(), legal_token: legal_token.clone(), min_confirmations: 1 };
             let wallet = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:exchange:{}", p.id)));
-            let explorer = EsploraClient::new(service_party.clearnet().clone(), explorer_url.clone());
             let exchange =
-                ExchangeService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", p.id)), wallet, explorer)
+                ExchangeService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", p.id)), wallet, explorer())
                     .map_err(|e| service_err(&name, e))?;
-            let (socket, task) = serve(ip, exchange.router(), stop.clone()).await?;
-            tasks.push(task);
             let host = format!("{}.example", p.id);
-            network.add(Host { name: host.clone(), socket, onion: false });
+            let label = if up.has("exchange") { name.clone() } else { "exchange".to_string() };
+            up.launch(&label, &host, false, exchange.router()).await?;
             directory.providers.insert(p.id.clone(), format!("http://{host}"));
             desks.insert(p.id.clone(), ProviderDesk { url: format!("http://{host}"), legal_token, kind: p.kind });
-            services.push(ServiceInfo { name: if exchanges.is_empty() { "exchange".into() } else { name.clone() }, host, socket });
-            exchanges.insert(p.id.clone(), exchange);
+            records.insert(format!("provider:{}", p.id), Box::new(exchange));
         }
+        let Launcher { tasks, network, services, .. } = up;
 
         let mut truth = GroundTruth::default();
         for a in &scenario.cast {
@@ -318,8 +337,7 @@ impl World {
             network,
             services,
             directory,
-            markets,
-            exchanges,
+            records,
             desks,
             truth,
             actors,
@@ -477,30 +495,33 @@ impl World {
         drop(chain);
         let mut orders = 0;
         let mut listings = 0;
-        for (id, m) in &self.markets {
-            let dump = m.dump().map_err(|e| service_err(id.as_str(), e))?;
+        for (id, r) in self.records.iter().filter(|(id, _)| id.starts_with("site:")) {
+            let dump = r.records().map_err(|e| service_err(id, e))?;
             orders += dump.get("orders").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
             listings += dump.get("listings").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
         }
         let truth = self.truth.read();
         let actions_ok = truth.chronicle.iter().filter(|c| c.actor.is_some() && c.ok).count();
         let actions_failed = truth.chronicle.iter().filter(|c| c.actor.is_some() && !c.ok).count();
-        Ok(WorldStats { actors: self.actors.len(), blocks, transactions, listings, orders, facts: truth.facts.len(), actions_ok, actions_failed })
+        Ok(WorldStats {
+            actors: self.actors.len(),
+            blocks,
+            transactions,
+            listings,
+            orders,
+            facts: truth.facts.len(),
+            actions_ok,
+            actions_failed,
+        })
     }
 
     /// A digest of the whole world's state: chain, every service's records, ground truth.
     pub fn digest(&self) -> Result<[u8; 32], WorldError> {
         let mut h = Sha256::new();
         h.update(coin_sim::chain::lock(&self.chain).digest());
-        for (id, m) in &self.markets {
-            let dump = m.dump().map_err(|e| service_err(id.as_str(), e))?;
-            h.update(id.as_str().as_bytes());
-            h.update(serde_json::to_vec(&dump).map_err(|e| service_err(id.as_str(), e))?);
-        }
-        for (id, x) in &self.exchanges {
-            let dump = x.dump().map_err(|e| service_err(id.as_str(), e))?;
-            h.update(id.as_str().as_bytes());
-            h.update(serde_json::to_vec(&dump).map_err(|e| service_err(id.as_str(), e))?);
+        for (id, r) in &self.records {
+            h.update(id.as_bytes());
+            h.update(serde_json::to_vec(&r.records().map_err(|e| service_err(id, e))?).map_err(|e| service_err(id, e))?);
         }
         let truth = self.truth.read();
         h.update(serde_json::to_vec(&truth.facts).map_err(|e| service_err("truth", e))?);
