@@ -106,7 +106,7 @@ pub async fn lab_load(
     let started = std::time::Instant::now();
     let until = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for (_, roster) in &classroom.roster {
+    for (_, roster) in &classroom.roster.teams {
         for m in roster.iter().cycle().take(members) {
             tasks.push(tokio::spawn(member_loop(http.clone(), lab.clone(), m.token.clone(), market.clone(), until, think)));
         }

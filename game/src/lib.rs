@@ -8,7 +8,8 @@
 //! - [`lab`]: teams, captures, legal process, submission — and its HTTP API.
 //! - [`autopilot`]: a team that follows a scenario's reference solution.
 //! - [`exercise`]: whole exercises (the headless demo).
-//! - [`serve`]: the live world for a classroom.
+//! - [`serve`]: the live world for a classroom; [`pace`]: its clock; [`instructor`]: the
+//!   instructor's console API.
 //! - [`bench`]: load tests of a live classroom (`darklab bench`).
 
 pub mod autopilot;
@@ -16,8 +17,10 @@ pub mod bench;
 pub mod case;
 pub mod exercise;
 pub mod extract;
+pub mod instructor;
 pub mod judge;
 pub mod lab;
 pub mod ledger;
+pub mod pace;
 pub mod prosecutor;
 pub mod serve;

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use market_sim::world::{ServiceInfo, World};
-use sim_core::clock::SimDuration;
 use sim_core::scenario::Scenario;
 
 use crate::exercise::ExerciseError;
+use crate::instructor::Console;
 use crate::lab::{Lab, Member, Role};
+use crate::pace::Pace;
 
 /// A token no one can guess: OS-seeded hashing (tokens are not world state).
 fn fresh_token() -> String {
@@ -29,18 +30,26 @@ fn fresh_token() -> String {
     out
 }
 
-/// The teams and their members: read from `run_dir/roster.json` when the exercise was
-/// served before (so tokens handed out survive a restart), else made and saved.
-fn roster(run_dir: &Path, teams: u32) -> Result<Vec<(String, Vec<Member>)>, ServeError> {
+/// Who may use a classroom: the instructor's token and each team's members.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Roster {
+    /// The instructor's token (the console API).
+    pub instructor: String,
+    /// Teams and their members (tokens included).
+    pub teams: Vec<(String, Vec<Member>)>,
+}
+
+/// The roster: read from `run_dir/roster.json` when the exercise was served before (so
+/// tokens handed out survive a restart), else made and saved.
+fn roster(run_dir: &Path, teams: u32) -> Result<Roster, ServeError> {
     let path = run_dir.join("roster.json");
     if let Ok(bytes) = std::fs::read(&path) {
-        let saved: Vec<(String, Vec<Member>)> =
-            serde_json::from_slice(&bytes).map_err(|e| ServeError::Roster(format!("{}: {e}", path.display())))?;
-        if saved.len() >= usize::try_from(teams.max(1)).unwrap_or(usize::MAX) {
+        let saved: Roster = serde_json::from_slice(&bytes).map_err(|e| ServeError::Roster(format!("{}: {e}", path.display())))?;
+        if saved.teams.len() >= usize::try_from(teams.max(1)).unwrap_or(usize::MAX) {
             return Ok(saved);
         }
     }
-    let mut roster = Vec::new();
+    let mut roster = Roster { instructor: fresh_token(), teams: Vec::new() };
     for n in 1..=teams.max(1) {
         let team = format!("team-{n}");
         let members = vec![
@@ -49,7 +58,7 @@ fn roster(run_dir: &Path, teams: u32) -> Result<Vec<(String, Vec<Member>)>, Serv
             Member { name: format!("{team} investigator 2"), role: Role::Investigator, token: fresh_token() },
             Member { name: format!("{team} forensic examiner"), role: Role::ForensicExaminer, token: fresh_token() },
         ];
-        roster.push((team, members));
+        roster.teams.push((team, members));
     }
     std::fs::create_dir_all(run_dir)?;
     let tmp = run_dir.join("roster.json.tmp");
@@ -85,27 +94,34 @@ pub struct Classroom {
     pub lab_addr: SocketAddr,
     /// The world's services (name, host, socket).
     pub services: Vec<ServiceInfo>,
-    /// Teams and their members (tokens included).
-    pub roster: Vec<(String, Vec<Member>)>,
+    /// The instructor's and the teams' tokens.
+    pub roster: Roster,
+    /// The classroom's clock.
+    pub pace: Arc<Pace>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Classroom {
     /// Builds the world and the lab, starts the lab's API on `listen` and the world's clock.
+    #[allow(clippy::disallowed_methods)]
     pub async fn start(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data: &Path, teams: u32) -> Result<Classroom, ServeError> {
         let world = World::build(scenario.clone(), seed, listen.ip()).await.map_err(ExerciseError::from)?;
         let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
         let run_dir = data.join(format!("{}-seed{seed}", scenario.meta.id));
         let roster = roster(&run_dir, teams)?;
-        for (team, members) in &roster {
+        for (team, members) in &roster.teams {
             lab.add_team(team, members.clone(), &Lab::team_dir(&run_dir, team)).await.map_err(ExerciseError::from)?;
         }
+        let pace = Arc::new(Pace::new(world.clock().now(), scenario.meta.compression));
+        let origin = std::time::Instant::now();
+        let elapsed: Arc<dyn Fn() -> Duration + Send + Sync> = Arc::new(move || origin.elapsed());
+        let console = Console { lab: lab.clone(), pace: pace.clone(), token: roster.instructor.clone(), elapsed: elapsed.clone() };
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let lab_addr = listener.local_addr()?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
-        let router = crate::lab::http::router(lab.clone());
+        let router = crate::lab::http::router(lab.clone()).merge(crate::instructor::router(console));
         let mut stop_api = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let stopped = async move {
@@ -116,8 +132,8 @@ impl Classroom {
             }
         }));
         let services = world.services().to_vec();
-        tasks.push(tokio::spawn(drive(world, lab.clone(), scenario.meta.compression, stop_rx)));
-        Ok(Classroom { lab, lab_addr, services, roster, stop, tasks })
+        tasks.push(tokio::spawn(drive(world, lab.clone(), pace.clone(), elapsed, stop_rx)));
+        Ok(Classroom { lab, lab_addr, services, roster, pace, stop, tasks })
     }
 
     /// Stops the clock, the lab's API and every service of the world.
@@ -129,21 +145,22 @@ impl Classroom {
     }
 }
 
-/// Moves the simulated clock with wall time × `compression` and lets the world and the lab
-/// catch up, every 200 ms, until told to stop.
-#[allow(clippy::disallowed_methods)]
-async fn drive(mut world: World, lab: Arc<Lab>, compression: u32, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let compression = i64::from(compression.max(1));
-    let started = std::time::Instant::now();
-    let start = world.clock().now();
+/// Moves the simulated clock as the pace says (wall time × compression, unless paused) and
+/// lets the world and the lab catch up, every 200 ms, until told to stop.
+async fn drive(
+    mut world: World,
+    lab: Arc<Lab>,
+    pace: Arc<Pace>,
+    elapsed: Arc<dyn Fn() -> Duration + Send + Sync>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => break,
         }
-        let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let target = start.plus(SimDuration::secs(elapsed.saturating_mul(compression) / 1000));
+        let target = pace.target(elapsed());
         if let Err(e) = world.run_until(target).await {
             tracing::error!(error = %e, "world stopped");
             break;
@@ -165,7 +182,8 @@ pub async fn serve(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data:
         for s in &classroom.services {
             writeln!(out, "service {} {}", s.name, s.url())?;
         }
-        for (team, members) in &classroom.roster {
+        writeln!(out, "token instructor Instructor {}", classroom.roster.instructor)?;
+        for (team, members) in &classroom.roster.teams {
             for m in members {
                 writeln!(out, "token {team} {:?} {}", m.role, m.token)?;
             }

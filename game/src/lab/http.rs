@@ -23,7 +23,8 @@ impl IntoResponse for LabError {
             LabError::NotInWorld(_) => StatusCode::BAD_REQUEST,
             LabError::Fetch { .. } => StatusCode::BAD_GATEWAY,
             LabError::UnknownEvidence(_) | LabError::UnknownProvider(_) => StatusCode::NOT_FOUND,
-            LabError::CaseLocked => StatusCode::CONFLICT,
+            LabError::CaseLocked | LabError::Ended => StatusCode::CONFLICT,
+            LabError::UnknownHint(_) | LabError::UnknownTeam(_) => StatusCode::NOT_FOUND,
             LabError::Ledger(e) => {
                 tracing::error!(error = %e, "ledger failure");
                 return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "the evidence ledger failed; tell the instructor"})))
@@ -55,6 +56,9 @@ pub fn router(lab: Arc<Lab>) -> Router {
         .route("/api/requests", get(requests).post(file_request))
         .route("/api/case", get(case).put(save_draft).post(submit_case))
         .route("/api/verdict", get(verdict))
+        .route("/api/announcements", get(announcements))
+        .route("/api/hints", get(hints))
+        .route("/api/hints/{id}", post(take_hint))
         // Requests are small JSON documents; anything larger is refused before parsing.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(lab)
@@ -128,4 +132,17 @@ async fn verdict(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Resp
         Some(v) => Ok(Json(v).into_response()),
         None => Ok((StatusCode::NOT_FOUND, Json(json!({"error": "no case submitted yet"}))).into_response()),
     }
+}
+
+async fn announcements(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    Ok(Json(lab.announcements(token(&headers)?).await?).into_response())
+}
+
+async fn hints(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    Ok(Json(lab.hints(token(&headers)?).await?).into_response())
+}
+
+async fn take_hint(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LabError> {
+    let hint = lab.take_hint(token(&headers)?, &sim_core::ids::HintId(id)).await?;
+    Ok((StatusCode::CREATED, Json(hint)).into_response())
 }

@@ -8,7 +8,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use super::{EvidenceDetail, LegalRequest, RequestDraft};
+use super::{Announcement, EvidenceDetail, HintGiven, LegalRequest, RequestDraft};
 use crate::case::CaseFile;
 use crate::ledger::EvidenceEntry;
 use crate::prosecutor::Verdict;
@@ -196,6 +196,33 @@ pub const ENDPOINTS: &[Endpoint] = &[
         request: Body::Json(schema::<CaseFile>),
         response: Body::Json(schema::<Verdict>),
         status: 200,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/announcements",
+        summary: "Injects and instructor messages released so far",
+        access: Access::Member,
+        request: Body::Empty,
+        response: Body::Json(schema::<Vec<Announcement>>),
+        status: 200,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/hints",
+        summary: "Hints the team holds, with their cost",
+        access: Access::Member,
+        request: Body::Empty,
+        response: Body::Json(schema::<Vec<HintGiven>>),
+        status: 200,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/hints/{id}",
+        summary: "Take one of the scenario's hints (it costs points)",
+        access: Access::Member,
+        request: Body::Empty,
+        response: Body::Json(schema::<HintGiven>),
+        status: 201,
     },
     Endpoint {
         method: "GET",

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use sim_core::facts::{Entity, Fact, FactSet};
-use sim_core::ids::{ActorId, ChargeId, ElementId, PersonaId};
+use sim_core::ids::{ActorId, ChargeId, ElementId, HintId, PersonaId};
 use sim_core::scenario::{Actor, Charge, Element, Persona, Proof, Rubric, Scenario};
 
 use crate::case::{CaseFile, ChargeClaim, PersonaRef, SuspectClaim};
@@ -90,6 +90,8 @@ pub struct CaseInput<'a> {
     pub lawful_steps: u32,
     /// Legal requests the judge refused.
     pub refused_requests: u32,
+    /// Hints the team took; each costs what the scenario says.
+    pub hints_taken: &'a [HintId],
 }
 
 /// The court's assessment of a case.
@@ -198,6 +200,7 @@ pub fn assess(input: &CaseInput) -> Verdict {
         ("attribution".to_string(), tally.attribution),
         ("elements".to_string(), tally.elements),
         ("penalties".to_string(), penalties),
+        ("hints".to_string(), -hint_cost(sc, input.hints_taken)),
     ]
     .into_iter()
     .collect();
@@ -210,6 +213,11 @@ pub fn assess(input: &CaseInput) -> Verdict {
         excluded: excluded.into_iter().collect(),
         missed,
     }
+}
+
+/// What the hints a team took cost, in points (positive).
+pub fn hint_cost(sc: &Scenario, taken: &[HintId]) -> i64 {
+    taken.iter().filter_map(|id| sc.hints.iter().find(|h| &h.id == id)).map(|h| h.cost.abs()).sum()
 }
 
 /// The score of a full case: all steps, every (offender, persona) pair a charge turns on

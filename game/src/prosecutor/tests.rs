@@ -196,7 +196,7 @@ fn reference_case(name: &str) -> CaseFile {
 
 fn run(case: &CaseFile, evidence: &BTreeMap<EvidenceId, EvidenceAssessment>) -> Verdict {
     let sc = scenario();
-    assess(&CaseInput { scenario: &sc, team: "blue", case, evidence, lawful_steps: 5, refused_requests: 0 })
+    assess(&CaseInput { scenario: &sc, team: "blue", case, evidence, lawful_steps: 5, refused_requests: 0, hints_taken: &[] })
 }
 
 fn element<'v>(v: &'v Verdict, id: &str) -> &'v ElementVerdict {
@@ -344,7 +344,15 @@ fn steps_are_capped_and_refusals_cost() {
     let sc = scenario();
     let case = reference_case("Mark Ellis");
     let ev = evidence();
-    let v = assess(&CaseInput { scenario: &sc, team: "blue", case: &case, evidence: &ev, lawful_steps: 12, refused_requests: 2 });
+    let v = assess(&CaseInput {
+        scenario: &sc,
+        team: "blue",
+        case: &case,
+        evidence: &ev,
+        lawful_steps: 12,
+        refused_requests: 2,
+        hints_taken: &[],
+    });
     assert_eq!(v.categories["steps"], 10);
     assert_eq!(v.categories["penalties"], -6);
     assert_eq!(v.score, 74);

@@ -1,0 +1,154 @@
+//! The instructor's API: the classroom's clock (pause, resume, compression), injects,
+//! hints, each team's progress, the end of the exercise and a team's timeline for the
+//! debrief. Gated by the instructor's own token; team tokens are refused.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sim_core::ids::HintId;
+
+use crate::lab::{Lab, LabError, TeamProgress};
+use crate::pace::{Pace, PaceView};
+
+/// What the instructor's routes share.
+#[derive(Clone)]
+pub struct Console {
+    /// The lab.
+    pub lab: Arc<Lab>,
+    /// The classroom's pace.
+    pub pace: Arc<Pace>,
+    /// The instructor's token.
+    pub token: String,
+    /// Wall time elapsed since the classroom started (read at the edge).
+    pub elapsed: Arc<dyn Fn() -> Duration + Send + Sync>,
+}
+
+/// The console's overview.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ConsoleStatus {
+    /// The clock.
+    pub pace: PaceView,
+    /// Whether the exercise has ended.
+    pub ended: bool,
+    /// Every team's progress.
+    pub teams: Vec<TeamProgress>,
+}
+
+/// A new compression factor.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct CompressionBody {
+    /// Simulated seconds per real second (at least 1).
+    pub factor: u32,
+}
+
+/// A message to every team.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct InjectBody {
+    /// The message.
+    pub message: String,
+}
+
+/// A hint for a team.
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct HintBody {
+    /// The team.
+    pub team: String,
+    /// The scenario's hint id.
+    pub hint: HintId,
+}
+
+/// Whether the request carries the instructor's token.
+fn authorised(console: &Console, headers: &HeaderMap) -> bool {
+    let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    // Compare in constant time so the token cannot be guessed byte by byte.
+    given
+        .is_some_and(|g| g.len() == console.token.len() && g.bytes().zip(console.token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+}
+
+fn denied() -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({"error": "instructor token required"}))).into_response()
+}
+
+/// The instructor's routes.
+pub fn router(console: Console) -> Router {
+    Router::new()
+        .route("/instructor/status", get(status))
+        .route("/instructor/pause", post(pause))
+        .route("/instructor/resume", post(resume))
+        .route("/instructor/compression", post(compression))
+        .route("/instructor/inject", post(inject))
+        .route("/instructor/hints", post(hint))
+        .route("/instructor/end", post(end))
+        .route("/instructor/teams/{team}/timeline", get(timeline))
+        .with_state(console)
+}
+
+async fn status(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if !authorised(&c, &headers) {
+        return denied();
+    }
+    let now = (c.elapsed)();
+    Json(ConsoleStatus { pace: c.pace.view(now), ended: c.lab.has_ended().await, teams: c.lab.progress().await }).into_response()
+}
+
+async fn pause(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if !authorised(&c, &headers) {
+        return denied();
+    }
+    Json(c.pace.pause((c.elapsed)())).into_response()
+}
+
+async fn resume(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if !authorised(&c, &headers) {
+        return denied();
+    }
+    Json(c.pace.resume((c.elapsed)())).into_response()
+}
+
+async fn compression(State(c): State<Console>, headers: HeaderMap, Json(body): Json<CompressionBody>) -> Response {
+    if !authorised(&c, &headers) {
+        return denied();
+    }
+    Json(c.pace.set_compression(body.factor, (c.elapsed)())).into_response()
+}
+
+async fn inject(State(c): State<Console>, headers: HeaderMap, Json(body): Json<InjectBody>) -> Response {
+    if !authorised(&c, &headers) {
+        return denied();
+    }
+    let message = body.message.trim();
+    if message.is_empty() || message.len() > 4000 {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "a message of 1 to 4000 bytes"}))).into_response();
+    }
+    (StatusCode::CREATED, Json(c.lab.inject(message).await)).into_response()
+}
+
+async fn hint(State(c): State<Console>, headers: HeaderMap, Json(body): Json<HintBody>) -> Result<Response, LabError> {
+    if !authorised(&c, &headers) {
+        return Ok(denied());
+    }
+    Ok((StatusCode::CREATED, Json(c.lab.give_hint(&body.team, &body.hint).await?)).into_response())
+}
+
+async fn end(State(c): State<Console>, headers: HeaderMap) -> Result<Response, LabError> {
+    if !authorised(&c, &headers) {
+        return Ok(denied());
+    }
+    let scores: Vec<serde_json::Value> =
+        c.lab.end().await?.into_iter().map(|(team, score)| json!({"team": team, "score": score})).collect();
+    Ok(Json(json!({"ended": true, "teams": scores})).into_response())
+}
+
+async fn timeline(State(c): State<Console>, headers: HeaderMap, Path(team): Path<String>) -> Result<Response, LabError> {
+    if !authorised(&c, &headers) {
+        return Ok(denied());
+    }
+    Ok(Json(c.lab.timeline(&team).await?).into_response())
+}

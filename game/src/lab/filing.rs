@@ -1,0 +1,88 @@
+//! The case: drafts saved while a team works, submission (which locks it) and the verdict.
+
+use std::collections::BTreeMap;
+
+use super::{Lab, LabError, RequestStatus, Role, real_time_now};
+use crate::case::CaseFile;
+use sim_core::ids::HintId;
+
+use crate::ledger::CustodyEvent;
+use crate::prosecutor::{self, Admissibility, CaseInput, Verdict};
+
+impl Lab {
+    /// Saves the team's working draft of the case (any member; refused once submitted).
+    pub async fn save_draft(&self, token: &str, case: CaseFile) -> Result<(), LabError> {
+        let (team, _) = self.member(token).await?;
+        let mut teams = self.teams.lock().await;
+        let t = teams.get_mut(&team).ok_or(LabError::UnknownToken)?;
+        if t.case.is_some() {
+            return Err(LabError::CaseLocked);
+        }
+        if *self.ended.lock().await {
+            return Err(LabError::Ended);
+        }
+        t.draft = Some(case);
+        Ok(())
+    }
+
+    /// The team's case: the submitted one if any, else the draft.
+    pub async fn case(&self, token: &str) -> Result<Option<CaseFile>, LabError> {
+        let (team, _) = self.member(token).await?;
+        let teams = self.teams.lock().await;
+        Ok(teams.get(&team).and_then(|t| t.case.clone().or_else(|| t.draft.clone())))
+    }
+
+    /// Submits the team's case: it is locked, and the prosecutor's verdict is returned.
+    pub async fn submit_case(&self, token: &str, case: CaseFile) -> Result<Verdict, LabError> {
+        let (team, member) = self.member(token).await?;
+        if member.role != Role::HeadOfUnit {
+            return Err(LabError::Forbidden { role: member.role, action: "submit the case" });
+        }
+        if self.has_ended().await {
+            return Err(LabError::Ended);
+        }
+        self.submit_for(&team, &member.name, case).await
+    }
+
+    /// Submits `case` for `team`, attaching the cited evidence to it in the ledger.
+    pub(super) async fn submit_for(&self, team: &str, by: &str, case: CaseFile) -> Result<Verdict, LabError> {
+        let mut teams = self.teams.lock().await;
+        let t = teams.get_mut(team).ok_or_else(|| LabError::UnknownTeam(team.to_string()))?;
+        if t.case.is_some() {
+            return Err(LabError::CaseLocked);
+        }
+        let now = self.clock.now();
+        let mut evidence = BTreeMap::new();
+        for id in case.cited() {
+            evidence.insert(id.clone(), self.assess(t, &id));
+            if t.ledger.evidence(&id).is_some() {
+                t.ledger.append_custody(&id, CustodyEvent::AttachedToCase, by.to_string(), now, real_time_now())?;
+            }
+        }
+        let granted =
+            t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Granted { .. } | RequestStatus::Answered { .. })).count();
+        let refused = t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Refused { .. })).count();
+        let lawful_evidence =
+            t.ledger.entries().iter().filter(|e| self.assess(t, &e.id).admissibility == Admissibility::Admissible).count();
+        let hints: Vec<HintId> = t.hints.iter().map(|(_, h)| h.clone()).collect();
+        let verdict = prosecutor::assess(&CaseInput {
+            scenario: &self.scenario,
+            team,
+            case: &case,
+            evidence: &evidence,
+            lawful_steps: u32::try_from(granted + lawful_evidence).unwrap_or(u32::MAX),
+            refused_requests: u32::try_from(refused).unwrap_or(u32::MAX),
+            hints_taken: &hints,
+        });
+        t.case = Some(case);
+        t.submitted_at = Some(now);
+        t.verdict = Some(verdict.clone());
+        Ok(verdict)
+    }
+
+    /// The team's verdict, once the case is submitted.
+    pub async fn verdict(&self, token: &str) -> Result<Option<Verdict>, LabError> {
+        let (team, _) = self.member(token).await?;
+        Ok(self.teams.lock().await.get(&team).and_then(|t| t.verdict.clone()))
+    }
+}

@@ -1,0 +1,213 @@
+//! Legal process: requests signed by the head of unit, ruled by the simulated judge after
+//! the rule's delay over the facts the cited evidence reveals, answered by the provider's
+//! legal desk after its own delay — the answer entering the ledger under the order.
+
+use serde::{Deserialize, Serialize};
+use sim_core::clock::SimTime;
+use sim_core::facts::{Entity, FactSet};
+use sim_core::ids::ProviderId;
+use sim_core::scenario::RequestKind;
+
+use super::{Lab, LabError, Role, Team, real_time_now};
+use crate::judge::{self, RequestForRuling};
+use crate::ledger::{ArtifactKind, Authority, EvidenceId, NewEvidence};
+use crate::prosecutor::Admissibility;
+
+/// A legal request and where it stands.
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LegalRequest {
+    /// `R1`, `R2`, …
+    pub id: String,
+    /// Type.
+    pub kind: RequestKind,
+    /// Addressed to.
+    pub provider: ProviderId,
+    /// What it is about (an address, as the team wrote it).
+    pub target: String,
+    /// Evidence cited as grounds.
+    pub grounds: Vec<EvidenceId>,
+    /// Who signed it.
+    pub signed_by: String,
+    /// When it was filed.
+    pub filed_at: SimTime,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// What happened to it, when (filed, ruled, answered).
+    pub log: Vec<(SimTime, String)>,
+}
+
+/// States of a legal request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum RequestStatus {
+    /// Before the judge; rules at that time.
+    Pending {
+        /// When the ruling comes.
+        ruling_at: SimTime,
+    },
+    /// Granted; the provider answers at that time.
+    Granted {
+        /// The judge's reasons.
+        reason: String,
+        /// When the provider's answer arrives.
+        answer_at: SimTime,
+    },
+    /// Refused.
+    Refused {
+        /// The judge's reasons.
+        reason: String,
+    },
+    /// Answered; the answer is evidence.
+    Answered {
+        /// The judge's reasons.
+        reason: String,
+        /// The provider's records, as evidence.
+        evidence: EvidenceId,
+    },
+}
+
+/// A request as a team drafts it.
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RequestDraft {
+    /// Type.
+    pub kind: RequestKind,
+    /// Addressed to.
+    pub provider: ProviderId,
+    /// An address.
+    pub target: String,
+    /// Evidence cited as grounds.
+    pub grounds: Vec<EvidenceId>,
+}
+
+impl Lab {
+    /// Files a legal request; the judge rules after the rule's delay (see [`Lab::tick`]).
+    pub async fn request(&self, token: &str, draft: RequestDraft) -> Result<LegalRequest, LabError> {
+        let (team, member) = self.member(token).await?;
+        if member.role != Role::HeadOfUnit {
+            return Err(LabError::Forbidden { role: member.role, action: "sign a legal request" });
+        }
+        let desk = self.desks.get(&draft.provider).ok_or_else(|| LabError::UnknownProvider(draft.provider.to_string()))?;
+        let delay = judge::matching_rule(&self.scenario.legal.rules, draft.kind, desk.kind).map(|r| r.ruling_delay).unwrap_or_default();
+        let now = self.clock.now();
+        let mut teams = self.teams.lock().await;
+        let t = teams.get_mut(&team).ok_or(LabError::UnknownToken)?;
+        for g in &draft.grounds {
+            if t.ledger.evidence(g).is_none() {
+                return Err(LabError::UnknownEvidence(g.to_string()));
+            }
+        }
+        let req = LegalRequest {
+            id: format!("R{}", t.requests.len() + 1),
+            kind: draft.kind,
+            provider: draft.provider,
+            target: draft.target,
+            grounds: draft.grounds,
+            signed_by: member.name,
+            filed_at: now,
+            status: RequestStatus::Pending { ruling_at: now.plus(delay) },
+            log: Vec::new(),
+        };
+        let mut req = req;
+        req.log.push((now, format!("filed: {:?} to {} for {}, citing {}", req.kind, req.provider, req.target, cited_words(&req.grounds))));
+        t.requests.push(req.clone());
+        Ok(req)
+    }
+
+    /// The team's requests.
+    pub async fn requests(&self, token: &str) -> Result<Vec<LegalRequest>, LabError> {
+        let (team, _) = self.member(token).await?;
+        let teams = self.teams.lock().await;
+        Ok(teams.get(&team).map(|t| t.requests.clone()).unwrap_or_default())
+    }
+
+    /// The earliest time something in the lab is due (a ruling or an answer).
+    pub async fn next_due(&self) -> Option<SimTime> {
+        let teams = self.teams.lock().await;
+        teams
+            .values()
+            .flat_map(|t| t.requests.iter())
+            .filter_map(|r| match r.status {
+                RequestStatus::Pending { ruling_at } => Some(ruling_at),
+                RequestStatus::Granted { answer_at, .. } => Some(answer_at),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Moves legal process forward to the current simulated time: rulings, then answers.
+    pub async fn tick(&self) -> Result<(), LabError> {
+        let now = self.clock.now();
+        let mut teams = self.teams.lock().await;
+        for (name, t) in teams.iter_mut() {
+            for i in 0..t.requests.len() {
+                let req = t.requests[i].clone();
+                match &req.status {
+                    RequestStatus::Pending { ruling_at } if *ruling_at <= now => {
+                        let status = self.rule(t, &req, now);
+                        tracing::info!(team = %name, request = %req.id, ?status, "ruling");
+                        let what = match &status {
+                            RequestStatus::Granted { reason, .. } => format!("granted — {reason}"),
+                            RequestStatus::Refused { reason } => format!("refused — {reason}"),
+                            other => format!("{other:?}"),
+                        };
+                        t.requests[i].log.push((now, what));
+                        t.requests[i].status = status;
+                    }
+                    RequestStatus::Granted { reason, answer_at } if *answer_at <= now => {
+                        let evidence = self.answer(t, &req).await?;
+                        t.requests[i].log.push((now, format!("answered: the provider's records are {evidence}")));
+                        t.requests[i].status = RequestStatus::Answered { reason: reason.clone(), evidence };
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn rule(&self, t: &Team, req: &LegalRequest, now: SimTime) -> RequestStatus {
+        let Some(desk) = self.desks.get(&req.provider) else {
+            return RequestStatus::Refused { reason: format!("no provider {}", req.provider) };
+        };
+        let mut grounds = FactSet::new();
+        for g in &req.grounds {
+            let a = self.assess(t, g);
+            if a.admissibility == Admissibility::Admissible {
+                grounds.extend(a.facts.into_iter().map(|r| r.fact));
+            }
+        }
+        let target = Entity::Address(req.target.trim().to_string());
+        let ruling = judge::rule(
+            &self.scenario.legal.rules,
+            &RequestForRuling { kind: req.kind, provider_kind: desk.kind, target: &target, grounds: &grounds, cited: req.grounds.len() },
+        );
+        if ruling.granted {
+            let delay = self.scenario.providers.iter().find(|p| p.id == req.provider).map(|p| p.response_delay).unwrap_or_default();
+            RequestStatus::Granted { reason: ruling.reason, answer_at: now.plus(delay) }
+        } else {
+            RequestStatus::Refused { reason: ruling.reason }
+        }
+    }
+
+    async fn answer(&self, t: &mut Team, req: &LegalRequest) -> Result<EvidenceId, LabError> {
+        let desk = self.desks.get(&req.provider).ok_or_else(|| LabError::UnknownProvider(req.provider.to_string()))?;
+        let url = format!("{}/legal/records?address={}", desk.url, req.target.trim());
+        let (content, media_type) = self.fetch(&url, Some(&desk.legal_token)).await?;
+        let entry = t.ledger.append_evidence(NewEvidence {
+            kind: ArtifactKind::ProviderRecord,
+            source: format!("{} records for {}", req.provider, req.target),
+            method: format!("served {:?} {} on the provider's legal desk", req.kind, req.id),
+            obtained_by: req.signed_by.clone(),
+            authority: Authority::Order { request: req.id.clone(), kind: req.kind },
+            sim_time: self.clock.now(),
+            real_time: real_time_now(),
+            media_type,
+            content,
+        })?;
+        Ok(entry.id)
+    }
+}
+
+/// "E1, E3" or "no evidence".
+fn cited_words(ids: &[EvidenceId]) -> String {
+    if ids.is_empty() { "no evidence".to_string() } else { ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ") }
+}
