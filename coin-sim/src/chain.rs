@@ -5,6 +5,7 @@
 //! the mempool keeps arrival order, so state and output never depend on hashing order.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bitcoin::consensus::{Encodable, deserialize};
@@ -12,8 +13,10 @@ use bitcoin::hashes::Hash as _;
 use bitcoin::{Address, Block, BlockHash, OutPoint, ScriptBuf, Transaction, TxOut, Txid};
 use sha2::{Digest, Sha256};
 
+use crate::block::BlockReject;
 use crate::params::ChainParams;
 use crate::reject::Reject;
+use crate::store::{BlockStore, StoreError};
 use crate::validate::{MAX_MONEY_SAT, check_inputs, check_standard, check_transaction, verify_scripts};
 
 /// A coin in the UTXO set: the output, the height of the block that created it, and whether
@@ -48,6 +51,42 @@ pub enum ChainError {
         /// Height of the block being mined.
         height: u32,
     },
+    /// A block (submitted, or replayed from the store) breaks a consensus rule.
+    #[error("block {height} is invalid: {reason}")]
+    InvalidBlock {
+        /// The height it would have had.
+        height: u32,
+        /// Core's reason.
+        reason: BlockReject,
+    },
+    /// The block store failed; the block was not added.
+    #[error("{0}")]
+    Store(String),
+    /// The stored chain was made from other parameters or genesis allocations.
+    #[error("the block store's genesis {stored} is not this scenario's genesis {expected}")]
+    GenesisMismatch {
+        /// Genesis hash found in the store.
+        stored: BlockHash,
+        /// Genesis hash the parameters and allocations give.
+        expected: BlockHash,
+    },
+}
+
+impl From<StoreError> for ChainError {
+    fn from(e: StoreError) -> Self {
+        ChainError::Store(e.to_string())
+    }
+}
+
+/// The optional block store of a chain. Cloning a chain clones its state only: the clone is
+/// in-memory (two writers must never share one store).
+#[derive(Debug, Default)]
+pub(crate) struct StoreSlot(pub(crate) Option<BlockStore>);
+
+impl Clone for StoreSlot {
+    fn clone(&self) -> Self {
+        StoreSlot(None)
+    }
 }
 
 /// A transaction waiting in the mempool.
@@ -73,6 +112,9 @@ pub struct Chain {
     pub(crate) mempool: Vec<MempoolEntry>,
     pub(crate) mempool_pos: BTreeMap<Txid, usize>,
     pub(crate) mempool_spends: BTreeMap<OutPoint, Txid>,
+    /// Confirmed spends: outpoint → (spending txid, input index).
+    pub(crate) spends: BTreeMap<OutPoint, (Txid, u32)>,
+    pub(crate) store: StoreSlot,
 }
 
 /// A chain shared between the explorer, the world driver and the cast.
@@ -108,6 +150,8 @@ impl Chain {
             mempool: Vec::new(),
             mempool_pos: BTreeMap::new(),
             mempool_spends: BTreeMap::new(),
+            spends: BTreeMap::new(),
+            store: StoreSlot(None),
         };
         let outputs: Vec<TxOut> =
             allocations.iter().map(|(a, v)| TxOut { value: bitcoin::Amount::from_sat(*v), script_pubkey: a.script_pubkey() }).collect();
@@ -115,6 +159,51 @@ impl Chain {
         chain.connect(genesis);
         tracing::info!(tip = %chain.tip_hash(), allocations = allocations.len(), total_sat = total, "darkcoin genesis");
         Ok(chain)
+    }
+
+    /// A chain persisted in the block store in `dir`: a new store starts with the genesis
+    /// block [`Chain::new`] makes; an existing one is replayed, a torn last write cut off,
+    /// and every block validated again (proof of work, merkle roots, signatures, amounts).
+    /// Mined and submitted blocks are then appended and fsynced before they count.
+    pub fn open(dir: &Path, params: ChainParams, genesis_time: u32, allocations: &[(Address, u64)]) -> Result<Chain, ChainError> {
+        let mut chain = Chain::new(params, genesis_time, allocations)?;
+        let (mut store, recovered) = BlockStore::open(dir)?;
+        let mut blocks = recovered.blocks.into_iter();
+        match blocks.next() {
+            None => {
+                if let Some(genesis) = chain.blocks.first() {
+                    store.append(genesis)?;
+                }
+            }
+            Some(stored) => {
+                let (stored, expected) = (stored.block_hash(), chain.tip_hash());
+                if stored != expected {
+                    return Err(ChainError::GenesisMismatch { stored, expected });
+                }
+            }
+        }
+        for block in blocks {
+            let height = chain.height().saturating_add(1);
+            chain.check_block(&block).map_err(|reason| ChainError::InvalidBlock { height, reason })?;
+            chain.connect(block);
+        }
+        tracing::info!(dir = %dir.display(), height = chain.height(), tip = %chain.tip_hash(), cut_bytes = recovered.truncated_bytes, "darkcoin chain opened");
+        chain.store = StoreSlot(Some(store));
+        Ok(chain)
+    }
+
+    /// Whether blocks are written to a block store.
+    pub fn is_persistent(&self) -> bool {
+        self.store.0.is_some()
+    }
+
+    /// Writes `block` to the store (when there is one, fsynced) and then connects it.
+    pub(crate) fn persist_and_connect(&mut self, block: Block) -> Result<(), ChainError> {
+        if let Some(store) = self.store.0.as_mut() {
+            store.append(&block)?;
+        }
+        self.connect(block);
+        Ok(())
     }
 
     /// The chain's parameters.
@@ -147,6 +236,18 @@ impl Chain {
     }
 
     fn accept(&mut self, tx: &Transaction) -> Result<Txid, Reject> {
+        let (txid, fee_sat) = self.test_accept(tx)?;
+        for input in &tx.input {
+            self.mempool_spends.insert(input.previous_output, txid);
+        }
+        self.mempool_pos.insert(txid, self.mempool.len());
+        self.mempool.push(MempoolEntry { txid, tx: tx.clone(), fee_sat });
+        Ok(txid)
+    }
+
+    /// Every mempool rule applied to `tx` without adding it (Core's `testmempoolaccept`):
+    /// its txid and fee, or the reason a node would refuse it.
+    pub fn test_accept(&self, tx: &Transaction) -> Result<(Txid, u64), Reject> {
         check_transaction(tx)?;
         check_standard(tx, &self.params)?;
         let txid = tx.compute_txid();
@@ -174,16 +275,12 @@ impl Chain {
         }
         let fee_sat = check_inputs(tx, &coins, spend_height, &self.params)?;
         verify_scripts(tx, &coins)?;
-        for input in &tx.input {
-            self.mempool_spends.insert(input.previous_output, txid);
-        }
-        self.mempool_pos.insert(txid, self.mempool.len());
-        self.mempool.push(MempoolEntry { txid, tx: tx.clone(), fee_sat });
-        Ok(txid)
+        Ok((txid, fee_sat))
     }
 
     /// Appends a block at the next height and applies it to the UTXO set and indexes.
-    /// The block must already be valid (built by [`crate::mine`]).
+    /// The block must already be valid (built by [`crate::mine`] or checked). Mempool
+    /// transactions it does not confirm are accepted again (those now conflicting drop out).
     pub(crate) fn connect(&mut self, block: Block) {
         let height = u32::try_from(self.blocks.len()).unwrap_or(u32::MAX);
         let hash = block.block_hash();
@@ -191,7 +288,8 @@ impl Chain {
             let txid = tx.compute_txid();
             let coinbase = tx.is_coinbase();
             if !coinbase {
-                for input in &tx.input {
+                for (vin, input) in (0u32..).zip(&tx.input) {
+                    self.spends.insert(input.previous_output, (txid, vin));
                     if let Some(spent) = self.utxos.remove(&input.previous_output) {
                         let spk = spent.txout.script_pubkey;
                         if let Some(set) = self.script_utxos.get_mut(&spk) {
@@ -215,9 +313,14 @@ impl Chain {
         }
         self.heights.insert(hash, height);
         self.blocks.push(block);
-        self.mempool.clear();
+        let waiting = std::mem::take(&mut self.mempool);
         self.mempool_pos.clear();
         self.mempool_spends.clear();
+        for m in waiting {
+            if !self.tx_pos.contains_key(&m.txid) && self.accept(&m.tx).is_err() {
+                tracing::info!(txid = %m.txid, "mempool transaction dropped: conflicts with the new block");
+            }
+        }
     }
 
     /// A SHA-256 digest of the chain state for world digests: tip hash, height, the UTXO set

@@ -103,9 +103,18 @@ impl EsploraClient {
         self.get_json(&format!("/address/{address}/utxo")).await
     }
 
-    /// Transactions touching `address`, newest first (mempool first).
+    /// Every transaction touching `address`, newest first (mempool first): the first page,
+    /// then Esplora's `/txs/chain/{last_seen}` pages until the history is complete.
     pub async fn address_txs(&self, address: &Address) -> Result<Vec<TxDto>, ClientError> {
-        self.get_json(&format!("/address/{address}/txs")).await
+        let mut all: Vec<TxDto> = self.get_json(&format!("/address/{address}/txs")).await?;
+        let mut page_confirmed = all.iter().filter(|t| t.status.confirmed).count();
+        while page_confirmed >= crate::query::CHAIN_TXS_PER_PAGE {
+            let Some(last) = all.last().map(|t| t.txid) else { break };
+            let page: Vec<TxDto> = self.get_json(&format!("/address/{address}/txs/chain/{last}")).await?;
+            page_confirmed = page.len();
+            all.extend(page);
+        }
+        Ok(all)
     }
 
     /// Statistics of `address`.

@@ -285,3 +285,44 @@ impl From<&AddressUtxo> for UtxoDto {
         UtxoDto { txid: u.utxo.outpoint.txid, vout: u.utxo.outpoint.vout, status: u.status.into(), value: u.utxo.value_sat }
     }
 }
+
+/// Whether an output is spent, and by what (`/tx/:txid/outspends`, `/tx/:txid/outspend/:vout`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutspendDto {
+    /// Whether a confirmed or mempool transaction spends it.
+    pub spent: bool,
+    /// The spending transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txid: Option<Txid>,
+    /// The spending input's index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vin: Option<u32>,
+    /// The spending transaction's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusDto>,
+}
+
+/// A block's place in the chain (`/block/:hash/status`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockStatusDto {
+    /// Always true for a known block (Darkcoin has no forks).
+    pub in_best_chain: bool,
+    /// Its height.
+    pub height: u32,
+    /// The next block's hash, unless it is the tip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_best: Option<BlockHash>,
+}
+
+/// Mempool backlog statistics (`/mempool`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MempoolDto {
+    /// Transactions waiting.
+    pub count: u64,
+    /// Their total virtual size.
+    pub vsize: u64,
+    /// Their total fees, in satoshis.
+    pub total_fee: u64,
+    /// `[fee rate (sat/vB), vsize]` pairs, highest fee rate first.
+    pub fee_histogram: Vec<(f64, u64)>,
+}

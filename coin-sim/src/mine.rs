@@ -33,7 +33,7 @@ impl Chain {
         let block = assemble(&self.params, height, self.tip_hash(), time, outputs, txs)?;
         let hash = block.block_hash();
         let tx_count = block.txdata.len();
-        self.connect(block);
+        self.persist_and_connect(block)?;
         tracing::info!(%hash, height, time, tx_count, fees_sat = fees, "mined block");
         Ok(hash)
     }

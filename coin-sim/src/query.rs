@@ -272,3 +272,96 @@ impl Chain {
         }
     }
 }
+
+/// Esplora's page size for confirmed address history.
+pub const CHAIN_TXS_PER_PAGE: usize = 25;
+/// Esplora's limit for mempool address history.
+pub const MEMPOOL_TXS_PER_PAGE: usize = 50;
+
+/// Who spends an output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outspend {
+    /// The spending transaction.
+    pub txid: Txid,
+    /// The spending input.
+    pub vin: u32,
+    /// Its status.
+    pub status: TxStatus,
+}
+
+impl Chain {
+    /// Who spends each output of `txid` (`None` for unspent), confirmed or in the mempool;
+    /// `None` if the transaction is unknown.
+    pub fn outspends(&self, txid: &Txid) -> Option<Vec<Option<Outspend>>> {
+        let (tx, _) = self.tx_ref(txid)?;
+        Some((0u32..).zip(&tx.output).map(|(vout, _)| self.outspend(&OutPoint { txid: *txid, vout })).collect())
+    }
+
+    /// Who spends `outpoint`, if anyone does.
+    pub fn outspend(&self, outpoint: &OutPoint) -> Option<Outspend> {
+        if let Some(&(txid, vin)) = self.spends.get(outpoint) {
+            let status = self.tx_pos.get(&txid).map_or(TxStatus::Mempool, |&(h, _)| self.status_at(h));
+            return Some(Outspend { txid, vin, status });
+        }
+        let txid = *self.mempool_spends.get(outpoint)?;
+        let m = self.mempool.get(*self.mempool_pos.get(&txid)?)?;
+        let vin = (0u32..).zip(&m.tx.input).find(|(_, i)| i.previous_output == *outpoint).map(|(v, _)| v)?;
+        Some(Outspend { txid, vin, status: TxStatus::Mempool })
+    }
+
+    /// Mempool transactions touching `spk`, latest arrival first, at most `limit`.
+    pub fn script_mempool_txs(&self, spk: &Script, limit: usize) -> Vec<TxInfo> {
+        let txids: Vec<Txid> = self.mempool.iter().rev().filter(|m| self.touches(&m.tx, spk)).take(limit).map(|m| m.txid).collect();
+        txids.iter().filter_map(|t| self.tx(t)).collect()
+    }
+
+    /// One page of confirmed transactions touching `spk`, newest first: the first `limit`
+    /// after `last_seen` (from the newest when `None`). `None` if `last_seen` is not in the
+    /// address's history.
+    pub fn script_chain_txs(&self, spk: &Script, last_seen: Option<&Txid>, limit: usize) -> Option<Vec<TxInfo>> {
+        let Some(hist) = self.script_history.get(spk) else {
+            return last_seen.is_none().then(Vec::new);
+        };
+        let end = match last_seen {
+            None => hist.len(),
+            Some(seen) => hist.iter().rposition(|t| t == seen)?,
+        };
+        let start = end.saturating_sub(limit);
+        Some(hist.get(start..end).unwrap_or_default().iter().rev().filter_map(|t| self.tx(t)).collect())
+    }
+
+    /// Mempool size, fees and fee-rate histogram.
+    pub fn mempool_summary(&self) -> (u64, u64, u64, Vec<(f64, u64)>) {
+        let mut rates: Vec<(f64, u64)> = Vec::new();
+        let (mut vsize, mut fees) = (0u64, 0u64);
+        for m in &self.mempool {
+            let v = m.tx.vsize() as u64;
+            vsize = vsize.saturating_add(v);
+            fees = fees.saturating_add(m.fee_sat);
+            rates.push((m.fee_sat as f64 / v.max(1) as f64, v));
+        }
+        rates.sort_by(|a, b| b.0.total_cmp(&a.0));
+        (self.mempool.len() as u64, vsize, fees, rates)
+    }
+
+    /// Fee-rate estimates (sat/vB) per confirmation target, Esplora's targets: the fee rate of
+    /// the mempool's top block's worth for fast targets, never below the minimum relay rate.
+    pub fn fee_estimates(&self) -> std::collections::BTreeMap<u16, f64> {
+        let floor = self.params.min_relay_feerate_sat_per_vb as f64;
+        let (_, _, _, rates) = self.mempool_summary();
+        // Walk the backlog highest rate first; the rate at depth d·1 MvB is what target d needs.
+        let at_depth = |depth_vb: u64| {
+            let mut acc = 0u64;
+            for (rate, v) in &rates {
+                acc = acc.saturating_add(*v);
+                if acc >= depth_vb {
+                    return rate.max(floor);
+                }
+            }
+            floor
+        };
+        let targets: [u16; 28] =
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 144, 504, 1008];
+        targets.iter().map(|&t| (t, at_depth(u64::from(t).saturating_mul(1_000_000)))).collect()
+    }
+}

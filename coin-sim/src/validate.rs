@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use bitcoin::Transaction;
 use bitcoin::sighash::SighashCache;
+use bitcoin::{Transaction, TxOut};
 
 use crate::chain::UtxoEntry;
 use crate::params::ChainParams;
@@ -70,9 +70,9 @@ pub fn check_standard(tx: &Transaction, params: &ChainParams) -> Result<(), Reje
     Ok(())
 }
 
-/// Checks against the coins spent (`coins[i]` for input `i`) at block height `spend_height`:
-/// coinbase maturity, inputs covering outputs, and the relay fee. Returns the fee in satoshis.
-pub fn check_inputs(tx: &Transaction, coins: &[UtxoEntry], spend_height: u32, params: &ChainParams) -> Result<u64, Reject> {
+/// Consensus checks against the coins spent (`coins[i]` for input `i`) at block height
+/// `spend_height`: coinbase maturity and inputs covering outputs. Returns the fee in satoshis.
+pub fn check_tx_inputs(tx: &Transaction, coins: &[UtxoEntry], spend_height: u32, params: &ChainParams) -> Result<u64, Reject> {
     let mut in_sat: u64 = 0;
     for (input, coin) in tx.input.iter().zip(coins) {
         if coin.is_coinbase {
@@ -87,7 +87,12 @@ pub fn check_inputs(tx: &Transaction, coins: &[UtxoEntry], spend_height: u32, pa
     if in_sat < out_sat {
         return Err(Reject::InBelowOut { in_sat, out_sat });
     }
-    let fee_sat = in_sat - out_sat;
+    Ok(in_sat - out_sat)
+}
+
+/// [`check_tx_inputs`] plus the mempool's minimum relay fee. Returns the fee in satoshis.
+pub fn check_inputs(tx: &Transaction, coins: &[UtxoEntry], spend_height: u32, params: &ChainParams) -> Result<u64, Reject> {
+    let fee_sat = check_tx_inputs(tx, coins, spend_height, params)?;
     let vsize = u64::try_from(tx.vsize()).unwrap_or(u64::MAX);
     let min_sat = vsize.saturating_mul(params.min_relay_feerate_sat_per_vb);
     if fee_sat < min_sat {
@@ -96,11 +101,16 @@ pub fn check_inputs(tx: &Transaction, coins: &[UtxoEntry], spend_height: u32, pa
     Ok(fee_sat)
 }
 
-/// Verifies every input's spend (`coins[i]` for input `i`).
+/// Verifies every input's spend (`coins[i]` for input `i`): P2WPKH (BIP143) or P2TR key path
+/// (BIP341).
 pub fn verify_scripts(tx: &Transaction, coins: &[UtxoEntry]) -> Result<(), Reject> {
+    if coins.len() != tx.input.len() {
+        return Err(Reject::MissingOrSpent { outpoint: bitcoin::OutPoint::null() });
+    }
+    let prevouts: Vec<TxOut> = coins.iter().map(|c| c.txout.clone()).collect();
     let mut cache = SighashCache::new(tx);
-    for (input, coin) in coins.iter().enumerate() {
-        verify_input(&mut cache, tx, input, &coin.txout).map_err(|error| Reject::ScriptVerify { input, error })?;
+    for input in 0..prevouts.len() {
+        verify_input(&mut cache, tx, input, &prevouts).map_err(|error| Reject::ScriptVerify { input, error })?;
     }
     Ok(())
 }

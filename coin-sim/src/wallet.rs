@@ -1,16 +1,30 @@
-//! Deterministic P2WPKH wallet: keys from a seed, addresses, coin selection and BIP143 signing.
+//! BIP32 HD wallets: BIP84 (P2WPKH) and BIP86 (P2TR) accounts, coin selection, habits, signing.
 //!
-//! Key `i` is `SHA256(seed || i as u32 big-endian)`; if that is not a valid secp256k1 secret
-//! key (zero or ≥ the group order, astronomically unlikely) it is hashed again until it is.
-//! The same seed therefore always yields the same addresses in the same order.
+//! A wallet is a 32-byte seed; the BIP32 master key is derived from it as BIP32 says, and
+//! addresses follow the standard paths on the test-network coin type (`1'`):
+//! `m/84'/1'/0'/{0,1}/i` for P2WPKH (`bcrt1q…`) and `m/86'/1'/0'/{0,1}/i` for P2TR key-path
+//! outputs (`bcrt1p…`), chain `0` receiving and chain `1` change. Any BIP32 tool given the
+//! seed (or the account xpub, see [`Wallet::descriptor`]) finds the same addresses.
+//!
+//! P2WPKH inputs are signed with ECDSA over the BIP143 sighash, P2TR inputs with Schnorr over
+//! the BIP341 sighash (`SIGHASH_DEFAULT`, no auxiliary randomness), both through the bitcoin
+//! crate's `SighashCache`; signing is deterministic, so the same seed and inputs give the
+//! same transaction byte for byte.
+//!
+//! [`WalletHabits`] make an actor's coins look like a person's on Bitcoin: address reuse,
+//! round payment amounts, consolidation of all coins — the patterns the common-input and
+//! change heuristics rely on. [`Wallet::pay`] honours them; [`Wallet::build_and_sign`] is the
+//! plain primitive underneath.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use bitcoin::absolute::LockTime;
+use bitcoin::bip32::{ChildNumber, DerivationPath, Xpriv, Xpub};
 use bitcoin::hashes::Hash as _;
+use bitcoin::key::{Keypair, TapTweak as _};
 use bitcoin::secp256k1::{Message, SecretKey};
-use bitcoin::sighash::{EcdsaSighashType, SighashCache};
+use bitcoin::sighash::{EcdsaSighashType, Prevouts, SighashCache, TapSighashType};
 use bitcoin::transaction::Version;
 use bitcoin::{Address, Amount, CompressedPublicKey, OutPoint, Script, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 use sha2::{Digest, Sha256};
@@ -28,6 +42,42 @@ pub struct Utxo {
     pub value_sat: u64,
     /// Its locking script (the wallet signs only scripts it owns).
     pub script_pubkey: ScriptBuf,
+}
+
+/// The kind of address (and BIP purpose) a wallet hands out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub enum AddressKind {
+    /// Native segwit v0 pay-to-witness-pubkey-hash, BIP84 paths, `bcrt1q…`.
+    #[default]
+    P2wpkh,
+    /// Taproot key-path outputs, BIP86 paths, `bcrt1p…`.
+    P2tr,
+}
+
+impl AddressKind {
+    /// The BIP43 purpose of this kind's account (84 or 86).
+    pub fn purpose(self) -> u32 {
+        match self {
+            AddressKind::P2wpkh => 84,
+            AddressKind::P2tr => 86,
+        }
+    }
+}
+
+/// How an actor handles coins, from the scenario: the patterns chain analysis feeds on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WalletHabits {
+    /// Change goes back to the wallet's first address, and [`Wallet::receive_address`] hands
+    /// that same address out again (a single-address wallet). Off: fresh addresses each time.
+    pub reuse_addresses: bool,
+    /// Payments made with [`Wallet::pay`] are rounded up to two significant digits
+    /// (e.g. 1 234 567 sat → 1 300 000 sat), so the change is the odd amount.
+    pub round_amounts: bool,
+    /// Every payment spends all coins offered (a sweep), merging them into one change output.
+    pub consolidate: bool,
+    /// Address type for receiving and change.
+    pub kind: AddressKind,
 }
 
 /// Why a wallet could not build or sign a transaction.
@@ -73,34 +123,70 @@ pub enum WalletError {
     Sighash(usize),
 }
 
-/// One derived key: secret, public key and its P2WPKH script.
+/// A signed payment made by [`Wallet::pay`], with what an observer cannot see directly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payment {
+    /// The signed transaction, ready to broadcast.
+    pub tx: Transaction,
+    /// The fee paid, in satoshis.
+    pub fee_sat: u64,
+    /// The amounts actually paid, per requested output (rounded when the habit says so).
+    pub paid_sat: Vec<u64>,
+    /// The change output's index and address, if there is change.
+    pub change: Option<(u32, Address)>,
+}
+
+/// One derived key: secret, public key, address and (for P2TR) the tweaked key pair.
 #[derive(Clone)]
 struct Key {
     secret: SecretKey,
     public: CompressedPublicKey,
     address: Address,
+    tweaked: Option<Keypair>,
 }
 
-/// A deterministic single-seed P2WPKH wallet. It holds keys only; coins come from the chain.
+/// A deterministic BIP32 wallet (BIP84 and BIP86 accounts). It holds keys only; coins come
+/// from the chain.
 #[derive(Clone)]
 pub struct Wallet {
-    seed: [u8; 32],
+    master: Xpriv,
+    /// Next unused index per (kind, chain) — chain 0 receive, 1 change.
+    next: BTreeMap<(AddressKind, u32), u32>,
     keys: Vec<Key>,
     by_script: BTreeMap<ScriptBuf, usize>,
     dust_limit_sat: u64,
+    habits: WalletHabits,
 }
 
 impl fmt::Debug for Wallet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the seed or secret keys.
-        f.debug_struct("Wallet").field("addresses", &self.keys.len()).finish_non_exhaustive()
+        f.debug_struct("Wallet").field("addresses", &self.keys.len()).field("habits", &self.habits).finish_non_exhaustive()
     }
 }
 
+/// Largest non-hardened BIP32 index.
+const MAX_INDEX: u32 = (1 << 31) - 1;
+
 impl Wallet {
-    /// A wallet whose keys are derived from `seed`; it starts with no addresses.
+    /// A wallet whose BIP32 master key comes from `seed`; it starts with no addresses.
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        Wallet { seed, keys: Vec::new(), by_script: BTreeMap::new(), dust_limit_sat: DEFAULT_DUST_LIMIT_SAT }
+        let mut material = seed;
+        let master = loop {
+            // Fails only if the seed hashes to an invalid key (probability ~2^-127): rehash.
+            if let Ok(m) = Xpriv::new_master(NETWORK, &material) {
+                break m;
+            }
+            material = Sha256::digest(material).into();
+        };
+        Wallet {
+            master,
+            next: BTreeMap::new(),
+            keys: Vec::new(),
+            by_script: BTreeMap::new(),
+            dust_limit_sat: DEFAULT_DUST_LIMIT_SAT,
+            habits: WalletHabits::default(),
+        }
     }
 
     /// A wallet seeded with 32 bytes drawn from a simulation RNG stream.
@@ -114,14 +200,113 @@ impl Wallet {
         self
     }
 
-    /// Derives the next key and returns its P2WPKH address (`bcrt1q…`).
+    /// Sets the actor's habits (address kind, reuse, rounding, consolidation).
+    pub fn with_habits(mut self, habits: WalletHabits) -> Self {
+        self.habits = habits;
+        self
+    }
+
+    /// The actor's habits.
+    pub fn habits(&self) -> &WalletHabits {
+        &self.habits
+    }
+
+    /// The account path of `kind`: `m/84'/1'/0'` or `m/86'/1'/0'`.
+    pub fn account_path(kind: AddressKind) -> DerivationPath {
+        let hardened = |i| ChildNumber::Hardened { index: i };
+        DerivationPath::from(vec![hardened(kind.purpose()), hardened(1), hardened(0)])
+    }
+
+    fn account(&self, kind: AddressKind) -> Xpriv {
+        self.master.derive_priv(secp(), &Self::account_path(kind)).unwrap_or(self.master)
+    }
+
+    /// The account's extended public key (a `tpub…`), for watch-only tools.
+    pub fn account_xpub(&self, kind: AddressKind) -> Xpub {
+        Xpub::from_priv(secp(), &self.account(kind))
+    }
+
+    /// An output descriptor for the receive chain of `kind`, as Bitcoin Core and BDK read it:
+    /// `wpkh([fingerprint/84'/1'/0']tpub…/0/*)` or `tr([fingerprint/86'/1'/0']tpub…/0/*)`.
+    pub fn descriptor(&self, kind: AddressKind) -> String {
+        let fp = self.master.fingerprint(secp());
+        let xpub = self.account_xpub(kind);
+        let (f, p) = match kind {
+            AddressKind::P2wpkh => ("wpkh", 84),
+            AddressKind::P2tr => ("tr", 86),
+        };
+        format!("{f}([{fp}/{p}h/1h/0h]{xpub}/0/*)")
+    }
+
+    /// Derives the next receive address of the wallet's habitual kind (always fresh).
     pub fn new_address(&mut self) -> Address {
-        let index = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
-        let secret = derive_secret(&self.seed, index);
+        self.derive(self.habits.kind, 0)
+    }
+
+    /// Derives the next receive address of `kind` (always fresh).
+    pub fn new_address_of(&mut self, kind: AddressKind) -> Address {
+        self.derive(kind, 0)
+    }
+
+    /// Derives the next change address (chain 1) of the wallet's habitual kind.
+    pub fn new_change_address(&mut self) -> Address {
+        self.derive(self.habits.kind, 1)
+    }
+
+    /// The address to give a payer: fresh, or — for an actor who reuses addresses — always
+    /// the first receive address of the habitual kind.
+    pub fn receive_address(&mut self) -> Address {
+        if self.habits.reuse_addresses { self.first_address() } else { self.new_address() }
+    }
+
+    /// The first receive address of the habitual kind (derived if needed).
+    fn first_address(&mut self) -> Address {
+        let kind = self.habits.kind;
+        if self.next.get(&(kind, 0)).copied().unwrap_or(0) > 0
+            && let Some(k) = self.key_at(kind, 0, 0)
+            && self.owns(&k.address.script_pubkey())
+        {
+            return k.address;
+        }
+        self.derive(kind, 0)
+    }
+
+    /// The key at `kind/chain/index`, computed without recording it.
+    fn key_at(&self, kind: AddressKind, chain: u32, index: u32) -> Option<Key> {
+        let (Ok(c), Ok(i)) = (ChildNumber::from_normal_idx(chain), ChildNumber::from_normal_idx(index)) else {
+            return None;
+        };
+        let xpriv = self.account(kind).derive_priv(secp(), &[c, i]).ok()?;
+        let secret = xpriv.private_key;
         let public = CompressedPublicKey(secret.public_key(secp()));
-        let address = Address::p2wpkh(&public, NETWORK);
-        self.by_script.insert(address.script_pubkey(), self.keys.len());
-        self.keys.push(Key { secret, public, address: address.clone() });
+        let (address, tweaked) = match kind {
+            AddressKind::P2wpkh => (Address::p2wpkh(&public, NETWORK), None),
+            AddressKind::P2tr => {
+                let keypair = Keypair::from_secret_key(secp(), &secret);
+                let (internal, _) = keypair.x_only_public_key();
+                let tweaked = keypair.tap_tweak(secp(), None).to_keypair();
+                (Address::p2tr(secp(), internal, None, NETWORK), Some(tweaked))
+            }
+        };
+        Some(Key { secret, public, address, tweaked })
+    }
+
+    fn derive(&mut self, kind: AddressKind, chain: u32) -> Address {
+        let mut index = self.next.get(&(kind, chain)).copied().unwrap_or(0);
+        // BIP32: an index whose child key is invalid (probability ~2^-127) is skipped.
+        let key = loop {
+            let key = self.key_at(kind, chain, index);
+            index = index.saturating_add(1).min(MAX_INDEX);
+            if let Some(k) = key {
+                break k;
+            }
+        };
+        self.next.insert((kind, chain), index);
+        let address = key.address.clone();
+        if !self.by_script.contains_key(&address.script_pubkey()) {
+            self.by_script.insert(address.script_pubkey(), self.keys.len());
+            self.keys.push(key);
+        }
         address
     }
 
@@ -130,14 +315,56 @@ impl Wallet {
         self.by_script.contains_key(script)
     }
 
-    /// All addresses derived so far, oldest first.
+    /// All addresses derived so far (receive and change, all kinds), oldest first.
     pub fn addresses(&self) -> Vec<Address> {
         self.keys.iter().map(|k| k.address.clone()).collect()
     }
 
-    /// The public key behind an owned script, if any (e.g. for multisig escrow later).
+    /// The public key behind an owned script, if any (the internal key for P2TR).
     pub fn public_key(&self, script: &Script) -> Option<CompressedPublicKey> {
         self.by_script.get(script).and_then(|&i| self.keys.get(i)).map(|k| k.public)
+    }
+
+    /// Pays `outputs` from `coins` the way this actor habitually does: rounded amounts if
+    /// `round_amounts`; all coins spent if `consolidate`; change to a fresh change address,
+    /// or back to the first address if `reuse_addresses`.
+    pub fn pay(&mut self, coins: &[Utxo], outputs: &[(Address, u64)], feerate_sat_per_vb: u64) -> Result<Payment, WalletError> {
+        let habits = self.habits;
+        let paid_sat: Vec<u64> = outputs.iter().map(|(_, v)| if habits.round_amounts { round_up_2sig(*v) } else { *v }).collect();
+        let request: Vec<(Address, u64)> = outputs.iter().zip(&paid_sat).map(|((a, _), v)| (a.clone(), *v)).collect();
+        let change = if habits.reuse_addresses { self.first_address() } else { self.new_change_address() };
+        let tx = if habits.consolidate {
+            self.build_sweep(coins, &request, feerate_sat_per_vb, &change)?
+        } else {
+            self.build_and_sign(coins, &request, feerate_sat_per_vb, &change)?
+        };
+        let in_sat = coins
+            .iter()
+            .filter(|c| tx.input.iter().any(|i| i.previous_output == c.outpoint))
+            .fold(0u64, |a, c| a.saturating_add(c.value_sat));
+        let out_sat = tx.output.iter().fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
+        let change_spk = change.script_pubkey();
+        let change_out =
+            (0u32..).zip(&tx.output).skip(request.len()).find(|(_, o)| o.script_pubkey == change_spk).map(|(i, _)| (i, change.clone()));
+        Ok(Payment { fee_sat: in_sat.saturating_sub(out_sat), tx, paid_sat, change: change_out })
+    }
+
+    /// Builds and signs a payment spending *all* of `inputs` (a consolidation), with the
+    /// remainder to `change` unless it would be dust.
+    pub fn build_sweep(
+        &self,
+        inputs: &[Utxo],
+        outputs: &[(Address, u64)],
+        feerate_sat_per_vb: u64,
+        change: &Address,
+    ) -> Result<Transaction, WalletError> {
+        let (target, pay) = self.check_request(inputs, outputs)?;
+        let mut all: Vec<&Utxo> = inputs.iter().collect();
+        all.sort_by_key(|u| u.outpoint);
+        all.dedup_by(|a, b| a.outpoint == b.outpoint);
+        let total = all.iter().try_fold(0u64, |a, u| a.checked_add(u.value_sat)).ok_or(WalletError::AmountOverflow)?;
+        self.try_selection(&all, total, target, &pay, feerate_sat_per_vb, change)?
+            .ok_or(WalletError::InsufficientFunds { needed_sat: target, available_sat: total })
     }
 
     /// Builds and signs a payment.
@@ -154,6 +381,27 @@ impl Wallet {
         feerate_sat_per_vb: u64,
         change: &Address,
     ) -> Result<Transaction, WalletError> {
+        let (target, pay) = self.check_request(inputs, outputs)?;
+        let mut candidates: Vec<&Utxo> = inputs.iter().collect();
+        candidates.sort_by(|a, b| b.value_sat.cmp(&a.value_sat).then(a.outpoint.cmp(&b.outpoint)));
+        candidates.dedup_by(|a, b| a.outpoint == b.outpoint);
+        let mut total: u64 = 0;
+        let mut last_needed = target;
+        for k in 1..=candidates.len() {
+            let selected = candidates.get(..k).unwrap_or_default();
+            total = total.checked_add(selected.last().map_or(0, |u| u.value_sat)).ok_or(WalletError::AmountOverflow)?;
+            if let Some(tx) = self.try_selection(selected, total, target, &pay, feerate_sat_per_vb, change)? {
+                return Ok(tx);
+            }
+            let fee_n = fee_for(selected, &pay, feerate_sat_per_vb)?;
+            last_needed = target.checked_add(fee_n).ok_or(WalletError::AmountOverflow)?;
+        }
+        Err(WalletError::InsufficientFunds { needed_sat: last_needed, available_sat: total })
+    }
+
+    /// Validates a payment request: outputs present, not dust, inputs ours. Returns the total
+    /// and the outputs.
+    fn check_request(&self, inputs: &[Utxo], outputs: &[(Address, u64)]) -> Result<(u64, Vec<TxOut>), WalletError> {
         if outputs.is_empty() {
             return Err(WalletError::NoOutputs);
         }
@@ -167,36 +415,37 @@ impl Wallet {
         if let Some(foreign) = inputs.iter().find(|u| !self.owns(&u.script_pubkey)) {
             return Err(WalletError::ForeignInput(foreign.outpoint));
         }
-        let mut candidates: Vec<&Utxo> = inputs.iter().collect();
-        candidates.sort_by(|a, b| b.value_sat.cmp(&a.value_sat).then(a.outpoint.cmp(&b.outpoint)));
+        let pay = outputs.iter().map(|(a, v)| TxOut { value: Amount::from_sat(*v), script_pubkey: a.script_pubkey() }).collect();
+        Ok((target, pay))
+    }
 
-        let pay: Vec<TxOut> =
-            outputs.iter().map(|(a, v)| TxOut { value: Amount::from_sat(*v), script_pubkey: a.script_pubkey() }).collect();
-        let change_script = change.script_pubkey();
-        let mut total: u64 = 0;
-        let mut last_needed = target;
-        for k in 1..=candidates.len() {
-            let selected = &candidates[..k];
-            total = total.checked_add(selected[k - 1].value_sat).ok_or(WalletError::AmountOverflow)?;
-            // Try with change first.
-            let mut with_change = pay.clone();
-            with_change.push(TxOut { value: Amount::ZERO, script_pubkey: change_script.clone() });
-            let fee_c = fee_for(selected, &with_change, feerate_sat_per_vb)?;
-            let need_c = target.checked_add(fee_c).ok_or(WalletError::AmountOverflow)?;
-            if total >= need_c && total - need_c >= self.dust_limit_sat {
-                if let Some(last) = with_change.last_mut() {
-                    last.value = Amount::from_sat(total - need_c);
-                }
-                return self.finish(selected, with_change);
+    /// Signs a transaction spending `selected` (worth `total`) into `pay` plus change if it
+    /// is worth keeping; `None` if the selection does not cover outputs and fee.
+    fn try_selection(
+        &self,
+        selected: &[&Utxo],
+        total: u64,
+        target: u64,
+        pay: &[TxOut],
+        feerate: u64,
+        change: &Address,
+    ) -> Result<Option<Transaction>, WalletError> {
+        let mut with_change = pay.to_vec();
+        with_change.push(TxOut { value: Amount::ZERO, script_pubkey: change.script_pubkey() });
+        let fee_c = fee_for(selected, &with_change, feerate)?;
+        let need_c = target.checked_add(fee_c).ok_or(WalletError::AmountOverflow)?;
+        if total >= need_c && total - need_c >= self.dust_limit_sat {
+            if let Some(last) = with_change.last_mut() {
+                last.value = Amount::from_sat(total - need_c);
             }
-            let fee_n = fee_for(selected, &pay, feerate_sat_per_vb)?;
-            let need_n = target.checked_add(fee_n).ok_or(WalletError::AmountOverflow)?;
-            if total >= need_n {
-                return self.finish(selected, pay);
-            }
-            last_needed = need_n;
+            return self.finish(selected, with_change).map(Some);
         }
-        Err(WalletError::InsufficientFunds { needed_sat: last_needed, available_sat: total })
+        let fee_n = fee_for(selected, pay, feerate)?;
+        let need_n = target.checked_add(fee_n).ok_or(WalletError::AmountOverflow)?;
+        if total >= need_n {
+            return self.finish(selected, pay.to_vec()).map(Some);
+        }
+        Ok(None)
     }
 
     fn finish(&self, selected: &[&Utxo], output: Vec<TxOut>) -> Result<Transaction, WalletError> {
@@ -207,13 +456,17 @@ impl Wallet {
         Ok(tx)
     }
 
-    /// Signs every input of `tx` whose prevout this wallet owns (SIGHASH_ALL, BIP143);
-    /// `prevouts[i]` describes the output spent by input `i`. Inputs it does not own are left
-    /// untouched, so several wallets can sign one transaction in turn (e.g. CoinJoin).
+    /// Signs every input of `tx` whose prevout this wallet owns — P2WPKH with ECDSA over the
+    /// BIP143 sighash (`SIGHASH_ALL`), P2TR with Schnorr over the BIP341 sighash
+    /// (`SIGHASH_DEFAULT`); `prevouts[i]` describes the output spent by input `i`. Inputs it
+    /// does not own are left untouched, so several wallets can sign one transaction in turn
+    /// (e.g. CoinJoin).
     pub fn sign(&self, tx: &mut Transaction, prevouts: &[Utxo]) -> Result<(), WalletError> {
         if prevouts.len() != tx.input.len() {
             return Err(WalletError::PrevoutsMismatch { expected: tx.input.len(), got: prevouts.len() });
         }
+        let txouts: Vec<TxOut> =
+            prevouts.iter().map(|p| TxOut { value: Amount::from_sat(p.value_sat), script_pubkey: p.script_pubkey.clone() }).collect();
         let mut witnesses: Vec<(usize, Witness)> = Vec::new();
         {
             let mut cache = SighashCache::new(&*tx);
@@ -221,13 +474,23 @@ impl Wallet {
                 let Some(key) = self.by_script.get(&prev.script_pubkey).and_then(|&k| self.keys.get(k)) else {
                     continue;
                 };
-                let sighash = cache
-                    .p2wpkh_signature_hash(i, &prev.script_pubkey, Amount::from_sat(prev.value_sat), EcdsaSighashType::All)
-                    .map_err(|_| WalletError::Sighash(i))?;
-                let msg = Message::from_digest(sighash.to_byte_array());
-                let sig = secp().sign_ecdsa(&msg, &key.secret);
-                let sig = bitcoin::ecdsa::Signature::sighash_all(sig);
-                witnesses.push((i, Witness::p2wpkh(&sig, &key.public.0)));
+                if let Some(tweaked) = &key.tweaked {
+                    let sighash = cache
+                        .taproot_key_spend_signature_hash(i, &Prevouts::All(&txouts), TapSighashType::Default)
+                        .map_err(|_| WalletError::Sighash(i))?;
+                    let msg = Message::from_digest(sighash.to_byte_array());
+                    let signature = secp().sign_schnorr_no_aux_rand(&msg, tweaked);
+                    let sig = bitcoin::taproot::Signature { signature, sighash_type: TapSighashType::Default };
+                    witnesses.push((i, Witness::p2tr_key_spend(&sig)));
+                } else {
+                    let sighash = cache
+                        .p2wpkh_signature_hash(i, &prev.script_pubkey, Amount::from_sat(prev.value_sat), EcdsaSighashType::All)
+                        .map_err(|_| WalletError::Sighash(i))?;
+                    let msg = Message::from_digest(sighash.to_byte_array());
+                    let sig = secp().sign_ecdsa(&msg, &key.secret);
+                    let sig = bitcoin::ecdsa::Signature::sighash_all(sig);
+                    witnesses.push((i, Witness::p2wpkh(&sig, &key.public.0)));
+                }
             }
         }
         for (i, w) in witnesses {
@@ -239,22 +502,17 @@ impl Wallet {
     }
 }
 
-/// The secret key at `index` for `seed` (see the module doc).
-fn derive_secret(seed: &[u8; 32], index: u32) -> SecretKey {
-    let mut h = Sha256::new();
-    h.update(seed);
-    h.update(index.to_be_bytes());
-    let mut bytes: [u8; 32] = h.finalize().into();
-    loop {
-        if let Ok(sk) = SecretKey::from_slice(&bytes) {
-            return sk;
-        }
-        bytes = Sha256::digest(bytes).into();
+/// Rounds `sat` up to two significant decimal digits (amounts below 100 sat are kept).
+pub fn round_up_2sig(sat: u64) -> u64 {
+    let mut unit: u64 = 1;
+    while sat / unit >= 100 {
+        unit = unit.saturating_mul(10);
     }
+    sat.div_ceil(unit).saturating_mul(unit)
 }
 
 /// An unsigned version-2 transaction spending `selected` into `output`.
-fn unsigned_tx(selected: &[&Utxo], output: Vec<TxOut>) -> Transaction {
+pub(crate) fn unsigned_tx(selected: &[&Utxo], output: Vec<TxOut>) -> Transaction {
     Transaction {
         version: Version::TWO,
         lock_time: LockTime::ZERO,
@@ -271,12 +529,17 @@ fn unsigned_tx(selected: &[&Utxo], output: Vec<TxOut>) -> Transaction {
     }
 }
 
-/// Fee for spending `selected` (P2WPKH) into `output` at `feerate`, on a worst-case vsize.
+/// A worst-case witness for spending `script`: 73-byte DER signature and a compressed key for
+/// P2WPKH, a 64-byte Schnorr signature for P2TR.
+pub(crate) fn dummy_witness(script: &Script) -> Witness {
+    if script.is_p2tr() { Witness::from_slice(&[vec![0u8; 64]]) } else { Witness::from_slice(&[vec![0u8; 73], vec![0u8; 33]]) }
+}
+
+/// Fee for spending `selected` into `output` at `feerate`, on a worst-case vsize.
 fn fee_for(selected: &[&Utxo], output: &[TxOut], feerate: u64) -> Result<u64, WalletError> {
     let mut tx = unsigned_tx(selected, output.to_vec());
-    for input in &mut tx.input {
-        // Largest DER signature plus sighash byte, and a compressed public key.
-        input.witness = Witness::from_slice(&[vec![0u8; 73], vec![0u8; 33]]);
+    for (input, u) in tx.input.iter_mut().zip(selected) {
+        input.witness = dummy_witness(&u.script_pubkey);
     }
     let vsize = u64::try_from(tx.vsize()).map_err(|_| WalletError::AmountOverflow)?;
     vsize.checked_mul(feerate).ok_or(WalletError::AmountOverflow)

@@ -1,5 +1,12 @@
-//! Integration tests: the explorer on a real socket (127.0.0.1:0) driven by the client.
+//! Integration tests: the explorer on a real socket (127.0.0.1:0) driven by our client and
+//! by the independent `esplora-client` crate; consensus rules end to end; the block store
+//! under SIGKILL; CoinJoin rounds and the tumbler.
 #![allow(clippy::unwrap_used)]
+
+mod consensus;
+mod crash;
+mod esplora_compat;
+mod mixing;
 
 use std::net::SocketAddr;
 
@@ -8,10 +15,10 @@ use coin_sim::chain::lock;
 use coin_sim::dto::{BlockDto, TxDto};
 use coin_sim::{Chain, ChainParams, ClientError, EsploraClient, SharedChain, Wallet, shared};
 
-const T0: u32 = 1_772_352_000;
-const COIN: u64 = 100_000_000;
+pub(crate) const T0: u32 = 1_772_352_000;
+pub(crate) const COIN: u64 = 100_000_000;
 
-async fn serve(chain: SharedChain) -> SocketAddr {
+pub(crate) async fn serve(chain: SharedChain) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
