@@ -175,6 +175,9 @@ async fn wait_for_answer(
                 return Ok(evidence);
             }
             Some(RequestStatus::Refused { reason }) => return Err(AutopilotError::Refused { step, reason }),
+            Some(RequestStatus::Authorised { .. }) => {
+                return Err(AutopilotError::Step { step, message: format!("{id} was granted but produces no records to label") });
+            }
             None => return Err(AutopilotError::Step { step, message: format!("request {id} vanished") }),
             Some(_) => {}
         }

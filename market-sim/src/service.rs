@@ -5,8 +5,12 @@
 //! Each service wraps an `Arc<ServiceCore<Config>>` and keeps its own configuration,
 //! error type and domain rules; this module only holds what is the same for both.
 //!
+//! Services that hold records but no coins (the wider web, the record-keeping providers)
+//! use [`RecordCore`]: the same skeleton without chain client or wallet.
+//!
 //! Invariant: the database, the RNG and the wallet are only reached through
-//! [`ServiceCore::lock`], so each request sees and changes them atomically.
+//! [`ServiceCore::lock`] (or [`RecordCore::lock`]), so each request sees and changes them
+//! atomically.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -51,6 +55,44 @@ impl<C: ServiceConfig> ServiceCore<C> {
 
     /// The state, or the service's poisoned-lock error.
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, ServiceState>, C::Error> {
+        self.state.lock().map_err(|_| C::poisoned())
+    }
+
+    /// Every table of the service's database, tables by name and rows by id.
+    pub(crate) fn dump(&self) -> Result<serde_json::Value, C::Error> {
+        let st = self.lock()?;
+        Ok(crate::db::dump_tables(&st.conn)?)
+    }
+
+    /// `Debug` output for the service wrapping this core: its type name and configured name.
+    pub(crate) fn fmt_debug(&self, f: &mut std::fmt::Formatter<'_>, service: &str) -> std::fmt::Result {
+        f.debug_struct(service).field("name", &self.config.name()).finish_non_exhaustive()
+    }
+}
+
+/// The mutable state of a service without a wallet (the web services and the record-keeping
+/// providers): its database and its RNG, kept together behind one lock.
+pub(crate) struct RecordState {
+    pub(crate) conn: Connection,
+    pub(crate) rng: SimRng,
+}
+
+/// The skeleton of a service that holds records but no coins: configuration, clock, and
+/// database/RNG behind one lock. The same rules as [`ServiceCore`], without chain or wallet.
+pub(crate) struct RecordCore<C> {
+    pub(crate) config: C,
+    pub(crate) clock: SimClock,
+    state: Mutex<RecordState>,
+}
+
+impl<C: ServiceConfig> RecordCore<C> {
+    /// A core over an already prepared database.
+    pub(crate) fn new(config: C, clock: SimClock, conn: Connection, rng: SimRng) -> Self {
+        RecordCore { config, clock, state: Mutex::new(RecordState { conn, rng }) }
+    }
+
+    /// The state, or the service's poisoned-lock error.
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, RecordState>, C::Error> {
         self.state.lock().map_err(|_| C::poisoned())
     }
 

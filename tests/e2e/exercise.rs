@@ -107,3 +107,22 @@ async fn a_production_order_citing_no_grounds_is_refused() {
     assert!(lab.evidence_list(HEAD).await.unwrap().is_empty(), "a refused order yields no records");
     world.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_preservation_keeps_records_but_hands_over_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_scenario, mut world, lab) = lab_world(6, dir.path()).await;
+    // The shipped scenario grants preservations without grounds; they must not be a way
+    // around the production order's grounds.
+    let draft =
+        RequestDraft { kind: RequestKind::Preservation, provider: "coinbay".into(), target: "bcrt1qanything".into(), grounds: vec![] };
+    let req = lab.request(HEAD, draft).await.unwrap();
+    let due = lab.next_due().await.unwrap();
+    world.run_until(due).await.unwrap();
+    lab.tick().await.unwrap();
+    let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == req.id).unwrap().status;
+    assert!(matches!(status, RequestStatus::Authorised { .. }), "{status:?}");
+    assert!(lab.next_due().await.is_none(), "nothing more is coming");
+    assert!(lab.evidence_list(HEAD).await.unwrap().is_empty(), "a preservation produces no records");
+    world.shutdown().await;
+}

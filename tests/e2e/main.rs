@@ -5,4 +5,6 @@
 mod classroom;
 mod exercise;
 mod lab_api;
+mod mixing;
+mod solver;
 mod support;

@@ -30,6 +30,10 @@ enum Command {
     Check {
         /// The scenario file (RON).
         file: PathBuf,
+        /// Check only this variant (0: the scenario as written); by default the scenario and
+        /// every declared variant are checked.
+        #[arg(long)]
+        variant: Option<u32>,
     },
     /// Fast-forward a whole exercise with the autopilot as one team and print the verdict.
     Demo {
@@ -38,6 +42,9 @@ enum Command {
         /// World seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Play this variant of the scenario (0: as written).
+        #[arg(long, default_value_t = 0)]
+        variant: u32,
     },
     /// Measure: `darklab bench lab` loads one live lab with scripted team members.
     Bench {
@@ -65,6 +72,9 @@ enum Command {
         /// Simulate as fast as the machine allows (the only mode of `run`; `serve` runs live).
         #[arg(long)]
         fast_forward: bool,
+        /// Run this variant of the scenario (0: as written).
+        #[arg(long, default_value_t = 0)]
+        variant: u32,
     },
     /// Print generated documentation: `scenario` (the format reference, Markdown) or
     /// `schema` (the format's JSON Schema).
@@ -94,6 +104,9 @@ enum Command {
         /// Number of teams.
         #[arg(long, default_value_t = 1)]
         teams: u32,
+        /// Serve this variant of the scenario (0: as written).
+        #[arg(long, default_value_t = 0)]
+        variant: u32,
     },
 }
 
@@ -146,6 +159,24 @@ fn load(file: Option<&Path>) -> Option<Scenario> {
     }
 }
 
+/// Variant `k` of a loaded scenario; `None` (after printing why) when it declares fewer.
+fn pick_variant(s: Scenario, k: u32) -> Option<Scenario> {
+    if k == 0 {
+        return Some(s);
+    }
+    let count = s.variants.as_ref().map_or(0, |v| v.count);
+    if k > count {
+        eprintln!("error: --variant {k}: the scenario declares {count} variant(s) (add or raise `variants: Some((count: N))`)");
+        return None;
+    }
+    Some(scenario::variant::variant(&s, k))
+}
+
+/// Loads a scenario and picks a variant of it; `None` after printing why not.
+fn load_variant(file: Option<&Path>, k: u32) -> Option<Scenario> {
+    load(file).and_then(|s| pick_variant(s, k))
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -167,12 +198,27 @@ fn main() -> ExitCode {
 #[allow(clippy::print_stdout)]
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check { file } => Ok(match load(Some(&file)) {
-            Some(s) => {
-                print!("{}", scenario::check::summary(&s));
-                println!("{}: ok", file.display());
-                ExitCode::SUCCESS
-            }
+        Command::Check { file, variant } => Ok(match load(Some(&file)) {
+            Some(s) => match variant {
+                None => {
+                    print!("{}", scenario::check::summary(&s));
+                    println!("{}: ok", file.display());
+                    ExitCode::SUCCESS
+                }
+                Some(k) => match pick_variant(s, k) {
+                    Some(v) => {
+                        let mut summary = scenario::check::summary(&v);
+                        // The variant's own summary would list the declared variants again.
+                        if let Some(at) = summary.find("  variants ") {
+                            summary.truncate(at);
+                        }
+                        print!("{summary}");
+                        println!("{} (variant {k}): ok", file.display());
+                        ExitCode::SUCCESS
+                    }
+                    None => ExitCode::FAILURE,
+                },
+            },
             None => ExitCode::FAILURE,
         }),
         Command::Ledger { command: LedgerCommand::Verify { dir } } => Ok(match game::ledger::verify_dir(&dir) {
@@ -233,12 +279,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("wrote {}; next: darklab check {}", path.display(), path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { file, seed, fast_forward } => {
+        Command::Run { file, seed, fast_forward, variant } => {
             if !fast_forward {
                 eprintln!("error: `darklab run` needs --fast-forward; to run a world live for a class, use `darklab serve`");
                 return Ok(ExitCode::FAILURE);
             }
-            let Some(s) = load(Some(&file)) else { return Ok(ExitCode::FAILURE) };
+            let Some(s) = load_variant(Some(&file), variant) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
             rt.block_on(run_world(s, seed))?;
@@ -252,15 +298,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { file, seed } => {
-            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+        Command::Demo { file, seed, variant } => {
+            let Some(s) = load_variant(file.as_deref(), variant) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
             rt.block_on(demo(s, seed))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { file, seed, listen, data, teams } => {
-            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+        Command::Serve { file, seed, listen, data, teams, variant } => {
+            let Some(s) = load_variant(file.as_deref(), variant) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
             rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams))?;

@@ -175,7 +175,9 @@ impl Lab {
                     evidence: t.ledger.entries().len(),
                     requests: [
                         count(|s| matches!(s, RequestStatus::Pending { .. })),
-                        count(|s| matches!(s, RequestStatus::Granted { .. } | RequestStatus::Answered { .. })),
+                        count(|s| {
+                            matches!(s, RequestStatus::Granted { .. } | RequestStatus::Answered { .. } | RequestStatus::Authorised { .. })
+                        }),
                         count(|s| matches!(s, RequestStatus::Refused { .. })),
                     ],
                     facts_uncovered: facts.len(),

@@ -59,8 +59,13 @@ impl Lab {
                 t.ledger.append_custody(&id, CustodyEvent::AttachedToCase, by.to_string(), now, real_time_now())?;
             }
         }
-        let granted =
-            t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Granted { .. } | RequestStatus::Answered { .. })).count();
+        let granted = t
+            .requests
+            .iter()
+            .filter(|r| {
+                matches!(r.status, RequestStatus::Granted { .. } | RequestStatus::Answered { .. } | RequestStatus::Authorised { .. })
+            })
+            .count();
         let refused = t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Refused { .. })).count();
         let lawful_evidence =
             t.ledger.entries().iter().filter(|e| self.assess(t, &e.id).admissibility == Admissibility::Admissible).count();

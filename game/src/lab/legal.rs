@@ -63,6 +63,17 @@ pub enum RequestStatus {
         /// The provider's records, as evidence.
         evidence: EvidenceId,
     },
+    /// Granted and served: the provider keeps the records (a preservation), or the team
+    /// holds the authority (a warrant, an undercover authorisation). Nothing is produced.
+    Authorised {
+        /// The judge's reasons.
+        reason: String,
+    },
+}
+
+/// Whether a granted request of this kind makes the provider hand over records.
+fn produces_records(kind: RequestKind) -> bool {
+    matches!(kind, RequestKind::ProductionOrder | RequestKind::MutualLegalAssistance)
 }
 
 /// A request as a team drafts it.
@@ -147,6 +158,7 @@ impl Lab {
                         let what = match &status {
                             RequestStatus::Granted { reason, .. } => format!("granted — {reason}"),
                             RequestStatus::Refused { reason } => format!("refused — {reason}"),
+                            RequestStatus::Authorised { reason } => format!("granted and served — {reason}"),
                             other => format!("{other:?}"),
                         };
                         t.requests[i].log.push((now, what));
@@ -180,9 +192,12 @@ impl Lab {
             &self.scenario.legal.rules,
             &RequestForRuling { kind: req.kind, provider_kind: desk.kind, target: &target, grounds: &grounds, cited: req.grounds.len() },
         );
-        if ruling.granted {
+        if ruling.granted && produces_records(req.kind) {
             let delay = self.scenario.providers.iter().find(|p| p.id == req.provider).map(|p| p.response_delay).unwrap_or_default();
             RequestStatus::Granted { reason: ruling.reason, answer_at: now.plus(delay) }
+        } else if ruling.granted {
+            // A preservation is served at once: the provider must keep what it holds now.
+            RequestStatus::Authorised { reason: ruling.reason }
         } else {
             RequestStatus::Refused { reason: ruling.reason }
         }

@@ -34,6 +34,7 @@ fn actor(id: &str, role: Role, name: &str, persona: &str, handle: &str, script: 
         script,
         slips: Vec::new(),
         reactions: Vec::new(),
+        habits: Default::default(),
     }
 }
 
@@ -130,6 +131,7 @@ fn scenario() -> Scenario {
         },
         injects: Vec::new(),
         hints: Vec::new(),
+        variants: None,
         solution: Vec::new(),
     }
 }

@@ -329,3 +329,52 @@ fn run_fast_forward_prints_the_chronicle_and_statistics() {
     let live = darklab().args(["run", "scenarios/careless-vendor.ron"]).output().unwrap();
     assert_eq!(live.status.code(), Some(1), "without --fast-forward it says to use serve");
 }
+
+#[test]
+fn check_prints_the_solvers_path_and_one_line_per_variant() {
+    let out = darklab().args(["check", "scenarios/careless-vendor.ron"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("shortest lawful path 4 action(s), 2d4h of a 14d budget, estimated Introductory"), "{stdout}");
+    assert!(stdout.contains("1. capture profile-greenleaf: vendor profile GreenLeafUK on silk-lane"), "{stdout}");
+    assert!(stdout.contains("ProductionOrder to coinbay"), "{stdout}");
+    assert!(stdout.contains("file the case against Mark Ellis"), "{stdout}");
+    for k in 1..=3 {
+        let line = stdout.lines().find(|l| l.trim_start().starts_with(&format!("variant {k} "))).unwrap_or_else(|| panic!("{stdout}"));
+        assert!(line.contains("solved: 4 action(s), 2d4h, Introductory"), "{line}");
+    }
+
+    let out = darklab().args(["check", "scenarios/careless-vendor.ron", "--variant", "2"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("(variant 2)") && !stdout.contains("GreenLeafUK"), "{stdout}");
+
+    let out = darklab().args(["check", "scenarios/careless-vendor.ron", "--variant", "4"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("declares 3 variant(s)"));
+}
+
+#[test]
+fn check_names_the_fact_no_lawful_path_reaches() {
+    let out = darklab().args(["check", "tests/broken/unsolvable-no-address-slip.ron"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("persona greenleaf controls address payout:mark` (ControlsAddress)"), "{stderr}");
+    assert!(stderr.contains("AddressInProfile"), "the help says which slip is missing: {stderr}");
+}
+
+#[test]
+fn demo_of_a_variant_scores_full_marks_in_another_world() {
+    let digest = |args: &[&str]| {
+        let out = darklab().args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(stdout.contains("Score: 80 / 80"), "{stdout}");
+        stdout.lines().last().unwrap().to_string()
+    };
+    let plain = digest(&["demo", "--seed", "2"]);
+    let first = digest(&["demo", "--seed", "2", "--variant", "1"]);
+    assert!(first.starts_with("world-digest: "));
+    assert_ne!(plain, first, "variant 1 is another world than variant 0");
+    assert_eq!(digest(&["demo", "--seed", "2", "--variant", "0"]), plain, "variant 0 is the scenario itself");
+}

@@ -21,7 +21,19 @@ pub struct User {
     pub id: i64,
     /// The handle (also the vendor handle once a shop is open).
     pub username: String,
+    /// `user` or `operator`.
+    pub role: String,
 }
+
+impl User {
+    /// Whether this is the market's operator.
+    pub fn is_operator(&self) -> bool {
+        self.role == ROLE_OPERATOR
+    }
+}
+
+/// The role of the market's operator account.
+pub const ROLE_OPERATOR: &str = "operator";
 
 /// Body of `POST /api/register` and `POST /api/login`.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,12 +42,23 @@ pub struct Credentials {
     pub username: String,
     /// 1–256 bytes.
     pub password: String,
+    /// The id from `GET /api/captcha` (needed when the market asks a captcha).
+    #[serde(default)]
+    pub captcha_id: Option<String>,
+    /// The answer to that captcha's question.
+    #[serde(default)]
+    pub captcha_answer: Option<String>,
 }
 
-/// Creates an account and a first session; returns its token. 409 if the name is taken.
-pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentials) -> Result<String, MarketError> {
+/// Creates an account and a first session; returns its token. 409 if the name is taken;
+/// 400 if `captcha_required` and the captcha is missing or wrong (a captcha is used up
+/// by the attempt either way).
+pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentials, captcha_required: bool) -> Result<String, MarketError> {
     validate_username(&c.username)?;
     validate_password(&c.password)?;
+    if captcha_required {
+        super::captcha::solve(conn, c.captcha_id.as_deref(), c.captcha_answer.as_deref())?;
+    }
     if USERS.username_taken(conn, &c.username)? {
         return Err(MarketError::Conflict("username already taken".into()));
     }
@@ -53,6 +76,9 @@ pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentia
 /// Checks a username and password and opens a session; returns its token.
 pub fn login(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentials) -> Result<String, MarketError> {
     let id = USERS.check_login(conn, &c.username, &c.password)?.ok_or(MarketError::BadLogin)?;
+    if is_banned(conn, id)? {
+        return Err(MarketError::Forbidden("this account is banned"));
+    }
     Ok(USERS.open_session(conn, rng, now, id)?)
 }
 
@@ -60,7 +86,39 @@ pub fn login(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentials)
 pub fn authenticate(conn: &Connection, token: Option<&str>) -> Result<User, MarketError> {
     let token = token.ok_or(MarketError::Unauthorized)?;
     let (id, username) = USERS.session_account(conn, token)?.ok_or(MarketError::Unauthorized)?;
-    Ok(User { id, username })
+    let (role, banned): (String, bool) =
+        conn.query_row("SELECT role, banned FROM users WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if banned {
+        return Err(MarketError::Forbidden("this account is banned"));
+    }
+    Ok(User { id, username, role })
+}
+
+/// Whether account `id` is banned.
+pub fn is_banned(conn: &Connection, id: i64) -> Result<bool, MarketError> {
+    Ok(conn.query_row("SELECT banned FROM users WHERE id = ?1", params![id], |r| r.get(0))?)
+}
+
+/// Creates the account `username` with `role` unless it exists (the operator's, at start).
+pub(crate) fn ensure_account(
+    conn: &Connection,
+    rng: &mut SimRng,
+    now: SimTime,
+    username: &str,
+    password: &str,
+    role: &str,
+) -> Result<(), MarketError> {
+    if USERS.username_taken(conn, username)? {
+        conn.execute("UPDATE users SET role = ?1 WHERE username = ?2", params![role, username])?;
+        return Ok(());
+    }
+    let salt = new_salt(rng);
+    let hash = hash_password(&salt, password);
+    conn.execute(
+        "INSERT INTO users (username, password_salt, password_hash, created, role) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![username, salt, hash, now.to_string(), role],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -75,7 +133,7 @@ pub(crate) mod tests {
     }
 
     fn creds(u: &str, p: &str) -> Credentials {
-        Credentials { username: u.into(), password: p.into() }
+        Credentials { username: u.into(), password: p.into(), captcha_id: None, captcha_answer: None }
     }
 
     #[test]
@@ -83,10 +141,10 @@ pub(crate) mod tests {
         let conn = db();
         let mut rng = sim_core::rng::stream(1, "market");
         let t = SimTime(1000);
-        let tok = register(&conn, &mut rng, t, &creds("alice", "pw")).unwrap();
+        let tok = register(&conn, &mut rng, t, &creds("alice", "pw"), false).unwrap();
         assert_eq!(authenticate(&conn, Some(&tok)).unwrap().username, "alice");
-        assert!(matches!(register(&conn, &mut rng, t, &creds("alice", "x")), Err(MarketError::Conflict(_))));
-        assert!(matches!(register(&conn, &mut rng, t, &creds("a b", "x")), Err(MarketError::Credential(_))));
+        assert!(matches!(register(&conn, &mut rng, t, &creds("alice", "x"), false), Err(MarketError::Conflict(_))));
+        assert!(matches!(register(&conn, &mut rng, t, &creds("a b", "x"), false), Err(MarketError::Credential(_))));
         let tok2 = login(&conn, &mut rng, t, &creds("alice", "pw")).unwrap();
         assert_ne!(tok, tok2);
         let wrong_pw = login(&conn, &mut rng, t, &creds("alice", "nope")).unwrap_err();

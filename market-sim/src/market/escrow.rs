@@ -22,6 +22,8 @@ use super::MarketError;
 pub const PURPOSE_OPERATOR: &str = "operator";
 /// Purpose of an order's escrow address in `escrow_addresses`.
 pub const PURPOSE_ORDER: &str = "order";
+/// Purpose of a vendor's bond address in `escrow_addresses`.
+pub const PURPOSE_BOND: &str = "bond";
 
 /// Re-derives in `wallet` every escrow address on record, checking each matches.
 pub fn restore_wallet(conn: &Connection, wallet: &mut Wallet) -> Result<(), MarketError> {

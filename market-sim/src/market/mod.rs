@@ -8,7 +8,15 @@
 //! - [`orders`]: the order state machine (awaiting_payment → paid → shipped → finalized)
 //!   and feedback.
 //! - [`escrow`]: escrow addresses and the payout transaction.
-//! - [`routes`]: the axum `Router`.
+//! - [`disputes`]: a buyer's dispute and the operator's ruling (release or refund).
+//! - [`messages`]: private messages between users, optionally OpenPGP-encrypted.
+//! - [`operator`]: the operator's account and powers (bans, news, canary, withdrawals).
+//! - [`site`]: market news, the canary and the displayed exchange rate.
+//! - [`captcha`]: the registration captcha (a question and its picture).
+//! - [`pgp`], [`photo`]: real OpenPGP keys and real JPEG photos with EXIF metadata.
+//! - [`serverlog`]: the access log and the forensic image a seizure yields.
+//! - [`routes`]: the axum `Router` (JSON API and operator side); [`web`]: the HTML pages,
+//!   rendered with minijinja (auto-escaped) or answered as JSON on the same URLs.
 //!
 //! Shared with the exchange: [`crate::credentials`], [`crate::chain`] and the service
 //! skeleton (state behind one lock) in `crate::service`.
@@ -18,11 +26,20 @@
 //! output is ordered by id, so the same requests give the same database.
 
 pub mod accounts;
+pub mod captcha;
+pub mod disputes;
 pub mod escrow;
+pub mod messages;
+pub mod operator;
 pub mod orders;
+pub mod pgp;
+pub mod photo;
 pub mod routes;
 pub mod schema;
+pub mod serverlog;
 pub mod shop;
+pub mod site;
+pub mod web;
 
 use std::sync::{Arc, MutexGuard};
 
@@ -37,6 +54,7 @@ use crate::http_util::service_error_response;
 use crate::service::{ServiceConfig, ServiceCore, ServiceState};
 
 pub use crate::credentials::CredentialError;
+pub use serverlog::{ForensicImage, LogLine};
 
 /// How the market is run: its name, its cut, and its payment rules.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,6 +67,51 @@ pub struct MarketConfig {
     pub feerate_sat_per_vb: u64,
     /// Confirmations an escrow payment needs before the order counts as paid.
     pub min_confirmations: u32,
+    /// Whether registration asks a captcha (`GET /api/captcha`; off by default).
+    #[serde(default)]
+    pub captcha_required: bool,
+    /// The bond a vendor pays before listing, in satoshis (0 = no bond).
+    #[serde(default)]
+    pub vendor_bond_sat: u64,
+    /// The operator's account name, created at start with role `operator` (none if `None`).
+    #[serde(default)]
+    pub operator_username: Option<String>,
+    /// The operator's password (used only when `operator_username` is set).
+    #[serde(default)]
+    pub operator_password: Option<String>,
+    /// The displayed exchange rate: US cents per whole darkcoin.
+    #[serde(default = "default_rate")]
+    pub usd_cents_per_coin: u64,
+    /// How many access-log lines the server keeps (older ones are rotated out).
+    #[serde(default = "default_log_retention")]
+    pub log_retention: u32,
+}
+
+fn default_rate() -> u64 {
+    6_500_000
+}
+
+fn default_log_retention() -> u32 {
+    20_000
+}
+
+impl Default for MarketConfig {
+    /// A market called "Market" with 3 % commission, 2 sat/vB payouts, one confirmation,
+    /// no captcha, no bond, no operator account, 1 DRK = $65,000.
+    fn default() -> Self {
+        MarketConfig {
+            name: "Market".into(),
+            commission_bps: 300,
+            feerate_sat_per_vb: 2,
+            min_confirmations: 1,
+            captcha_required: false,
+            vendor_bond_sat: 0,
+            operator_username: None,
+            operator_password: None,
+            usd_cents_per_coin: default_rate(),
+            log_retention: default_log_retention(),
+        }
+    }
 }
 
 impl MarketConfig {
@@ -62,6 +125,14 @@ impl MarketConfig {
         }
         if self.feerate_sat_per_vb == 0 {
             return Err(MarketError::Config("feerate_sat_per_vb must be at least 1".into()));
+        }
+        if self.vendor_bond_sat > shop::MAX_SAT {
+            return Err(MarketError::Config("vendor_bond_sat exceeds the coin's supply".into()));
+        }
+        if let Some(user) = &self.operator_username {
+            crate::credentials::validate_username(user).map_err(|e| MarketError::Config(format!("operator_username: {e}")))?;
+            let pw = self.operator_password.as_deref().unwrap_or_default();
+            crate::credentials::validate_password(pw).map_err(|e| MarketError::Config(format!("operator_password: {e}")))?;
         }
         Ok(())
     }
@@ -185,6 +256,9 @@ impl MarketService {
         schema::create(&db)?;
         escrow::restore_wallet(&db, &mut escrow_wallet)?;
         escrow::ensure_operator_address(&db, &mut escrow_wallet, clock.now())?;
+        let mut rng = rng;
+        operator::ensure_operator(&db, &mut rng, clock.now(), &config)?;
+        site::ensure_canary(&db, clock.now(), &config.name)?;
         tracing::info!(market = %config.name, "market service ready");
         Ok(MarketService { inner: Arc::new(ServiceCore::new(config, clock, chain, db, rng, escrow_wallet)) })
     }
@@ -200,12 +274,26 @@ impl MarketService {
         escrow::operator_address(&st.conn)
     }
 
-    /// Every table of the market's database, tables by name and rows by id (for world digests).
+    /// Every table of the market's database, tables by name and rows by id (for world
+    /// digests) — except the access log, which records observers too.
     pub fn dump(&self) -> Result<serde_json::Value, MarketError> {
-        self.inner.dump()
+        let mut dump = self.inner.dump()?;
+        if let Some(tables) = dump.as_object_mut() {
+            tables.remove("server_log");
+        }
+        Ok(dump)
     }
 
-    /// The JSON API as an axum router (state included).
+    /// What a seizure of the market's server yields: a consistent copy of its database
+    /// (SQLite's online backup, taken under the state lock) and its access log.
+    pub fn forensic_image(&self) -> Result<ForensicImage, MarketError> {
+        let st = self.lock()?;
+        serverlog::forensic_image(&st.conn)
+    }
+
+    /// The whole site as an axum router (state included): the JSON API under `/api/`,
+    /// the HTML pages (JSON too on `Accept: application/json`), the operator side under
+    /// `/operator/`, all behind the access log.
     pub fn router(&self) -> axum::Router {
         routes::router(self.clone())
     }

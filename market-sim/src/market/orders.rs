@@ -38,6 +38,10 @@ pub enum OrderStatus {
     Finalizing,
     /// Escrow released to the vendor.
     Finalized,
+    /// The buyer opened a dispute; the operator rules.
+    Disputed,
+    /// The operator ruled for the buyer: escrow returned.
+    Refunded,
 }
 
 impl OrderStatus {
@@ -49,16 +53,21 @@ impl OrderStatus {
             OrderStatus::Shipped => "shipped",
             OrderStatus::Finalizing => "finalizing",
             OrderStatus::Finalized => "finalized",
+            OrderStatus::Disputed => "disputed",
+            OrderStatus::Refunded => "refunded",
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    /// The status named `s`, if any.
+    pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "awaiting_payment" => OrderStatus::AwaitingPayment,
             "paid" => OrderStatus::Paid,
             "shipped" => OrderStatus::Shipped,
             "finalizing" => OrderStatus::Finalizing,
             "finalized" => OrderStatus::Finalized,
+            "disputed" => OrderStatus::Disputed,
+            "refunded" => OrderStatus::Refunded,
             _ => return None,
         })
     }
@@ -139,6 +148,9 @@ pub struct OrderView {
     pub commission_sat: Option<u64>,
     /// The payout's network fee.
     pub fee_sat: Option<u64>,
+    /// Whether the buyer released escrow before the goods were shipped.
+    #[serde(default)]
+    pub finalized_early: bool,
 }
 
 /// The parties and state of an order, for access checks and transitions.
@@ -255,7 +267,7 @@ pub fn order_view(conn: &Connection, id: i64) -> Result<OrderView, MarketError> 
     conn.query_row(
         "SELECT o.id, o.listing_id, l.title, b.username, v.username, o.quantity, o.amount_sat, o.shipping_info,
                 o.escrow_address, o.status, o.created, o.paid_at, o.paid_sat, o.funding_txid, o.shipped_at,
-                o.finalized_at, o.payout_txid, o.commission_sat, o.fee_sat
+                o.finalized_at, o.payout_txid, o.commission_sat, o.fee_sat, o.finalized_early
          FROM orders o JOIN listings l ON l.id = o.listing_id JOIN users b ON b.id = o.buyer_id
          JOIN users v ON v.id = o.vendor_id WHERE o.id = ?1",
         params![id],
@@ -281,6 +293,7 @@ pub fn order_view(conn: &Connection, id: i64) -> Result<OrderView, MarketError> 
                 payout_txid: r.get(16)?,
                 commission_sat: r.get::<_, Option<i64>>(17)?.map(sat_from_db),
                 fee_sat: r.get::<_, Option<i64>>(18)?.map(sat_from_db),
+                finalized_early: r.get(19)?,
             })
         },
     )
@@ -380,20 +393,49 @@ pub struct FinalizeClaim {
     pub vendor_payout_address: String,
 }
 
-/// The buyer starts finalizing a shipped order: it moves to `finalizing` so no second
-/// request can pay out too. 403 for anyone else, 409 unless `shipped`.
+/// The buyer starts finalizing a shipped order — or a paid one whose listing allows
+/// finalize-early (FE): it moves to `finalizing` so no second request can pay out too.
+/// 403 for anyone else, 409 otherwise.
 pub fn begin_finalize(conn: &Connection, user: &User, order_id: i64) -> Result<FinalizeClaim, MarketError> {
     let head = order_head(conn, order_id)?;
     if party(&head, user)? != Party::Buyer {
         return Err(MarketError::Forbidden("only the buyer finalizes"));
     }
-    if head.status != OrderStatus::Shipped {
-        return Err(conflict(&head, "finalize"));
-    }
+    let early = match head.status {
+        OrderStatus::Shipped => false,
+        OrderStatus::Paid => {
+            let fe: bool = conn.query_row(
+                "SELECT l.finalize_early FROM orders o JOIN listings l ON l.id = o.listing_id WHERE o.id = ?1",
+                params![order_id],
+                |r| r.get(0),
+            )?;
+            if !fe {
+                return Err(MarketError::Conflict("this listing does not allow finalize-early; wait until it ships".into()));
+            }
+            true
+        }
+        _ => return Err(conflict(&head, "finalize")),
+    };
     let vendor_payout_address: String =
         conn.query_row("SELECT payout_address FROM vendors WHERE user_id = ?1", params![head.vendor_id], |r| r.get(0))?;
-    conn.execute("UPDATE orders SET status = ?1 WHERE id = ?2", params![OrderStatus::Finalizing.as_str(), order_id])?;
+    claim(conn, &head)?;
+    if early {
+        conn.execute("UPDATE orders SET finalized_early = 1 WHERE id = ?1", params![order_id])?;
+    }
     Ok(FinalizeClaim { order_id, escrow_address: head.escrow_address, amount_sat: head.amount_sat, vendor_payout_address })
+}
+
+/// Moves an order to `finalizing`, remembering where it was (see [`abort_finalize`]).
+/// 409 if another request claimed it first.
+pub(crate) fn claim(conn: &Connection, head: &OrderHead) -> Result<(), MarketError> {
+    let n = conn.execute(
+        "UPDATE orders SET status = ?1, prev_status = ?2 WHERE id = ?3 AND status = ?2",
+        params![OrderStatus::Finalizing.as_str(), head.status.as_str(), head.id],
+    )?;
+    if n == 0 {
+        return Err(conflict(head, "pay out"));
+    }
+    Ok(())
 }
 
 /// Records a broadcast payout: the order is `finalized`.
@@ -414,10 +456,10 @@ pub fn complete_finalize(
     Ok(())
 }
 
-/// Gives up a finalization that could not be broadcast: back to `shipped`.
+/// Gives up a payout that could not be broadcast: back to where the order was.
 pub fn abort_finalize(conn: &Connection, order_id: i64) -> Result<(), MarketError> {
     conn.execute(
-        "UPDATE orders SET status = ?1 WHERE id = ?2 AND status = ?3",
+        "UPDATE orders SET status = COALESCE(prev_status, ?1), finalized_early = 0 WHERE id = ?2 AND status = ?3",
         params![OrderStatus::Shipped.as_str(), order_id, OrderStatus::Finalizing.as_str()],
     )?;
     Ok(())
@@ -460,7 +502,14 @@ mod tests {
 
     fn user(conn: &Connection, name: &str) -> User {
         let mut rng = sim_core::rng::stream(1, name);
-        let tok = register(conn, &mut rng, SimTime(10), &Credentials { username: name.into(), password: "pw".into() }).unwrap();
+        let tok = register(
+            conn,
+            &mut rng,
+            SimTime(10),
+            &Credentials { username: name.into(), password: "pw".into(), captcha_id: None, captcha_answer: None },
+            false,
+        )
+        .unwrap();
         authenticate(conn, Some(&tok)).unwrap()
     }
 
@@ -483,6 +532,8 @@ mod tests {
                 ships_from: "NL".into(),
                 ships_to: "EU".into(),
                 stock: 3,
+                finalize_early: false,
+                photo: None,
             },
         )
         .unwrap();

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 use sim_core::clock::SimTime;
 
 use super::MarketError;
@@ -51,6 +52,30 @@ pub struct NewListing {
     pub ships_to: String,
     /// Units available.
     pub stock: u32,
+    /// Whether buyers may release escrow before the goods ship (finalize-early).
+    #[serde(default)]
+    pub finalize_early: bool,
+    /// A photo for the market to draw (with the EXIF block given), if any.
+    #[serde(default)]
+    pub photo: Option<PhotoSpec>,
+}
+
+/// A photo the market draws for a listing (`photo` in `POST /api/listings`); uploading
+/// real bytes is `POST /api/listings/{id}/photo`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PhotoSpec {
+    /// 64 hex characters seeding the picture; drawn from the market's RNG if absent.
+    #[serde(default)]
+    pub seed: Option<String>,
+    /// Width in pixels (default 480).
+    #[serde(default)]
+    pub width: Option<u16>,
+    /// Height in pixels (default 360).
+    #[serde(default)]
+    pub height: Option<u16>,
+    /// The camera metadata to embed; no EXIF block if absent.
+    #[serde(default)]
+    pub exif: Option<super::photo::PhotoExif>,
 }
 
 /// A listing as shown in the public index (`GET /api/listings`).
@@ -72,6 +97,12 @@ pub struct ListingSummary {
     pub ships_to: String,
     /// Units left.
     pub stock: u32,
+    /// Whether finalize-early is allowed.
+    #[serde(default)]
+    pub finalize_early: bool,
+    /// Where its photo is served, if it has one.
+    #[serde(default)]
+    pub photo_url: Option<String>,
 }
 
 /// A listing in full (`GET /api/listings/{id}`).
@@ -116,6 +147,12 @@ pub struct VendorProfile {
     pub bio: String,
     /// The vendor's OpenPGP public key, if published.
     pub pgp_key: Option<String>,
+    /// The key's fingerprint and user IDs, if it is a valid OpenPGP key.
+    #[serde(default)]
+    pub pgp: Option<super::pgp::KeySummary>,
+    /// Whether the operator banned this vendor.
+    #[serde(default)]
+    pub banned: bool,
     /// The vendor's listings, by id.
     pub listings: Vec<ListingSummary>,
     /// Number of finalized orders.
@@ -143,6 +180,18 @@ pub fn parse_regtest_address(s: &str) -> Result<bitcoin::Address, MarketError> {
 
 /// Opens a shop for `user`. 400 for a bad address or oversize text; 409 if already open.
 pub fn open_shop(conn: &Connection, now: SimTime, user: &User, req: &OpenShop) -> Result<(), MarketError> {
+    open_shop_with_bond(conn, now, user, req, || Ok(None))
+}
+
+/// Opens a shop; `bond` (called once the request is valid) gives the bond to pay and its
+/// address when the market asks one.
+pub fn open_shop_with_bond(
+    conn: &Connection,
+    now: SimTime,
+    user: &User,
+    req: &OpenShop,
+    bond: impl FnOnce() -> Result<Option<(u64, String)>, MarketError>,
+) -> Result<(), MarketError> {
     if req.bio.len() > BIO_MAX {
         return Err(MarketError::BadInput(format!("bio must be at most {BIO_MAX} bytes")));
     }
@@ -154,9 +203,24 @@ pub fn open_shop(conn: &Connection, now: SimTime, user: &User, req: &OpenShop) -
         return Err(MarketError::Conflict("shop already open".into()));
     }
     let pgp = req.pgp_key.as_ref().filter(|k| !k.trim().is_empty());
+    // A key that does not parse is still shown (as text); only a real one gets a summary.
+    let summary = pgp.and_then(|k| super::pgp::summarize(k).ok());
+    let uids = summary.as_ref().map(|s| serde_json::to_string(&s.user_ids).unwrap_or_default());
+    let (bond_sat, bond_address) = bond()?.map_or((0, None), |(sat, a)| (sat, Some(a)));
     conn.execute(
-        "INSERT INTO vendors (user_id, bio, pgp_key, payout_address, opened) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![user.id, req.bio, pgp, address.to_string(), now.to_string()],
+        "INSERT INTO vendors (user_id, bio, pgp_key, payout_address, opened, bond_sat, bond_address, pgp_fingerprint, pgp_user_ids)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            user.id,
+            req.bio,
+            pgp,
+            address.to_string(),
+            now.to_string(),
+            sat_to_db(bond_sat)?,
+            bond_address,
+            summary.as_ref().map(|s| s.fingerprint.clone()),
+            uids
+        ],
     )?;
     tracing::info!(vendor = %user.username, "market: shop opened");
     Ok(())
@@ -181,9 +245,18 @@ pub fn create_listing(conn: &Connection, now: SimTime, user: &User, req: &NewLis
     if req.price_sat == 0 || req.price_sat > MAX_SAT {
         return Err(MarketError::BadInput("price_sat must be between 1 and 2100000000000000".into()));
     }
+    if let Some(b) = bond(conn, user.id)?
+        && b.paid_at.is_none()
+    {
+        return Err(MarketError::Conflict(format!(
+            "vendor bond not paid: send {} sat to {} and wait for a confirmation",
+            b.bond_sat, b.address
+        )));
+    }
     conn.execute(
-        "INSERT INTO listings (vendor_id, title, category, description, price_sat, ships_from, ships_to, stock, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO listings (vendor_id, title, category, description, price_sat, ships_from, ships_to, stock, created,
+                               finalize_early)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             user.id,
             req.title,
@@ -193,7 +266,8 @@ pub fn create_listing(conn: &Connection, now: SimTime, user: &User, req: &NewLis
             req.ships_from,
             req.ships_to,
             req.stock,
-            now.to_string()
+            now.to_string(),
+            req.finalize_early
         ],
     )?;
     let id = conn.last_insert_rowid();
@@ -211,14 +285,125 @@ pub(crate) fn sat_from_db(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// A vendor's bond: how much, where, and when it was seen paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bond {
+    /// The bond in satoshis.
+    pub bond_sat: u64,
+    /// Where to pay it.
+    pub address: String,
+    /// When it was seen confirmed (simulated time), if it was.
+    pub paid_at: Option<String>,
+}
+
+/// The bond `vendor_id` owes or paid; `None` when the shop was opened without one.
+pub fn bond(conn: &Connection, vendor_id: i64) -> Result<Option<Bond>, MarketError> {
+    let row: Option<(i64, Option<String>, Option<String>)> = conn
+        .query_row("SELECT bond_sat, bond_address, bond_paid_at FROM vendors WHERE user_id = ?1", params![vendor_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    Ok(match row {
+        Some((sat, Some(address), paid_at)) if sat > 0 => Some(Bond { bond_sat: sat_from_db(sat), address, paid_at }),
+        _ => None,
+    })
+}
+
+/// Marks a vendor's bond paid if `confirmed_sat` (confirmed coins at the bond address)
+/// covers it. Returns whether it is paid now.
+pub fn apply_bond_payment(conn: &Connection, now: SimTime, vendor_id: i64, confirmed_sat: u64) -> Result<bool, MarketError> {
+    let Some(b) = bond(conn, vendor_id)? else { return Ok(true) };
+    if b.paid_at.is_some() {
+        return Ok(true);
+    }
+    if confirmed_sat < b.bond_sat {
+        return Ok(false);
+    }
+    conn.execute("UPDATE vendors SET bond_paid_at = ?1 WHERE user_id = ?2", params![now.to_string(), vendor_id])?;
+    tracing::info!(vendor = vendor_id, "market: vendor bond paid");
+    Ok(true)
+}
+
+/// Stores a listing's photo (replacing any earlier one). 403 unless `user` owns the
+/// listing; 400 unless the bytes are a JPEG of at most 2 MiB.
+pub fn set_photo(conn: &Connection, now: SimTime, user: &User, listing_id: i64, bytes: &[u8]) -> Result<(), MarketError> {
+    let owner: Option<i64> =
+        conn.query_row("SELECT vendor_id FROM listings WHERE id = ?1", params![listing_id], |r| r.get(0)).optional()?;
+    match owner {
+        None => return Err(MarketError::NotFound("listing")),
+        Some(o) if o != user.id => return Err(MarketError::Forbidden("only the listing's vendor may change its photo")),
+        Some(_) => {}
+    }
+    super::photo::check_upload(bytes).map_err(|e| MarketError::BadInput(e.to_string()))?;
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    conn.execute(
+        "INSERT OR REPLACE INTO photos (listing_id, sha256, bytes, uploaded) VALUES (?1, ?2, ?3, ?4)",
+        params![listing_id, sha, bytes, now.to_string()],
+    )?;
+    conn.execute("UPDATE listings SET photo_sha256 = ?1 WHERE id = ?2", params![sha, listing_id])?;
+    Ok(())
+}
+
+/// A listing's photo bytes; 404 if it has none.
+pub fn photo(conn: &Connection, listing_id: i64) -> Result<Vec<u8>, MarketError> {
+    conn.query_row("SELECT bytes FROM photos WHERE listing_id = ?1", params![listing_id], |r| r.get(0))
+        .optional()?
+        .ok_or(MarketError::NotFound("photo"))
+}
+
+/// The photo URL of listing `id`.
+pub fn photo_url(id: i64) -> String {
+    format!("/listing/{id}/photo.jpg")
+}
+
+/// A category and how many visible listings it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    /// Its name.
+    pub name: String,
+    /// Visible listings in it.
+    pub count: u64,
+}
+
+/// The categories of visible listings, by name.
+pub fn categories(conn: &Connection) -> Result<Vec<Category>, MarketError> {
+    let mut stmt = conn.prepare(
+        "SELECT l.category, COUNT(*) FROM listings l JOIN users u ON u.id = l.vendor_id WHERE u.banned = 0
+         GROUP BY l.category ORDER BY l.category",
+    )?;
+    let rows = stmt.query_map([], |r| Ok(Category { name: r.get(0)?, count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0) }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Visible listings (banned vendors' are hidden), by id, optionally in one category and
+/// matching a search text in the title (case-insensitive).
+pub fn browse(conn: &Connection, category: Option<&str>, query: Option<&str>) -> Result<Vec<ListingSummary>, MarketError> {
+    let category = category.filter(|c| !c.is_empty());
+    let pattern = query.filter(|q| !q.trim().is_empty()).map(|q| {
+        let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let mut stmt = conn.prepare(&format!(
+        "{SUMMARY_SQL} WHERE u.banned = 0 AND (?1 IS NULL OR l.category = ?1)
+         AND (?2 IS NULL OR l.title LIKE ?2 ESCAPE '\\') ORDER BY l.id"
+    ))?;
+    let rows = stmt.query_map(params![category, pattern], detail_of)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r?.summary);
+    }
+    Ok(out)
+}
+
 const SUMMARY_SQL: &str = "SELECT l.id, l.title, u.username, l.category, l.price_sat, l.ships_from, l.ships_to, l.stock,
-        l.description, l.created
+        l.description, l.created, l.finalize_early, l.photo_sha256
      FROM listings l JOIN users u ON u.id = l.vendor_id";
 
 fn detail_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<ListingDetail> {
+    let id: i64 = r.get(0)?;
     Ok(ListingDetail {
         summary: ListingSummary {
-            id: r.get(0)?,
+            id,
             title: r.get(1)?,
             vendor: r.get(2)?,
             category: r.get(3)?,
@@ -226,6 +411,8 @@ fn detail_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<ListingDetail> {
             ships_from: r.get(5)?,
             ships_to: r.get(6)?,
             stock: u32::try_from(r.get::<_, i64>(7)?).unwrap_or(0),
+            finalize_early: r.get(10)?,
+            photo_url: r.get::<_, Option<String>>(11)?.map(|_| photo_url(id)),
         },
         description: r.get(8)?,
         created: r.get(9)?,
@@ -259,17 +446,22 @@ pub fn mask_handle(handle: &str) -> String {
 
 /// The public profile of vendor `handle`; 404 if there is no such vendor.
 pub fn vendor_profile(conn: &Connection, handle: &str) -> Result<VendorProfile, MarketError> {
-    let head: Option<(i64, String, String, String, Option<String>)> = conn
+    type Head = (i64, String, String, String, Option<String>, Option<String>, Option<String>, bool);
+    let head: Option<Head> = conn
         .query_row(
-            "SELECT u.id, u.created, v.opened, v.bio, v.pgp_key FROM users u JOIN vendors v ON v.user_id = u.id
-             WHERE u.username = ?1",
+            "SELECT u.id, u.created, v.opened, v.bio, v.pgp_key, v.pgp_fingerprint, v.pgp_user_ids, u.banned
+             FROM users u JOIN vendors v ON v.user_id = u.id WHERE u.username = ?1",
             params![handle],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
         )
         .optional()?;
-    let Some((vendor_id, joined, shop_opened, bio, pgp_key)) = head else {
+    let Some((vendor_id, joined, shop_opened, bio, pgp_key, fingerprint, uids, banned)) = head else {
         return Err(MarketError::NotFound("vendor"));
     };
+    let pgp = fingerprint.map(|fingerprint| super::pgp::KeySummary {
+        fingerprint,
+        user_ids: uids.and_then(|u| serde_json::from_str(&u).ok()).unwrap_or_default(),
+    });
     let mut listings = Vec::new();
     {
         let mut stmt = conn.prepare(&format!("{SUMMARY_SQL} WHERE l.vendor_id = ?1 ORDER BY l.id"))?;
@@ -307,6 +499,8 @@ pub fn vendor_profile(conn: &Connection, handle: &str) -> Result<VendorProfile, 
         shop_opened,
         bio,
         pgp_key,
+        pgp,
+        banned,
         listings,
         sales: u64::try_from(sales).unwrap_or(0),
         feedback,
@@ -325,7 +519,14 @@ mod tests {
 
     fn user(conn: &Connection, name: &str) -> User {
         let mut rng = sim_core::rng::stream(1, name);
-        let tok = register(conn, &mut rng, SimTime(10), &Credentials { username: name.into(), password: "pw".into() }).unwrap();
+        let tok = register(
+            conn,
+            &mut rng,
+            SimTime(10),
+            &Credentials { username: name.into(), password: "pw".into(), captcha_id: None, captcha_answer: None },
+            false,
+        )
+        .unwrap();
         authenticate(conn, Some(&tok)).unwrap()
     }
 
@@ -338,6 +539,8 @@ mod tests {
             ships_from: "NL".into(),
             ships_to: "EU".into(),
             stock: 5,
+            finalize_early: false,
+            photo: None,
         }
     }
 

@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use bitcoin::Address;
-use coin_sim::{EsploraClient, Wallet};
+use coin_sim::coinjoin::{CoinJoinClient, Phase};
+use coin_sim::tumbler::TumblerClient;
+use coin_sim::wallet::{AddressKind, WalletHabits};
+use coin_sim::{EsploraClient, Utxo, Wallet};
 use serde_json::{Value, json};
 use sim_core::facts::{Entity, Fact, FactKind};
 use sim_core::ids::{ActorId, ListingId, PersonaId, ProviderId, SiteId};
@@ -69,13 +72,37 @@ pub struct ActorState {
     sessions: BTreeMap<PersonaId, String>,
     orders: BTreeMap<PersonaId, Vec<i64>>,
     accounts: BTreeMap<ProviderId, (String, String)>,
+    joins: Vec<PendingJoin>,
+}
+
+/// An actor's wallet as the scenario describes its habits, and its first receive address
+/// (where the genesis block pays its initial funds).
+pub fn actor_wallet(actor: &Actor, seed: u64) -> (Wallet, Address) {
+    let h = &actor.habits;
+    let habits = WalletHabits {
+        reuse_addresses: h.reuse_addresses,
+        round_amounts: h.round_amounts,
+        consolidate: h.consolidate,
+        kind: if h.taproot { AddressKind::P2tr } else { AddressKind::P2wpkh },
+    };
+    let mut wallet = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:{}", actor.id))).with_habits(habits);
+    let first = wallet.new_address_of(habits.kind);
+    (wallet, first)
+}
+
+/// A CoinJoin registration waiting for the round to reach signing.
+#[derive(Debug, Clone)]
+struct PendingJoin {
+    coordinator: String,
+    round: u64,
+    participant: String,
+    outputs: Vec<Address>,
 }
 
 impl ActorState {
     /// A fresh actor: wallet and randomness from the world seed and the actor's id.
     pub fn new(actor: Actor, seed: u64, party: Party) -> Self {
-        let mut wallet = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:{}", actor.id)));
-        let main_address = wallet.new_address();
+        let (wallet, main_address) = actor_wallet(&actor, seed);
         let rng = rng::stream(seed, &format!("actor:{}", actor.id));
         ActorState {
             actor,
@@ -86,7 +113,52 @@ impl ActorState {
             sessions: BTreeMap::new(),
             orders: BTreeMap::new(),
             accounts: BTreeMap::new(),
+            joins: Vec::new(),
         }
+    }
+
+    /// Every coin the wallet holds, over all its addresses, as the explorer shows them.
+    async fn coins(&self, explorer: &EsploraClient) -> Result<Vec<Utxo>, CastError> {
+        let mut coins = Vec::new();
+        for a in self.wallet.addresses() {
+            coins.extend(explorer.address_utxos(&a).await.map_err(|e| CastError::Coin(e.to_string()))?);
+        }
+        coins.sort_by_key(|c| c.outpoint);
+        coins.dedup_by_key(|c| c.outpoint);
+        Ok(coins)
+    }
+
+    /// Whether the actor's wallet made this output script.
+    pub fn owns(&self, script: &bitcoin::Script) -> bool {
+        self.wallet.owns(script)
+    }
+
+    /// Whether the actor waits for a CoinJoin round to reach signing.
+    pub fn has_pending_joins(&self) -> bool {
+        !self.joins.is_empty()
+    }
+
+    /// Signs the CoinJoin rounds this actor joined once they reach signing; returns what
+    /// happened, for the chronicle.
+    pub async fn sign_pending_joins(&mut self) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        let mut still = Vec::new();
+        for j in std::mem::take(&mut self.joins) {
+            let client = CoinJoinClient::new(self.party.client_for(&j.coordinator).clone(), j.coordinator.clone());
+            match client.status(j.round).await {
+                Ok(st) if st.phase == Phase::Signing => {
+                    match client.sign_and_submit(j.round, &j.participant, &self.wallet, &j.outputs).await {
+                        Ok(_) => out.push((format!("signed CoinJoin round {}", j.round), true)),
+                        Err(e) => out.push((format!("could not sign CoinJoin round {}: {e}", j.round), false)),
+                    }
+                }
+                Ok(st) if st.phase == Phase::Registration => still.push(j),
+                Ok(st) => out.push((format!("CoinJoin round {} ended before signing ({:?})", j.round, st.phase), false)),
+                Err(e) => out.push((format!("lost track of CoinJoin round {}: {e}", j.round), false)),
+            }
+        }
+        self.joins = still;
+        out
     }
 
     /// The actor's id.
@@ -179,6 +251,8 @@ pub fn phrase(action: &Action) -> String {
         Action::FinalizeOrders { persona, .. } => format!("finalize the orders of {persona}"),
         Action::OpenAccount { provider, username } => format!("open account {username} at {provider}"),
         Action::CashOut { provider } => format!("cash out to {provider}"),
+        Action::Tumble { via } => format!("mix through {via}"),
+        Action::CoinJoin { via } => format!("join a CoinJoin round at {via}"),
     }
 }
 
@@ -193,6 +267,8 @@ pub async fn perform(state: &mut ActorState, stage: &Stage<'_>, action: &Action)
         Action::FinalizeOrders { persona, rating, feedback } => finalize(state, stage, persona, *rating, feedback).await,
         Action::OpenAccount { provider, username } => open_account(state, stage, provider, username).await,
         Action::CashOut { provider } => cash_out(state, stage, provider).await,
+        Action::Tumble { via } => tumble(state, stage, via).await,
+        Action::CoinJoin { via } => coinjoin(state, stage, via).await,
     }
 }
 
@@ -310,15 +386,84 @@ async fn order(
     ))
 }
 
-/// Pays `amount` to `to` from the actor's wallet, broadcasting through the explorer.
+/// Pays `amount` to `to` from the actor's wallet (as its habits say), broadcasting through
+/// the explorer.
 async fn pay(state: &mut ActorState, stage: &Stage<'_>, to: &Address, amount: u64) -> Result<bitcoin::Txid, CastError> {
     let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
-    let utxos = explorer.address_utxos(&state.main_address).await.map_err(|e| CastError::Coin(e.to_string()))?;
+    let coins = state.coins(&explorer).await?;
+    let payment =
+        state.wallet.pay(&coins, &[(to.clone(), amount)], stage.scenario.coin.fee_rate).map_err(|e| CastError::Coin(e.to_string()))?;
+    explorer.broadcast(&payment.tx).await.map_err(|e| CastError::Coin(e.to_string()))
+}
+
+/// Sends every coin the wallet holds to `to`, less a fee for the whole sweep.
+async fn sweep_to(state: &mut ActorState, stage: &Stage<'_>, to: &Address) -> Result<(bitcoin::Txid, u64), CastError> {
+    let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
+    let coins = state.coins(&explorer).await?;
+    let total: u64 = coins.iter().map(|u| u.value_sat).sum();
+    // The fee for n inputs and one output at the scenario's rate, with room for the
+    // largest signatures; what is left over is below dust and goes to the fee too.
+    let vbytes = 11 + 69 * coins.len() as u64 + 43 + 8;
+    let fee = vbytes * stage.scenario.coin.fee_rate;
+    if total <= fee + 546 {
+        return Err(CastError::Coin(format!("nothing to send ({})", sim_core::ids::Sats(total))));
+    }
+    let change = state.main_address.clone();
     let tx = state
         .wallet
-        .build_and_sign(&utxos, &[(to.clone(), amount)], stage.scenario.coin.fee_rate, &state.main_address)
+        .build_sweep(&coins, &[(to.clone(), total - fee)], stage.scenario.coin.fee_rate, &change)
         .map_err(|e| CastError::Coin(e.to_string()))?;
-    explorer.broadcast(&tx).await.map_err(|e| CastError::Coin(e.to_string()))
+    let txid = explorer.broadcast(&tx).await.map_err(|e| CastError::Coin(e.to_string()))?;
+    Ok((txid, total - fee))
+}
+
+/// Parses an address a service gave, on darkcoin's network.
+fn darkcoin_address(s: &str, what: &str) -> Result<Address, CastError> {
+    s.parse::<Address<bitcoin::address::NetworkUnchecked>>()
+        .ok()
+        .and_then(|a| a.require_network(coin_sim::params::NETWORK).ok())
+        .ok_or_else(|| CastError::Protocol(what.to_string(), format!("bad address {s}")))
+}
+
+async fn tumble(state: &mut ActorState, stage: &Stage<'_>, via: &SiteId) -> Result<String, CastError> {
+    let base = stage.site_url(via)?.to_string();
+    let client = TumblerClient::new(state.party.client_for(&base).clone(), base.clone());
+    let destination = state.wallet.new_address();
+    let order = client.order(&destination).await.map_err(|e| CastError::Coin(e.to_string()))?;
+    let deposit = darkcoin_address(&order.deposit_address, "tumbler order")?;
+    let (txid, sent) = sweep_to(state, stage, &deposit).await?;
+    Ok(format!(
+        "{} sent {} into the mixer {via} (order {}, deposit {deposit}) in {txid}, to come back to {destination}",
+        state.actor.identity.name,
+        sim_core::ids::Sats(sent),
+        order.id
+    ))
+}
+
+async fn coinjoin(state: &mut ActorState, stage: &Stage<'_>, via: &SiteId) -> Result<String, CastError> {
+    let base = stage.site_url(via)?.to_string();
+    let client = CoinJoinClient::new(state.party.client_for(&base).clone(), base.clone());
+    let round = client.current().await.map_err(|e| CastError::Coin(e.to_string()))?;
+    let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
+    let coins = state.coins(&explorer).await?;
+    let total: u64 = coins.iter().map(|u| u.value_sat).sum();
+    // Keep room for this participant's share of the fee.
+    let margin = (11 + 69 * coins.len() as u64 + 43 * 8) * round.feerate_sat_per_vb;
+    let n = total.saturating_sub(margin) / round.denomination_sat.max(1);
+    if n == 0 {
+        return Err(CastError::Coin(format!("{} is less than one denomination", sim_core::ids::Sats(total))));
+    }
+    let outputs: Vec<Address> = (0..n).map(|_| state.wallet.new_address()).collect();
+    let change = state.wallet.new_change_address();
+    let inputs: Vec<bitcoin::OutPoint> = coins.iter().map(|c| c.outpoint).collect();
+    let reg = client.register(round.round_id, &inputs, &outputs, Some(&change)).await.map_err(|e| CastError::Coin(e.to_string()))?;
+    state.joins.push(PendingJoin { coordinator: base, round: reg.round_id, participant: reg.participant, outputs });
+    Ok(format!(
+        "{} registered {} coin(s) for {n} output(s) in CoinJoin round {} at {via}",
+        state.actor.identity.name,
+        inputs.len(),
+        reg.round_id
+    ))
 }
 
 async fn ship(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) -> Result<String, CastError> {
@@ -411,23 +556,10 @@ async fn cash_out(state: &mut ActorState, stage: &Stage<'_>, provider: &Provider
         Entity::Address(deposit.clone()),
         Entity::Account(provider.clone(), username.clone()),
     ));
-    let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
-    let utxos = explorer.address_utxos(&state.main_address).await.map_err(|e| CastError::Coin(e.to_string()))?;
-    let total: u64 = utxos.iter().map(|u| u.value_sat).sum();
-    // Send everything: the fee for n P2WPKH inputs and one output, at the scenario's rate.
-    let vbytes = 11 + 69 * utxos.len() as u64 + 31 + 8;
-    let fee = vbytes * stage.scenario.coin.fee_rate;
-    if total <= fee + 546 {
-        return Err(CastError::Coin(format!("nothing to cash out ({})", sim_core::ids::Sats(total))));
-    }
-    let tx = state
-        .wallet
-        .build_and_sign(&utxos, &[(to, total - fee)], stage.scenario.coin.fee_rate, &state.main_address)
-        .map_err(|e| CastError::Coin(e.to_string()))?;
-    let txid = explorer.broadcast(&tx).await.map_err(|e| CastError::Coin(e.to_string()))?;
+    let (txid, sent) = sweep_to(state, stage, &to).await?;
     Ok(format!(
         "{} sent {} to deposit address {deposit} of {username}@{provider} in {txid}",
         state.actor.identity.name,
-        sim_core::ids::Sats(total - fee)
+        sim_core::ids::Sats(sent)
     ))
 }

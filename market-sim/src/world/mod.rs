@@ -11,11 +11,13 @@ pub mod network;
 pub mod onion;
 pub mod truth;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bitcoin::Address;
+use coin_sim::coinjoin::{Coordinator, CoordinatorService, RoundConfig};
+use coin_sim::tumbler::{Tumbler, TumblerConfig, TumblerService};
 use coin_sim::{Chain, ChainParams, EsploraClient, SharedChain, Wallet};
 use sha2::{Digest, Sha256};
 use sim_core::clock::{SimClock, SimDuration, SimTime};
@@ -129,6 +131,10 @@ pub struct World {
     directory: Directory,
     /// Every service that keeps records, by `site:<id>` / `provider:<id>`, for digests and stats.
     records: BTreeMap<String, Box<dyn Records>>,
+    /// The world's tumblers: they pay out when their delays are due.
+    tumblers: Vec<TumblerService>,
+    /// The world's CoinJoin coordinators: a round closes once enough have registered.
+    coordinators: Vec<CoordinatorService>,
     desks: BTreeMap<ProviderId, ProviderDesk>,
     truth: SharedTruth,
     actors: Vec<ActorState>,
@@ -180,6 +186,18 @@ impl Records for MarketService {
     }
 }
 
+impl Records for TumblerService {
+    fn records(&self) -> Result<serde_json::Value, String> {
+        serde_json::to_value(self.lock().records()).map_err(|e| e.to_string())
+    }
+}
+
+impl Records for CoordinatorService {
+    fn records(&self) -> Result<serde_json::Value, String> {
+        serde_json::to_value(self.lock().records()).map_err(|e| e.to_string())
+    }
+}
+
 impl Records for ExchangeService {
     fn records(&self) -> Result<serde_json::Value, String> {
         self.dump().map_err(|e| e.to_string())
@@ -223,15 +241,20 @@ impl World {
 
         // The cast's wallets exist before the chain: the genesis block pays their funds.
         let actors_spec = scenario.cast.clone();
-        let mut wallets: BTreeMap<ActorId, Address> = BTreeMap::new();
-        for a in &actors_spec {
-            let mut w = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:{}", a.id)));
-            wallets.insert(a.id.clone(), w.new_address());
-        }
+        let wallets: BTreeMap<ActorId, Address> = actors_spec.iter().map(|a| (a.id.clone(), cast::actor_wallet(a, seed).1)).collect();
         let mut allocations = Vec::new();
         for f in &scenario.coin.initial_funds {
             if let Some(addr) = wallets.get(&f.actor) {
                 allocations.push((addr.clone(), f.amount.0));
+            }
+        }
+        // Mixers start with a float of their own, so payouts need not be the deposit itself.
+        let mut mixer_wallets = BTreeMap::new();
+        for site in &scenario.sites {
+            if let SiteKind::Mixer(m) = &site.kind {
+                let mut w = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:mixer:{}", site.id)));
+                allocations.push((w.new_address(), m.float.0));
+                mixer_wallets.insert(site.id.clone(), w);
             }
         }
         let params = ChainParams {
@@ -275,6 +298,7 @@ impl World {
                 commission_bps: m.commission_bps,
                 feerate_sat_per_vb: scenario.coin.fee_rate,
                 min_confirmations: m.min_confirmations,
+                ..MarketConfig::default()
             };
             let escrow = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:escrow:{}", site.id)));
             let market =
@@ -304,6 +328,47 @@ impl World {
             directory.providers.insert(p.id.clone(), format!("http://{host}"));
             desks.insert(p.id.clone(), ProviderDesk { url: format!("http://{host}"), legal_token, kind: p.kind });
             records.insert(format!("provider:{}", p.id), Box::new(exchange));
+        }
+        let mut tumblers = Vec::new();
+        let mut coordinators = Vec::new();
+        for site in &scenario.sites {
+            let host = onion::onion_host(rng::stream_seed(seed, &format!("onion:{}", site.id)));
+            let router = match &site.kind {
+                SiteKind::Mixer(m) => {
+                    let config = TumblerConfig {
+                        fee_bps: m.fee_bps,
+                        min_delay: m.min_delay,
+                        max_delay: m.max_delay,
+                        feerate_sat_per_vb: scenario.coin.fee_rate,
+                        ..TumblerConfig::default()
+                    };
+                    let wallet = mixer_wallets
+                        .remove(&site.id)
+                        .unwrap_or_else(|| Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:mixer:{}", site.id))));
+                    let tumbler = Tumbler::new(config, wallet, rng::stream(seed, &format!("service:{}", site.id)));
+                    let service = TumblerService::new(tumbler, clock.clone(), chain.clone());
+                    tumblers.push(service.clone());
+                    records.insert(format!("site:{}", site.id), Box::new(service.clone()));
+                    coin_sim::tumbler::router(service)
+                }
+                SiteKind::CoinJoin(c) => {
+                    let config = RoundConfig {
+                        denomination_sat: c.denomination.0,
+                        min_participants: usize::try_from(c.min_participants.max(2)).unwrap_or(2),
+                        max_participants: usize::try_from(c.min_participants.max(2)).unwrap_or(2).saturating_mul(4),
+                        feerate_sat_per_vb: scenario.coin.fee_rate,
+                        ..RoundConfig::default()
+                    };
+                    let coordinator = Coordinator::new(config, rng::stream(seed, &format!("service:{}", site.id)));
+                    let service = CoordinatorService::new(coordinator, chain.clone());
+                    coordinators.push(service.clone());
+                    records.insert(format!("site:{}", site.id), Box::new(service.clone()));
+                    coin_sim::coinjoin::router(service)
+                }
+                _ => continue,
+            };
+            up.launch(site.id.as_str(), &host, true, router).await?;
+            directory.sites.insert(site.id.clone(), format!("http://{host}"));
         }
         let Launcher { tasks, network, services, .. } = up;
 
@@ -338,6 +403,8 @@ impl World {
             services,
             directory,
             records,
+            tumblers,
+            coordinators,
             desks,
             truth,
             actors,
@@ -419,6 +486,7 @@ impl World {
                 Due::Block => {
                     self.mine_block()?;
                     self.next_block = self.next_block.plus(self.scenario.coin.block_interval);
+                    self.services_after_block().await;
                 }
                 Due::Step { actor, step } => {
                     self.next_step += 1;
@@ -428,6 +496,37 @@ impl World {
         }
         self.clock.advance_to(end);
         Ok(())
+    }
+
+    /// What the world's own services do on each block: tumblers pay what is due, and
+    /// CoinJoin rounds with enough participants close and are signed by their clients.
+    async fn services_after_block(&mut self) {
+        for t in &self.tumblers {
+            let paid = t.tick();
+            if !paid.is_empty() {
+                self.chronicle(None, format!("a mixer paid out {} order(s)", paid.len()), true);
+            }
+        }
+        for c in &self.coordinators {
+            let ready = c.lock().current().map(|r| (r.id(), r.status())).filter(|(_, st)| st.participants >= st.min_participants);
+            if let Some((id, st)) = ready.filter(|(_, st)| matches!(st.phase, coin_sim::coinjoin::Phase::Registration)) {
+                match c.close_registration(id) {
+                    Ok(txid) => {
+                        self.chronicle(None, format!("CoinJoin round {id} closed with {} participants ({txid})", st.participants), true)
+                    }
+                    Err(e) => self.chronicle(None, format!("CoinJoin round {id} could not close: {e}"), false),
+                }
+            }
+        }
+        for i in 0..self.actors.len() {
+            if !self.actors[i].has_pending_joins() {
+                continue;
+            }
+            let id = self.actors[i].id().clone();
+            for (text, ok) in self.actors[i].sign_pending_joins().await {
+                self.chronicle(Some(id.clone()), text, ok);
+            }
+        }
     }
 
     async fn perform(&mut self, actor: usize, step: usize) {
@@ -451,10 +550,32 @@ impl World {
         let mut transfers = Vec::new();
         if let Some(block) = chain.block_by_hash(&hash) {
             for tx in block.txdata.iter().skip(1) {
-                let from: Vec<String> = tx
-                    .input
+                let prevouts: Vec<bitcoin::TxOut> = tx.input.iter().filter_map(|i| chain.prevout(&i.previous_output)).collect();
+                // In a CoinJoin several owners pay into one transaction: only each owner's
+                // own inputs really paid its own outputs.
+                let owners: BTreeSet<usize> = prevouts.iter().filter_map(|o| self.owner_of(&o.script_pubkey)).collect();
+                if owners.len() > 1 {
+                    for o in &prevouts {
+                        let Some(owner) = self.owner_of(&o.script_pubkey) else { continue };
+                        let Ok(from) = Address::from_script(&o.script_pubkey, coin_sim::params::NETWORK) else { continue };
+                        let own_outputs = tx
+                            .output
+                            .iter()
+                            .filter(|out| self.owner_of(&out.script_pubkey) == Some(owner))
+                            .filter_map(|out| Address::from_script(&out.script_pubkey, coin_sim::params::NETWORK).ok())
+                            .filter(|to| *to != from);
+                        for to in own_outputs {
+                            transfers.push(Fact::new(
+                                FactKind::Transfer,
+                                Entity::Address(from.to_string()),
+                                Entity::Address(to.to_string()),
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                let from: Vec<String> = prevouts
                     .iter()
-                    .filter_map(|i| chain.prevout(&i.previous_output))
                     .filter_map(|o| Address::from_script(&o.script_pubkey, coin_sim::params::NETWORK).ok())
                     .map(|a| a.to_string())
                     .collect();
@@ -513,6 +634,11 @@ impl World {
             actions_ok,
             actions_failed,
         })
+    }
+
+    /// Which member of the cast owns an output script (by the addresses its wallet made).
+    fn owner_of(&self, script: &bitcoin::Script) -> Option<usize> {
+        self.actors.iter().position(|a| a.owns(script))
     }
 
     /// A digest of the whole world's state: chain, every service's records, ground truth.

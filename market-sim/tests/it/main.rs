@@ -3,6 +3,8 @@
 //! and determinism of the services' databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod market_site;
+
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -31,7 +33,7 @@ async fn serve(router: Router) -> String {
 }
 
 fn market_config() -> MarketConfig {
-    MarketConfig { name: "Silk Lane".into(), commission_bps: 500, feerate_sat_per_vb: 2, min_confirmations: 1 }
+    MarketConfig { name: "Silk Lane".into(), commission_bps: 500, feerate_sat_per_vb: 2, min_confirmations: 1, ..MarketConfig::default() }
 }
 
 fn exchange_config() -> ExchangeConfig {

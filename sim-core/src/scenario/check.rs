@@ -7,7 +7,10 @@
 //! times against the world's duration and the team's budget, rubric signs, legal rules,
 //! the reference solution's ordering of evidence labels, and whether every charge
 //! element can be proven by some fact the cast's scripts can make true
-//! ([`possible_facts`]). [`summary`] is the one-screen view `darklab check` prints.
+//! ([`possible_facts`]); then, on an otherwise sound scenario, whether a full-marks case can
+//! be reached lawfully within the time budget and whether every slip matters
+//! ([`super::solve`]), for the scenario and each declared variant. [`summary`] is the
+//! one-screen view `darklab check` prints.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +20,7 @@ use crate::ids::{PersonaId, ProviderId, SiteId};
 
 pub use super::possible::possible_facts;
 pub use super::summary::summary;
+use super::variant::MAX_VARIANTS;
 
 /// One semantic problem in a scenario.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +63,33 @@ const EARLIEST_START: SimTime = SimTime(946_684_800);
 const LATEST_START: SimTime = SimTime(4_102_444_800);
 
 /// Runs every check; an empty result means the scenario is sound.
+///
+/// A scenario that passes the structural checks is then solved ([`super::solve`]): an
+/// unsolvable case, a path over the time budget and a slip no lawful path can use are
+/// problems too. Then every declared variant is checked the same way; its problems carry
+/// the same paths, their messages start with `variant K:`.
 pub fn check(s: &Scenario) -> Vec<Problem> {
+    let mut out = check_one(s);
+    if !out.is_empty() {
+        return out;
+    }
+    let count = s.variants.as_ref().map_or(0, |v| v.count);
+    if count > MAX_VARIANTS {
+        out.push(
+            Problem::new("variants.count", format!("at most {MAX_VARIANTS} variants may be declared, found {count}"))
+                .with_help("each variant is solved by `darklab check`; declare fewer"),
+        );
+        return out;
+    }
+    for k in 1..=count {
+        let v = super::variant::variant(s, k);
+        out.extend(check_one(&v).into_iter().map(|p| Problem { message: format!("variant {k}: {}", p.message), ..p }));
+    }
+    out
+}
+
+/// The checks of one scenario (no variants), the solver last when all else is sound.
+fn check_one(s: &Scenario) -> Vec<Problem> {
     let mut c = Checker { s, ix: Index::new(s), out: Vec::new() };
     c.format_and_meta();
     c.network();
@@ -72,6 +102,9 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
     c.rubric();
     c.injects_and_hints();
     c.solution();
+    if c.out.is_empty() {
+        c.out.extend(super::solve::problems(s));
+    }
     c.out
 }
 
@@ -377,6 +410,12 @@ impl<'a> Checker<'a> {
             Action::OpenAccount { provider, .. } => {
                 self.provider(format!("{act}.OpenAccount.provider"), provider.as_str());
             }
+            Action::Tumble { via } => {
+                self.site_of_kind(format!("{act}.Tumble.via"), via.as_str(), "a Mixer", |k| matches!(k, SiteKind::Mixer(_)))
+            }
+            Action::CoinJoin { via } => self.site_of_kind(format!("{act}.CoinJoin.via"), via.as_str(), "a CoinJoin coordinator", |k| {
+                matches!(k, SiteKind::CoinJoin(_))
+            }),
             Action::CashOut { provider } => {
                 let path = format!("{act}.CashOut.provider");
                 if self.provider(path.clone(), provider.as_str()) && account_before(a, k, provider).is_none() {
@@ -385,6 +424,22 @@ impl<'a> Checker<'a> {
                             .with_help(format!("add an earlier step `OpenAccount(provider: \"{provider}\", username: ...)` to its script")),
                     );
                 }
+            }
+        }
+    }
+
+    /// Checks that `id` names a site of the wanted kind.
+    fn site_of_kind(&mut self, path: String, id: &str, what: &str, wanted: impl Fn(&SiteKind) -> bool) {
+        match self.s.sites.iter().find(|x| x.id.as_str() == id) {
+            Some(site) if wanted(&site.kind) => {}
+            Some(_) => self.push(Problem::new(path, format!("site `{id}` is not {what}"))),
+            None => {
+                let known: Vec<&str> = self.s.sites.iter().map(|x| x.id.as_str()).collect();
+                let mut p = Problem::new(path, format!("no site `{id}`"));
+                if let Some(x) = did_you_mean(id, &known) {
+                    p = p.with_help(format!("did you mean `{x}`?"));
+                }
+                self.push(p);
             }
         }
     }

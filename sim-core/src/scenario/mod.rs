@@ -1,5 +1,6 @@
 //! Scenario format v1: types ([`model`]), loading with located diagnostics ([`load`]),
-//! source positions for field paths ([`locate`]) and semantic checks ([`check`]).
+//! source positions for field paths ([`locate`]), semantic checks ([`check`]), the
+//! solvability solver ([`solve`]) and variants ([`variant`]).
 
 pub mod check;
 pub mod load;
@@ -7,7 +8,9 @@ pub mod locate;
 pub mod model;
 mod possible;
 pub mod reference;
+pub mod solve;
 pub mod summary;
+pub mod variant;
 
 pub use load::{Diagnostic, Diagnostics, load_file, load_str};
 pub use model::*;

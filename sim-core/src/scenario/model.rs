@@ -41,6 +41,10 @@ pub struct Scenario {
     /// Hints a team may take, at a cost.
     #[serde(default)]
     pub hints: Vec<Hint>,
+    /// What may vary between variants of this scenario (`--variant K`), e.g.
+    /// `variants: Some((count: 3))`; none when absent.
+    #[serde(default)]
+    pub variants: Option<Variants>,
     /// The reference solution the autopilot follows; it must score full marks.
     pub solution: Vec<SolutionStep>,
 }
@@ -200,8 +204,12 @@ pub enum SiteKind {
     Market(MarketSite),
     /// A discussion forum about markets.
     Forum,
-    /// A coin mixer's front page.
-    Mixer,
+    /// A custodial coin mixer (tumbler): deposits are paid out later, less a fee, from
+    /// other coins of its pool — the chain shows no link between deposit and payout.
+    Mixer(MixerSite),
+    /// A CoinJoin coordinator: participants' coins go into one transaction with
+    /// equal-denomination outputs; change still links back to its owner.
+    CoinJoin(CoinJoinSite),
     /// A clearnet social network.
     Social,
     /// A clearnet paste site.
@@ -226,6 +234,64 @@ pub struct MarketSite {
 
 fn one() -> u32 {
     1
+}
+
+/// Tumbler settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MixerSite {
+    /// Fee in basis points of each deposit (250 = 2.5 %).
+    pub fee_bps: u32,
+    /// Shortest delay between a confirmed deposit and its payout.
+    pub min_delay: SimDuration,
+    /// Longest delay.
+    pub max_delay: SimDuration,
+    /// Coins the mixer holds from the start (paid by the genesis block), so it can pay out
+    /// from other coins than the deposit.
+    #[serde(default = "default_float")]
+    pub float: Sats,
+}
+
+fn default_float() -> Sats {
+    Sats(1_000_000_000)
+}
+
+/// CoinJoin coordinator settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoinJoinSite {
+    /// The value of every mixed output, in units.
+    pub denomination: Sats,
+    /// A round closes once this many have registered (at the next block).
+    pub min_participants: u32,
+}
+
+/// How an actor's wallet spends: the habits chain analysis feeds on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Habits {
+    /// Receive and take change at one address again and again (careless; the default).
+    #[serde(default = "yes_habit")]
+    pub reuse_addresses: bool,
+    /// Round payments up to two significant digits (so the change output stands out).
+    #[serde(default)]
+    pub round_amounts: bool,
+    /// Spend every coin the wallet holds in each payment (common-input ownership).
+    #[serde(default)]
+    pub consolidate: bool,
+    /// Pay with taproot (BIP86) addresses instead of P2WPKH (BIP84).
+    #[serde(default)]
+    pub taproot: bool,
+}
+
+fn yes_habit() -> bool {
+    true
+}
+
+impl Default for Habits {
+    fn default() -> Self {
+        Habits { reuse_addresses: true, round_amounts: false, consolidate: false, taproot: false }
+    }
 }
 
 /// The darkcoin chain.
@@ -325,6 +391,9 @@ pub struct Actor {
     /// How the actor reacts to what teams do.
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// How the actor's wallet spends.
+    #[serde(default)]
+    pub habits: Habits,
 }
 
 /// Roles in the cast (Interpol's dark-web taxonomy).
@@ -434,6 +503,17 @@ pub enum Action {
         provider: ProviderId,
         /// User name at the provider.
         username: String,
+    },
+    /// Send everything the wallet holds through a tumbler, to be paid back later to a fresh
+    /// address of the actor's own.
+    Tumble {
+        /// The mixer site.
+        via: SiteId,
+    },
+    /// Join the next CoinJoin round with every coin the wallet holds.
+    CoinJoin {
+        /// The coordinator site.
+        via: SiteId,
     },
     /// Send everything the actor's wallet holds to a fresh deposit address at a provider.
     CashOut {
@@ -653,6 +733,40 @@ pub struct Hint {
     pub text: String,
     /// Points it costs.
     pub cost: i64,
+}
+
+/// What may vary between variants of a scenario.
+///
+/// Variant `K` (1 ≤ K ≤ `count`) is derived deterministically from K: the same cast,
+/// scripts, slips, charges and legal rules — the same structure and difficulty — with the
+/// aspects switched on here redrawn, so that teams in a challenge or successive classes
+/// cannot share answers. Variant 0 is the scenario as written. `darklab check` solves every
+/// declared variant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variants {
+    /// How many variants are declared (at most 100).
+    pub count: u32,
+    /// Redraw every identity's real name (and e-mail) from a built-in pool, rewritten
+    /// everywhere it appears (the solution's suspects, bios, injects, hints).
+    #[serde(default = "yes")]
+    pub names: bool,
+    /// Redraw every persona's handle from a built-in pool, rewritten everywhere it appears
+    /// (the solution's captures, injects, hints, bios, feedback).
+    #[serde(default = "yes")]
+    pub handles: bool,
+    /// Scale each listing's price and each actor's initial funds within ±20 %; a buyer's
+    /// funds never shrink relative to what it buys, so every buyer can still pay.
+    #[serde(default = "yes")]
+    pub amounts: bool,
+    /// Move each scripted step with a jitter to a point inside its jitter window (the window
+    /// itself is unchanged, so every check on times still holds).
+    #[serde(default = "yes")]
+    pub timings: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One step of the reference solution, as a team would take it.

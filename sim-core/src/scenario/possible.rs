@@ -86,7 +86,11 @@ pub fn possible_facts(s: &Scenario) -> FactSet {
                     let dep = deposit(&a.id, provider);
                     let account = Entity::Account(provider.clone(), username.to_string());
                     facts.insert(Fact::new(FactKind::DepositAddressOf, dep.clone(), account));
-                    if paid.get(&a.id).is_some_and(|(t, _)| *t < st.at) {
+                    // Coins sent through a mixer before the cash-out come back from the
+                    // mixer's own pool: on chain nothing links the payout address to the
+                    // deposit any more (only the mixer's records would).
+                    let mixed = a.script.iter().take(k).any(|x| matches!(x.action, Action::Tumble { .. }) && x.at <= st.at);
+                    if paid.get(&a.id).is_some_and(|(t, _)| *t < st.at) && !mixed {
                         facts.insert(Fact::new(FactKind::Transfer, payout(&a.id), dep.clone()));
                     }
                     if funded.contains(&&a.id) {
@@ -223,5 +227,32 @@ mod tests {
         assert_eq!(chain.last().map(|f| f.object.clone()), Some(Entity::Identity("mark".into())));
         assert_eq!(chain.len(), 4);
         assert!(unprovable(&s).is_empty());
+    }
+
+    #[test]
+    fn a_tumble_before_the_cash_out_breaks_the_on_chain_link() {
+        let text = include_str!("../../../scenarios/careless-vendor.ron");
+        let mut s: Scenario = ron::from_str(text).expect("parses");
+        s.sites.push(Site {
+            id: "blender".into(),
+            name: "Blender".into(),
+            kind: SiteKind::Mixer(MixerSite {
+                fee_bps: 300,
+                min_delay: crate::clock::SimDuration::hours(1),
+                max_delay: crate::clock::SimDuration::hours(2),
+                float: crate::ids::Sats(100_000_000),
+            }),
+        });
+        let mark = s.cast.iter_mut().find(|a| a.id.as_str() == "mark").expect("mark");
+        mark.script.push(Step {
+            at: crate::clock::SimDuration::hours(55),
+            jitter: Default::default(),
+            action: Action::Tumble { via: "blender".into() },
+        });
+        mark.script.sort_by_key(|st| st.at);
+        let facts = possible_facts(&s);
+        let from = Entity::Persona("greenleaf".into());
+        assert!(facts.path(&from, |e| matches!(e, Entity::Identity(_))).is_none(), "the mixer hides the way to the exchange");
+        assert!(!unprovable(&s).is_empty(), "the laundering element cannot be proven from the chain alone");
     }
 }

@@ -1,10 +1,12 @@
-//! The one-screen scenario summary `darklab check` prints after a clean load, and the
-//! rubric's maximum score.
+//! The one-screen scenario summary `darklab check` prints after a clean load (with the
+//! solver's shortest lawful path, its duration, a difficulty estimate and one line per
+//! declared variant), and the rubric's maximum score.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::model::*;
+use super::solve::{Solution, Solvability, describe_step, solve, unreachable_rules};
 use crate::ids::{ActorId, PersonaId};
 
 /// The most points a team can score under the rubric: every counted step, every
@@ -44,7 +46,8 @@ pub fn summary(s: &Scenario) -> String {
             let kind = match &x.kind {
                 SiteKind::Market(_) => "Market",
                 SiteKind::Forum => "Forum",
-                SiteKind::Mixer => "Mixer",
+                SiteKind::Mixer(_) => "Mixer",
+                SiteKind::CoinJoin(_) => "CoinJoin",
                 SiteKind::Social => "Social",
                 SiteKind::Paste => "Paste",
                 SiteKind::Search => "Search",
@@ -84,7 +87,73 @@ pub fn summary(s: &Scenario) -> String {
     }
     let _ = writeln!(o, "  solution        {} step(s)", s.solution.len());
     let _ = writeln!(o, "  maximum score   {}", max_score(s));
+    let _ = writeln!(o, "  solver          {}", solver_line(s, &solve(s)));
+    if let Solvability::Solved(sol) | Solvability::OverBudget { fastest: sol, .. } = solve(s) {
+        let _ = writeln!(o, "                  ({})", sol.difficulty.reason);
+        for (i, step) in sol.steps.iter().enumerate() {
+            let _ = writeln!(o, "    {}. {}", i + 1, describe_step(step));
+        }
+    }
+    let count = s.variants.as_ref().map_or(0, |v| v.count);
+    if count > 0 {
+        let _ = writeln!(o, "  variants        {count} declared");
+        for k in 1..=count.min(super::variant::MAX_VARIANTS) {
+            let _ = writeln!(o, "    {}", variant_line(s, k));
+        }
+    }
+    for (i, why) in unreachable_rules(s) {
+        let _ = writeln!(o, "  note: legal.rules[{i}] can never be granted: {why}");
+    }
     o
+}
+
+/// The solver's verdict in one line: path length, simulated duration, difficulty.
+pub fn solver_line(s: &Scenario, result: &Solvability) -> String {
+    let actions = |sol: &Solution| sol.steps.len().saturating_sub(1);
+    match result {
+        Solvability::Solved(sol) => {
+            let shortest = if sol.shortest { "shortest" } else { "a (search cut short)" };
+            let declared =
+                if sol.difficulty.level == s.meta.difficulty { String::new() } else { format!(", declared {:?}", s.meta.difficulty) };
+            format!(
+                "{shortest} lawful path {} action(s), {} of a {} budget, estimated {:?}{declared}",
+                actions(sol),
+                sol.duration,
+                s.meta.time_budget,
+                sol.difficulty.level
+            )
+        }
+        Solvability::OverBudget { fastest, budget } => {
+            format!(
+                "over budget: the fastest lawful path takes {} ({} action(s)), the budget is {budget}",
+                fastest.duration,
+                actions(fastest)
+            )
+        }
+        Solvability::Unsolvable { missing, .. } => format!("unsolvable: no lawful path reveals `{missing}` ({:?})", missing.kind),
+    }
+}
+
+/// One line about variant `k`: who and which handles it draws, and the solver's verdict.
+pub fn variant_line(s: &Scenario, k: u32) -> String {
+    let v = super::variant::variant(s, k);
+    let offenders: BTreeSet<&ActorId> = v.charges.iter().map(|c| &c.offender).collect();
+    let who: Vec<String> = v
+        .cast
+        .iter()
+        .filter(|a| offenders.contains(&a.id))
+        .map(|a| {
+            let handles: Vec<&str> = a.personas.iter().map(|p| p.handle.as_str()).collect();
+            format!("{} ({})", a.identity.name, handles.join(", "))
+        })
+        .collect();
+    let verdict = match solve(&v) {
+        Solvability::Solved(sol) => {
+            format!("solved: {} action(s), {}, {:?}", sol.steps.len().saturating_sub(1), sol.duration, sol.difficulty.level)
+        }
+        other => solver_line(&v, &other),
+    };
+    format!("variant {k}  {} — {verdict}", join_or_none(&who))
 }
 
 fn join_or_none<S: AsRef<str>>(items: &[S]) -> String {

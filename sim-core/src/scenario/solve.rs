@@ -1,0 +1,1021 @@
+//! Solvability: whether a full-marks case exists, and the shortest lawful way to it.
+//!
+//! [`solve`] searches the lawful investigative actions of a team over the abstract facts
+//! graph of [`possible_facts`] (symbolic addresses such as `payout:<actor>`), without
+//! looking at the scenario's reference `solution`. The actions are modelled on the real
+//! extractors and judge (`game::extract`, `game::judge`):
+//!
+//! - **Capture a vendor profile** of a persona with a shop on a market (the public market
+//!   lists every shop): reveals `Offers(persona → listing)` for its listings, and
+//!   `ControlsAddress(persona → payout)` only when the persona has an `AddressInProfile`
+//!   slip; that address is then the first in the capture (`FirstIn`).
+//! - **Capture the explorer's page of a known address** (one a captured artifact names):
+//!   reveals the transfers into and out of it.
+//! - **Capture the transaction that spends from a known address** (modelled when exactly
+//!   one transfer leaves it): reveals that transfer and makes its destination citable
+//!   (`PaidIn`).
+//! - **A legal request** for a provider's records about a known address: a production
+//!   order to a domestic provider, a mutual legal assistance request to a foreign one,
+//!   under the rule the judge would apply (same request type and provider kind, else a rule
+//!   for any provider). `LinkToOffence(max_hops)` is granted when the revealed facts show a
+//!   persona offering goods and a chain of at most `max_hops` facts from such a persona to
+//!   the address. An exchange answers with the account a deposit address belongs to
+//!   (`DepositAddressOf`, `AccountHolder`). It costs the rule's `ruling_delay` plus the
+//!   provider's `response_delay` of simulated time; captures cost none. Other request
+//!   types (preservation, warrants) produce no records in the model.
+//!
+//! The goal is a case with full marks: every (offender, persona) pair named by a charge
+//! proof attributed by a chain persona → identity in the revealed facts, every element's
+//! proof in the revealed facts, and at least `rubric.max_steps` lawful steps (a capture is
+//! one step, an answered request two: the grant and the records). The search is Dijkstra
+//! over sets of revealed facts and citable addresses, shortest first by number of actions,
+//! then by simulated time; extra captures pad a path that is short of `max_steps`. The path
+//! is written in the scenario's own solution language, ending with the case it files, so
+//! the autopilot can replay it.
+//!
+//! Every action only adds facts, and every precondition only needs facts, so what *all*
+//! lawful actions together reveal (the closure) decides solvability; when the goal is
+//! outside it, [`Solvability::Unsolvable`] names the first fact of a needed chain that no
+//! lawful action reaches.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use super::check::Problem;
+use super::model::*;
+use super::possible::possible_facts;
+use crate::clock::SimDuration;
+use crate::facts::{Entity, EntityKind, Fact, FactKind, FactSet};
+use crate::ids::{ActorId, EvidenceLabel, PersonaId, ProviderId, RequestLabel};
+
+/// Most search states explored before the solver settles for the best path found so far.
+const MAX_STATES: usize = 200_000;
+
+/// A full-marks case found by the solver.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Solution {
+    /// The lawful path, in the scenario's solution language, ending with `File(...)`.
+    pub steps: Vec<SolutionStep>,
+    /// Simulated time the path takes (legal requests wait for the judge and the provider).
+    pub duration: SimDuration,
+    /// How hard the path is.
+    pub difficulty: DifficultyEstimate,
+    /// Whether the search proved it shortest (false only when the search was cut short).
+    pub shortest: bool,
+}
+
+/// An estimate of how hard a scenario is, from its shortest lawful path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DifficultyEstimate {
+    /// The level the path suggests.
+    pub level: Difficulty,
+    /// The points behind it: captures + 2 × requests + (longest attribution chain − 1)
+    /// + 4 × (suspects − 1) + 3 × requests abroad.
+    pub score: u32,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// What the solver found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Solvability {
+    /// A full-marks case within the time budget (the shortest such path).
+    Solved(Solution),
+    /// Full marks are reachable, but even the fastest path takes longer than the budget.
+    OverBudget {
+        /// The fastest full-marks path.
+        fastest: Solution,
+        /// The scenario's `meta.time_budget`.
+        budget: SimDuration,
+    },
+    /// No lawful path reaches full marks.
+    Unsolvable {
+        /// The first fact of a needed chain that no lawful action reveals. When not even the
+        /// world's own facts hold a chain, it is the missing link itself (persona → identity
+        /// as an `AccountHolder` fact, or the element's fact about the persona).
+        missing: Fact,
+        /// Why no lawful action reveals it, in words.
+        why: String,
+        /// What needs it, in words.
+        needed_by: String,
+        /// The charge element (charge index, element index) that needs it.
+        element: (usize, usize),
+    },
+}
+
+/// Searches for the shortest lawful full-marks case (see the module docs).
+pub fn solve(s: &Scenario) -> Solvability {
+    let m = Model::new(s);
+    let closure = m.closure();
+    let cfs = m.fact_set(&closure.0.facts);
+    if let Some(req) = m.reqs.iter().find(|r| !m.met(r, &cfs)) {
+        return m.unsolvable(req, &closure.0, &cfs);
+    }
+    let budget = s.meta.time_budget;
+    let (path, shortest) = m.search(false).unwrap_or_else(|| (closure.1.clone(), false));
+    let first = m.render(&path, shortest);
+    if first.duration <= budget {
+        return Solvability::Solved(first);
+    }
+    let (path, shortest) = m.search(true).unwrap_or((path, false));
+    let fastest = m.render(&path, shortest);
+    if fastest.duration <= budget { Solvability::Solved(fastest) } else { Solvability::OverBudget { fastest, budget } }
+}
+
+/// One line per step of a solution, for the summary: `Capture profile-greenleaf: vendor profile GreenLeafUK on silk-lane`.
+pub fn describe_step(step: &SolutionStep) -> String {
+    let r = |a: &AddressRef| match a {
+        AddressRef::FirstIn(l) => format!("first address in {l}"),
+        AddressRef::PaidIn(l) => format!("address paid in {l}"),
+    };
+    match step {
+        SolutionStep::Capture { label, target } => {
+            let what = match target {
+                CaptureTarget::VendorProfile { site, handle } => format!("vendor profile {handle} on {site}"),
+                CaptureTarget::ExplorerAddress(a) => format!("explorer page of the {}", r(a)),
+                CaptureTarget::ExplorerSpend(a) => format!("transaction spending from the {}", r(a)),
+            };
+            format!("capture {label}: {what}")
+        }
+        SolutionStep::Request { kind, provider, target, grounds, response, .. } => {
+            let cited: Vec<&str> = grounds.iter().map(EvidenceLabel::as_str).collect();
+            format!(
+                "{kind:?} to {provider} for the {}, citing {} → {response}",
+                r(target),
+                if cited.is_empty() { "nothing".into() } else { cited.join(", ") }
+            )
+        }
+        SolutionStep::File(case) => {
+            let names: Vec<&str> = case.suspects.iter().map(|x| x.name.as_str()).collect();
+            format!("file the case against {}", names.join(", "))
+        }
+    }
+}
+
+/// Legal rules no lawful path can get granted, as `(rule index, why)`; warnings for the
+/// summary (a scenario may keep a rule for teams that go astray).
+pub fn unreachable_rules(s: &Scenario) -> Vec<(usize, String)> {
+    let m = Model::new(s);
+    let (closure, _) = m.closure();
+    let cfs = m.fact_set(&closure.facts);
+    let mut out = Vec::new();
+    for (i, rule) in s.legal.rules.iter().enumerate() {
+        let providers: Vec<&Provider> = s
+            .providers
+            .iter()
+            .filter(|p| rule.provider_kind.is_none_or(|k| k == p.kind))
+            .filter(|p| matching_rule(&s.legal.rules, rule.request, p.kind).is_some_and(|r| std::ptr::eq(r, rule)))
+            .collect();
+        if providers.is_empty() {
+            let why = match rule.provider_kind {
+                Some(k) => format!("no provider is {k:?}, or an earlier rule takes precedence"),
+                None => "every provider falls under a more specific rule".into(),
+            };
+            out.push((i, why));
+            continue;
+        }
+        if let Grounds::LinkToOffence { max_hops } = rule.grounds {
+            let reachable = (0..m.addrs.len())
+                .filter(|a| closure.addrs.has(*a))
+                .any(|a| grounds(&cfs, &Entity::Address(m.addrs[a].clone()), max_hops).is_some());
+            if !reachable {
+                out.push((i, format!("no address a team can cite is linked to an offering persona within {max_hops} hop(s)")));
+            }
+        }
+    }
+    out
+}
+
+/// The solver's problems for `check`: an unsolvable scenario (located at the slip that
+/// would carry the missing fact, else at the element that needs it), a path over the time
+/// budget, and slips whose facts no lawful path can use.
+pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
+    let m = Model::new(s);
+    let mut out = Vec::new();
+    match solve(s) {
+        Solvability::Solved(_) => {}
+        Solvability::OverBudget { fastest, budget } => out.push(
+            Problem::new(
+                "meta.time_budget",
+                format!("the fastest lawful full-marks case takes {}, longer than the time budget of {budget}", fastest.duration),
+            )
+            .with_help("lengthen `meta.time_budget`, or shorten the legal rules' `ruling_delay` or the providers' `response_delay`"),
+        ),
+        Solvability::Unsolvable { missing, why, needed_by, element: (i, j) } => {
+            let msg = format!(
+                "the case cannot be solved lawfully: no lawful path reveals `{missing}` ({:?}), which {needed_by} needs",
+                missing.kind
+            );
+            let path = match m.carrier(&missing) {
+                Some((a, k)) => format!("cast[{a}].slips[{k}].kind"),
+                None => format!("charges[{i}].elements[{j}].proven_by"),
+            };
+            out.push(Problem::new(path, msg).with_help(why));
+            // What else cannot be reached follows from this first missing fact.
+            return out;
+        }
+    }
+    let (closure, _) = m.closure();
+    let cfs = m.fact_set(&closure.facts);
+    for (a, actor) in s.cast.iter().enumerate() {
+        for (k, slip) in actor.slips.iter().enumerate() {
+            if let Some(why) = m.unused_slip(actor, slip, &closure, &cfs) {
+                out.push(
+                    Problem::new(
+                        format!("cast[{a}].slips[{k}].kind"),
+                        format!("slip `{}` reveals no fact a lawful path can use: {why}", slip.id),
+                    )
+                    .with_help("remove the slip, or add what makes its trace matter (a shop, a cash-out, a legal rule)"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The rule the judge applies (as `game::judge::matching_rule`): same request type and this
+/// provider kind, else the same request type for any provider; the first wins.
+fn matching_rule(rules: &[LegalRule], kind: RequestKind, provider_kind: ProviderKind) -> Option<&LegalRule> {
+    let applies = |r: &&LegalRule| r.request == kind;
+    rules
+        .iter()
+        .filter(applies)
+        .find(|r| r.provider_kind == Some(provider_kind))
+        .or_else(|| rules.iter().filter(applies).find(|r| r.provider_kind.is_none()))
+}
+
+/// The judge's `LinkToOffence` test over `facts`: the persona offering goods with the
+/// shortest chain to `target`, if that chain has at most `max_hops` facts.
+fn grounds(facts: &FactSet, target: &Entity, max_hops: u32) -> Option<(PersonaId, Vec<Fact>)> {
+    let offenders: BTreeSet<&PersonaId> = facts
+        .iter()
+        .filter(|f| f.kind == FactKind::Offers)
+        .filter_map(|f| match &f.subject {
+            Entity::Persona(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let mut best: Option<(Vec<Fact>, &PersonaId)> = None;
+    for p in offenders {
+        if let Some(path) = facts.path(&Entity::Persona(p.clone()), |e| e == target)
+            && best.as_ref().is_none_or(|(b, _)| path.len() < b.len())
+        {
+            best = Some((path, p));
+        }
+    }
+    let max = usize::try_from(max_hops).unwrap_or(usize::MAX);
+    best.filter(|(path, _)| path.len() <= max).map(|(path, p)| (p.clone(), path))
+}
+
+/// A small bit set over fact or address indices.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(n: usize) -> Self {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+    fn has(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| (w >> (i % 64)) & 1 == 1)
+    }
+    fn set(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+    }
+}
+
+/// What a team knows: revealed facts, citable addresses, lawful steps so far (capped).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct State {
+    facts: Bits,
+    addrs: Bits,
+    lawful: u32,
+}
+
+/// What an action is.
+#[derive(Clone, Debug)]
+enum Kind {
+    Profile { persona: PersonaId, site: crate::ids::SiteId, handle: String },
+    Address,
+    Spend,
+    Request { kind: RequestKind, provider: ProviderId, max_hops: Option<u32>, foreign: bool },
+}
+
+/// One lawful action of a team.
+#[derive(Clone, Debug)]
+struct Act {
+    kind: Kind,
+    /// The citable address it is about.
+    needs: Option<usize>,
+    /// Facts it reveals.
+    reveals: Vec<usize>,
+    /// The address that is first in its content (citable as `FirstIn`).
+    first_in: Option<usize>,
+    /// The address its transaction pays (citable as `PaidIn`).
+    paid_in: Option<usize>,
+    /// Lawful steps it counts for.
+    lawful: u32,
+    /// Simulated time it takes.
+    delay: SimDuration,
+}
+
+/// What a full-marks case needs.
+#[derive(Clone, Debug)]
+enum Req {
+    /// The persona attributed to the offender; `element` is the first element that needs it.
+    Attribution { offender: ActorId, persona: PersonaId, element: (usize, usize) },
+    /// The element's proof.
+    Element { i: usize, j: usize },
+}
+
+struct Model<'a> {
+    s: &'a Scenario,
+    truth: FactSet,
+    facts: Vec<Fact>,
+    addrs: Vec<String>,
+    addr_ix: BTreeMap<String, usize>,
+    acts: Vec<Act>,
+    reqs: Vec<Req>,
+    max_steps: u32,
+}
+
+fn addr_name(e: &Entity) -> Option<&str> {
+    match e {
+        Entity::Address(a) => Some(a.as_str()),
+        _ => None,
+    }
+}
+
+impl<'a> Model<'a> {
+    fn new(s: &'a Scenario) -> Self {
+        let truth = possible_facts(s);
+        let facts: Vec<Fact> = truth.iter().cloned().collect();
+        let fact_ix: BTreeMap<&Fact, usize> = facts.iter().enumerate().map(|(i, f)| (f, i)).collect();
+        let mut addr_set: BTreeSet<String> = BTreeSet::new();
+        for f in &facts {
+            for e in [&f.subject, &f.object] {
+                if let Some(a) = addr_name(e) {
+                    addr_set.insert(a.to_string());
+                }
+            }
+        }
+        let addrs: Vec<String> = addr_set.into_iter().collect();
+        let addr_ix: BTreeMap<String, usize> = addrs.iter().enumerate().map(|(i, a)| (a.clone(), i)).collect();
+        let ix = |pred: &dyn Fn(&Fact) -> bool| -> Vec<usize> {
+            facts.iter().filter(|f| pred(f)).filter_map(|f| fact_ix.get(f).copied()).collect()
+        };
+        let mut acts = Vec::new();
+
+        // Vendor profiles of personas with a shop on a market.
+        let markets: BTreeSet<&str> = s.sites.iter().filter(|x| matches!(x.kind, SiteKind::Market(_))).map(|x| x.id.as_str()).collect();
+        let mut shops: BTreeSet<&PersonaId> = BTreeSet::new();
+        for a in &s.cast {
+            for st in &a.script {
+                let Action::OpenShop { persona, .. } = &st.action else { continue };
+                let Some(p) = a.personas.iter().find(|p| &p.id == persona) else { continue };
+                if !markets.contains(p.site.as_str()) || !shops.insert(&p.id) {
+                    continue;
+                }
+                let who = Entity::Persona(p.id.clone());
+                let leaks = a.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::AddressInProfile(x) if x == persona));
+                let reveals =
+                    ix(&|f: &Fact| f.subject == who && (f.kind == FactKind::Offers || (leaks && f.kind == FactKind::ControlsAddress)));
+                let first_in = reveals
+                    .iter()
+                    .filter_map(|i| facts.get(*i))
+                    .filter(|f| f.kind == FactKind::ControlsAddress)
+                    .find_map(|f| addr_name(&f.object).and_then(|x| addr_ix.get(x).copied()));
+                acts.push(Act {
+                    kind: Kind::Profile { persona: p.id.clone(), site: p.site.clone(), handle: p.handle.clone() },
+                    needs: None,
+                    reveals,
+                    first_in,
+                    paid_in: None,
+                    lawful: 1,
+                    delay: SimDuration(0),
+                });
+            }
+        }
+
+        // The explorer: an address's page, and the transaction spending from it.
+        for (ai, a) in addrs.iter().enumerate() {
+            let at = Entity::Address(a.clone());
+            let touching = ix(&|f: &Fact| f.kind == FactKind::Transfer && (f.subject == at || f.object == at));
+            if !touching.is_empty() {
+                acts.push(Act {
+                    kind: Kind::Address,
+                    needs: Some(ai),
+                    reveals: touching,
+                    first_in: None,
+                    paid_in: None,
+                    lawful: 1,
+                    delay: SimDuration(0),
+                });
+            }
+            let out = ix(&|f: &Fact| f.kind == FactKind::Transfer && f.subject == at);
+            if let [one] = out.as_slice() {
+                let paid_in = facts.get(*one).and_then(|f| addr_name(&f.object)).and_then(|x| addr_ix.get(x).copied());
+                acts.push(Act {
+                    kind: Kind::Spend,
+                    needs: Some(ai),
+                    reveals: out,
+                    first_in: None,
+                    paid_in,
+                    lawful: 1,
+                    delay: SimDuration(0),
+                });
+            }
+        }
+
+        // Legal requests for an exchange's records of a deposit address.
+        for p in s.providers.iter().filter(|p| p.kind == ProviderKind::Exchange) {
+            let foreign = matches!(p.jurisdiction, Jurisdiction::Foreign(_));
+            let kind = if foreign { RequestKind::MutualLegalAssistance } else { RequestKind::ProductionOrder };
+            let Some(rule) = matching_rule(&s.legal.rules, kind, p.kind) else { continue };
+            let max_hops = match rule.grounds {
+                Grounds::None => None,
+                Grounds::LinkToOffence { max_hops } => Some(max_hops),
+            };
+            let delay = SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0));
+            for f in truth.iter().filter(|f| f.kind == FactKind::DepositAddressOf) {
+                let Entity::Account(prov, _) = &f.object else { continue };
+                let Some(target) = addr_name(&f.subject).and_then(|x| addr_ix.get(x).copied()) else { continue };
+                if prov != &p.id {
+                    continue;
+                }
+                let account = f.object.clone();
+                let reveals = ix(&|g: &Fact| {
+                    (g.kind == FactKind::DepositAddressOf && g.object == account)
+                        || (g.kind == FactKind::AccountHolder && g.subject == account)
+                });
+                acts.push(Act {
+                    kind: Kind::Request { kind, provider: p.id.clone(), max_hops, foreign },
+                    needs: Some(target),
+                    reveals,
+                    first_in: None,
+                    paid_in: None,
+                    lawful: 2,
+                    delay,
+                });
+            }
+        }
+
+        let mut reqs = Vec::new();
+        let mut pairs: BTreeSet<(&ActorId, &PersonaId)> = BTreeSet::new();
+        for (i, c) in s.charges.iter().enumerate() {
+            for (j, e) in c.elements.iter().enumerate() {
+                let persona = proof_persona(e);
+                if pairs.insert((&c.offender, persona)) {
+                    reqs.push(Req::Attribution { offender: c.offender.clone(), persona: persona.clone(), element: (i, j) });
+                }
+                reqs.push(Req::Element { i, j });
+            }
+        }
+        Model { s, truth, facts, addrs, addr_ix, acts, reqs, max_steps: s.rubric.max_steps }
+    }
+
+    fn start(&self) -> State {
+        State { facts: Bits::new(self.facts.len()), addrs: Bits::new(self.addrs.len()), lawful: 0 }
+    }
+
+    fn fact_set(&self, bits: &Bits) -> FactSet {
+        self.facts.iter().enumerate().filter(|(i, _)| bits.has(*i)).map(|(_, f)| f.clone()).collect()
+    }
+
+    fn applicable(&self, st: &State, act: &Act, fs: &FactSet) -> bool {
+        let Some(a) = act.needs else { return true };
+        if !st.addrs.has(a) {
+            return false;
+        }
+        match &act.kind {
+            Kind::Request { max_hops: Some(h), .. } => grounds(fs, &Entity::Address(self.addrs[a].clone()), *h).is_some(),
+            _ => true,
+        }
+    }
+
+    fn useful(&self, st: &State, act: &Act) -> bool {
+        act.reveals.iter().any(|i| !st.facts.has(*i)) || act.first_in.into_iter().chain(act.paid_in).any(|a| !st.addrs.has(a))
+    }
+
+    fn apply(&self, st: &State, act: &Act) -> State {
+        let mut next = st.clone();
+        for i in &act.reveals {
+            next.facts.set(*i);
+        }
+        for a in act.first_in.into_iter().chain(act.paid_in) {
+            next.addrs.set(a);
+        }
+        next.lawful = st.lawful.saturating_add(act.lawful).min(self.max_steps);
+        next
+    }
+
+    /// Everything all lawful actions together reveal, and the order they were taken in.
+    fn closure(&self) -> (State, Vec<usize>) {
+        let mut st = self.start();
+        let mut order = Vec::new();
+        loop {
+            let fs = self.fact_set(&st.facts);
+            let next = self.acts.iter().position(|a| self.applicable(&st, a, &fs) && self.useful(&st, a));
+            let Some(k) = next else { break };
+            st = self.apply(&st, &self.acts[k]);
+            order.push(k);
+        }
+        (st, order)
+    }
+
+    fn met(&self, req: &Req, fs: &FactSet) -> bool {
+        match req {
+            Req::Attribution { offender, persona, .. } => {
+                let id = Entity::Identity(offender.clone());
+                self.owner(persona).is_some_and(|a| &a.id == offender) && fs.path(&Entity::Persona(persona.clone()), |e| e == &id).is_some()
+            }
+            Req::Element { i, j } => self.element(*i, *j).is_some_and(|e| self.proof_chain(&e.proven_by, fs).is_some()),
+        }
+    }
+
+    fn element(&self, i: usize, j: usize) -> Option<&'a Element> {
+        self.s.charges.get(i).and_then(|c| c.elements.get(j))
+    }
+
+    fn owner(&self, p: &PersonaId) -> Option<&'a Actor> {
+        self.s.cast.iter().find(|a| a.personas.iter().any(|x| &x.id == p))
+    }
+
+    /// The facts in `fs` that prove `proof` (one fact, or a chain).
+    fn proof_chain(&self, proof: &Proof, fs: &FactSet) -> Option<Vec<Fact>> {
+        match proof {
+            Proof::Fact { kind, persona } => fs.about(*kind, &Entity::Persona(persona.clone())).next().map(|f| vec![f.clone()]),
+            Proof::Link { persona, to, provider } => fs.path(&Entity::Persona(persona.clone()), |e| link_goal(e, *to, provider.as_ref())),
+        }
+    }
+
+    fn goal(&self, fs: &FactSet) -> bool {
+        self.reqs.iter().all(|r| self.met(r, fs))
+    }
+
+    fn pad(&self, lawful: u32) -> u32 {
+        self.max_steps.saturating_sub(lawful)
+    }
+
+    /// Dijkstra over states: by (actions, time), or by (time, actions) when `by_time`.
+    /// The path's actions (without padding), and whether the search ran to the end.
+    fn search(&self, by_time: bool) -> Option<(Vec<usize>, bool)> {
+        struct Node {
+            state: State,
+            parent: Option<(usize, usize)>,
+            steps: u32,
+            dur: i64,
+        }
+        let key = |steps: u32, dur: i64| if by_time { (dur, i64::from(steps)) } else { (i64::from(steps), dur) };
+        let mut nodes = vec![Node { state: self.start(), parent: None, steps: 0, dur: 0 }];
+        let mut best_cost: BTreeMap<State, (i64, i64)> = BTreeMap::from([(self.start(), (0, 0))]);
+        let mut heap = BinaryHeap::from([Reverse((0i64, 0i64, 0usize))]);
+        let mut best: Option<((i64, i64), usize)> = None;
+        let mut complete = true;
+        while let Some(Reverse((a, b, n))) = heap.pop() {
+            if best.is_some_and(|(k, _)| a > k.0) {
+                break;
+            }
+            if nodes.len() > MAX_STATES {
+                complete = false;
+                break;
+            }
+            let (state, steps, dur) = match nodes.get(n) {
+                Some(node) => (node.state.clone(), node.steps, node.dur),
+                None => continue,
+            };
+            if best_cost.get(&state).is_some_and(|c| *c < (a, b)) {
+                continue;
+            }
+            let fs = self.fact_set(&state.facts);
+            if self.goal(&fs) {
+                let k = key(steps.saturating_add(self.pad(state.lawful)), dur);
+                if best.is_none_or(|(bk, _)| k < bk) {
+                    best = Some((k, n));
+                }
+            }
+            for (ai, act) in self.acts.iter().enumerate() {
+                if !self.applicable(&state, act, &fs) || !self.useful(&state, act) {
+                    continue;
+                }
+                let next = self.apply(&state, act);
+                let (ns, nd) = (steps.saturating_add(1), dur.saturating_add(act.delay.0));
+                let k = key(ns, nd);
+                if best_cost.get(&next).is_some_and(|c| *c <= k) {
+                    continue;
+                }
+                best_cost.insert(next.clone(), k);
+                nodes.push(Node { state: next, parent: Some((n, ai)), steps: ns, dur: nd });
+                heap.push(Reverse((k.0, k.1, nodes.len() - 1)));
+            }
+        }
+        let (_, mut n) = best?;
+        let mut path = Vec::new();
+        while let Some((p, ai)) = nodes.get(n).and_then(|x| x.parent) {
+            path.push(ai);
+            n = p;
+        }
+        path.reverse();
+        Some((path, complete))
+    }
+
+    /// Captures that pad a path short of `max_steps`: ones not taken yet, then repeats.
+    fn padding(&self, path: &[usize]) -> Vec<usize> {
+        let mut st = self.start();
+        let mut lawful = 0u32;
+        let mut citable: Vec<usize> = Vec::new();
+        for &k in path {
+            let act = &self.acts[k];
+            st = self.apply(&st, act);
+            lawful = lawful.saturating_add(act.lawful);
+            citable.extend(act.first_in.into_iter().chain(act.paid_in).filter(|a| !citable.contains(a)).collect::<Vec<_>>());
+        }
+        let mut need = self.max_steps.saturating_sub(lawful);
+        let fs = self.fact_set(&st.facts);
+        let is_capture = |a: &Act| !matches!(a.kind, Kind::Request { .. });
+        // Follow the money first: explorer pages in the order their addresses became known.
+        let rank = |a: &Act| {
+            let known = a.needs.and_then(|x| citable.iter().position(|c| *c == x)).unwrap_or(usize::MAX);
+            match a.kind {
+                Kind::Address => (0, known),
+                Kind::Spend => (1, known),
+                _ => (2, known),
+            }
+        };
+        let mut fresh: Vec<usize> = (0..self.acts.len())
+            .filter(|k| !path.contains(k) && is_capture(&self.acts[*k]) && self.applicable(&st, &self.acts[*k], &fs))
+            .collect();
+        fresh.sort_by_key(|k| (rank(&self.acts[*k]), *k));
+        let repeat = path.iter().copied().find(|k| is_capture(&self.acts[*k])).or_else(|| fresh.first().copied());
+        let mut out = Vec::new();
+        for k in fresh {
+            if need == 0 {
+                break;
+            }
+            out.push(k);
+            need -= 1;
+        }
+        if let Some(r) = repeat {
+            out.extend(std::iter::repeat_n(r, usize::try_from(need).unwrap_or(0)));
+        }
+        out
+    }
+
+    /// The path as solution steps with labels, ending with the case it files.
+    fn render(&self, path: &[usize], shortest: bool) -> Solution {
+        let pads = self.padding(path);
+        let mut st = self.start();
+        let mut labels: BTreeSet<String> = BTreeSet::new();
+        let mut revealer: BTreeMap<usize, EvidenceLabel> = BTreeMap::new();
+        let mut refs: BTreeMap<usize, AddressRef> = BTreeMap::new();
+        let mut steps = Vec::new();
+        let mut duration = SimDuration(0);
+        let (mut captures, mut requests, mut foreign_requests) = (0u32, 0u32, 0u32);
+        let fresh = |labels: &mut BTreeSet<String>, base: String| -> String {
+            let mut l = base.clone();
+            let mut n = 2;
+            while labels.contains(&l) {
+                l = format!("{base}-{n}");
+                n += 1;
+            }
+            labels.insert(l.clone());
+            l
+        };
+        for (n, &k) in path.iter().chain(pads.iter()).enumerate() {
+            let act = &self.acts[k];
+            let is_pad = n >= path.len();
+            let target = act.needs.and_then(|a| refs.get(&a).cloned());
+            let evidence: EvidenceLabel;
+            match (&act.kind, target) {
+                (Kind::Profile { persona, site, handle }, _) => {
+                    evidence = EvidenceLabel(fresh(&mut labels, format!("profile-{persona}")));
+                    steps.push(SolutionStep::Capture {
+                        label: evidence.clone(),
+                        target: CaptureTarget::VendorProfile { site: site.clone(), handle: handle.clone() },
+                    });
+                }
+                (Kind::Address, Some(r)) => {
+                    evidence = EvidenceLabel(fresh(&mut labels, "explorer".into()));
+                    steps.push(SolutionStep::Capture { label: evidence.clone(), target: CaptureTarget::ExplorerAddress(r) });
+                }
+                (Kind::Spend, Some(r)) => {
+                    evidence = EvidenceLabel(fresh(&mut labels, "spend".into()));
+                    steps.push(SolutionStep::Capture { label: evidence.clone(), target: CaptureTarget::ExplorerSpend(r) });
+                }
+                (Kind::Request { kind, provider, max_hops, foreign }, Some(r)) => {
+                    let cited = match max_hops {
+                        None => Vec::new(),
+                        Some(h) => {
+                            let fs = self.fact_set(&st.facts);
+                            let target = Entity::Address(act.needs.and_then(|a| self.addrs.get(a)).cloned().unwrap_or_default());
+                            let mut cited: Vec<EvidenceLabel> = Vec::new();
+                            if let Some((persona, chain)) = grounds(&fs, &target, *h) {
+                                let offers = fs.about(FactKind::Offers, &Entity::Persona(persona)).next().cloned();
+                                for f in offers.iter().chain(chain.iter()) {
+                                    if let Some(l) = self.fact_index(f).and_then(|i| revealer.get(&i))
+                                        && !cited.contains(l)
+                                    {
+                                        cited.push(l.clone());
+                                    }
+                                }
+                            }
+                            cited
+                        }
+                    };
+                    let label = RequestLabel(fresh(&mut labels, format!("order-{provider}")));
+                    evidence = EvidenceLabel(fresh(&mut labels, format!("records-{provider}")));
+                    steps.push(SolutionStep::Request {
+                        label,
+                        kind: *kind,
+                        provider: provider.clone(),
+                        target: r,
+                        grounds: cited,
+                        response: evidence.clone(),
+                    });
+                    duration = SimDuration(duration.0.saturating_add(act.delay.0));
+                    requests += 1;
+                    if *foreign {
+                        foreign_requests += 1;
+                    }
+                }
+                // Unreachable for a path the search built: every address it needs is citable.
+                _ => continue,
+            }
+            if !is_pad && !matches!(act.kind, Kind::Request { .. }) {
+                captures += 1;
+            }
+            for &i in &act.reveals {
+                revealer.entry(i).or_insert_with(|| evidence.clone());
+            }
+            if let Some(a) = act.first_in {
+                refs.entry(a).or_insert_with(|| AddressRef::FirstIn(evidence.clone()));
+            }
+            if let Some(a) = act.paid_in {
+                refs.entry(a).or_insert_with(|| AddressRef::PaidIn(evidence.clone()));
+            }
+            st = self.apply(&st, act);
+        }
+        let fs = self.fact_set(&st.facts);
+        let (case, longest) = self.case(&fs, &revealer);
+        let suspects = u32::try_from(case.suspects.len()).unwrap_or(u32::MAX);
+        steps.push(SolutionStep::File(case));
+        let difficulty = estimate(captures, requests, foreign_requests, longest, suspects);
+        Solution { steps, duration, difficulty, shortest }
+    }
+
+    fn fact_index(&self, f: &Fact) -> Option<usize> {
+        self.facts.binary_search(f).ok()
+    }
+
+    /// The full-marks case over the revealed facts, and the longest attribution chain.
+    fn case(&self, fs: &FactSet, revealer: &BTreeMap<usize, EvidenceLabel>) -> (CaseSpec, usize) {
+        let labels_of = |chain: &[Fact], into: &mut Vec<EvidenceLabel>| {
+            for f in chain {
+                if let Some(l) = self.fact_index(f).and_then(|i| revealer.get(&i))
+                    && !into.contains(l)
+                {
+                    into.push(l.clone());
+                }
+            }
+        };
+        let mut offenders: Vec<&ActorId> = Vec::new();
+        for c in &self.s.charges {
+            if !offenders.contains(&&c.offender) {
+                offenders.push(&c.offender);
+            }
+        }
+        let mut longest = 0;
+        let mut suspects = Vec::new();
+        for off in offenders {
+            let Some(actor) = self.s.cast.iter().find(|a| &a.id == off) else { continue };
+            let id = Entity::Identity(off.clone());
+            let mut personas: Vec<PersonaId> = Vec::new();
+            let mut attribution = Vec::new();
+            for r in &self.reqs {
+                if let Req::Attribution { offender, persona, .. } = r
+                    && offender == off
+                    && !personas.contains(persona)
+                {
+                    personas.push(persona.clone());
+                    let chain = fs.path(&Entity::Persona(persona.clone()), |e| e == &id).unwrap_or_default();
+                    longest = longest.max(chain.len());
+                    labels_of(&chain, &mut attribution);
+                }
+            }
+            let mut charges = Vec::new();
+            for c in self.s.charges.iter().filter(|c| &c.offender == off) {
+                let elements = c
+                    .elements
+                    .iter()
+                    .map(|e| {
+                        let mut evidence = Vec::new();
+                        labels_of(&self.proof_chain(&e.proven_by, fs).unwrap_or_default(), &mut evidence);
+                        ElementSpec { element: e.id.clone(), evidence }
+                    })
+                    .collect();
+                charges.push(ChargeSpec { charge: c.id.clone(), elements });
+            }
+            suspects.push(SuspectSpec { name: actor.identity.name.clone(), personas, attribution, charges });
+        }
+        (CaseSpec { suspects }, longest)
+    }
+
+    /// The diagnosis when the closure misses `req`.
+    fn unsolvable(&self, req: &Req, closure: &State, cfs: &FactSet) -> Solvability {
+        let (chain, placeholder, needed_by, element) = match req {
+            Req::Attribution { offender, persona, element } => {
+                let id = Entity::Identity(offender.clone());
+                let who = Entity::Persona(persona.clone());
+                let needed_by = format!("the attribution of persona `{persona}` to `{offender}`");
+                let chain = match self.owner(persona) {
+                    Some(a) if &a.id == offender => self.truth.path(&who, |e| e == &id),
+                    _ => None,
+                };
+                (chain, Fact::new(FactKind::AccountHolder, who, id), needed_by, *element)
+            }
+            Req::Element { i, j } => {
+                let c = &self.s.charges[*i];
+                let e = &c.elements[*j];
+                let needed_by = format!("element `{}` of charge `{}`", e.id, c.id);
+                let persona = proof_persona(e);
+                let kind = match &e.proven_by {
+                    Proof::Fact { kind, .. } => *kind,
+                    Proof::Link { .. } => FactKind::ControlsAddress,
+                };
+                let placeholder = Fact::new(kind, Entity::Persona(persona.clone()), Entity::Address("?".into()));
+                (self.proof_chain(&e.proven_by, &self.truth), placeholder, needed_by, (*i, *j))
+            }
+        };
+        match chain.and_then(|c| c.into_iter().find(|f| !cfs.contains(f))) {
+            Some(missing) => {
+                let why = self.why(&missing, closure);
+                Solvability::Unsolvable { missing, why, needed_by, element }
+            }
+            None => {
+                let why = match req {
+                    Req::Attribution { offender, persona, .. } => match self.owner(persona) {
+                        Some(a) if &a.id != offender => {
+                            format!("persona `{persona}` belongs to actor `{}`, not to the offender `{offender}`", a.id)
+                        }
+                        _ => format!("no chain of facts the scripts can produce leads from persona `{persona}` to `{offender}`"),
+                    },
+                    Req::Element { .. } => "no fact the scripts can produce proves it".into(),
+                };
+                Solvability::Unsolvable { missing: placeholder, why, needed_by, element }
+            }
+        }
+    }
+
+    /// Why no lawful action reveals `f`.
+    fn why(&self, f: &Fact, closure: &State) -> String {
+        let citable = |a: &str| self.addr_ix.get(a).is_some_and(|i| closure.addrs.has(*i));
+        match (&f.kind, &f.subject, &f.object) {
+            (FactKind::Offers, Entity::Persona(p), _) | (FactKind::ControlsAddress, Entity::Persona(p), _)
+                if !self.acts.iter().any(|a| matches!(&a.kind, Kind::Profile { persona, .. } if persona == p)) =>
+            {
+                format!("persona `{p}` has no shop on a market, so no page a team can capture shows it")
+            }
+            (FactKind::ControlsAddress, Entity::Persona(p), _) => format!(
+                "the profile of persona `{p}` shows no address (no `AddressInProfile(\"{p}\")` slip), and nothing else a team can capture reveals which address it controls"
+            ),
+            (FactKind::Transfer, Entity::Address(a), Entity::Address(b)) => {
+                format!("neither `{a}` nor `{b}` appears in evidence a team can obtain, so the explorer is never asked about them")
+            }
+            (FactKind::DepositAddressOf, Entity::Address(d), Entity::Account(p, _)) => self.why_records(d, p, citable(d)),
+            (FactKind::AccountHolder, Entity::Account(p, _), _) => {
+                let deposit = self
+                    .truth
+                    .iter()
+                    .find(|g| g.kind == FactKind::DepositAddressOf && g.object == f.subject)
+                    .and_then(|g| addr_name(&g.subject).map(str::to_string));
+                match deposit {
+                    Some(d) => self.why_records(&d, p, citable(&d)),
+                    None => format!("the account is never paid into, so no address leads a legal request to `{p}`'s records of it"),
+                }
+            }
+            _ => "no lawful action reveals it".into(),
+        }
+    }
+
+    fn why_records(&self, deposit: &str, provider: &ProviderId, citable: bool) -> String {
+        let Some(p) = self.s.providers.iter().find(|p| &p.id == provider) else {
+            return format!("no provider `{provider}` is defined");
+        };
+        let foreign = matches!(p.jurisdiction, Jurisdiction::Foreign(_));
+        let kind = if foreign { RequestKind::MutualLegalAssistance } else { RequestKind::ProductionOrder };
+        let Some(rule) = matching_rule(&self.s.legal.rules, kind, p.kind) else {
+            return format!("no legal rule lets a team ask for `{provider}`'s records: add a `{kind:?}` rule for {:?} providers", p.kind);
+        };
+        if !citable {
+            return format!(
+                "the deposit address `{deposit}` never appears where a team can cite it (no captured transaction pays it), so no request can name it"
+            );
+        }
+        match rule.grounds {
+            Grounds::LinkToOffence { max_hops } => format!(
+                "the judge would refuse a `{kind:?}` for `{deposit}`: the facts a team can reveal link no persona offering goods to it within {max_hops} hop(s)"
+            ),
+            Grounds::None => format!("`{provider}` holds no records of `{deposit}`"),
+        }
+    }
+
+    /// The slip (actor index, slip index) that would carry `f`.
+    fn carrier(&self, f: &Fact) -> Option<(usize, usize)> {
+        let find = |want: &dyn Fn(&Actor, &SlipKind) -> bool| {
+            self.s.cast.iter().enumerate().find_map(|(a, actor)| actor.slips.iter().position(|sl| want(actor, &sl.kind)).map(|k| (a, k)))
+        };
+        match (&f.kind, &f.subject, &f.object) {
+            (FactKind::ControlsAddress, Entity::Persona(p), _) => find(&|_, k| matches!(k, SlipKind::AddressInProfile(x) if x == p)),
+            (FactKind::DepositAddressOf, _, account @ Entity::Account(prov, _))
+            | (FactKind::AccountHolder, account @ Entity::Account(prov, _), _) => {
+                let holder = self.truth.about(FactKind::AccountHolder, account).find_map(|g| match &g.object {
+                    Entity::Identity(a) => Some(a.clone()),
+                    _ => None,
+                })?;
+                find(&|actor, k| actor.id == holder && matches!(k, SlipKind::CashOutToKycExchange(x) if x == prov))
+            }
+            _ => None,
+        }
+    }
+
+    /// Why a slip's facts are of no use to any lawful path, if they are not.
+    fn unused_slip(&self, actor: &Actor, slip: &Slip, closure: &State, cfs: &FactSet) -> Option<String> {
+        match &slip.kind {
+            SlipKind::AddressInProfile(p) => {
+                let who = Entity::Persona(p.clone());
+                let carried: Vec<&Fact> = self.truth.about(FactKind::ControlsAddress, &who).collect();
+                if carried.is_empty() || !self.acts.iter().any(|a| matches!(&a.kind, Kind::Profile { persona, .. } if persona == p)) {
+                    return Some(format!("persona `{p}` never opens a shop on a market, so no profile shows an address"));
+                }
+                let followed = carried.iter().any(|f| {
+                    cfs.contains(f) && cfs.iter().any(|g| g.kind == FactKind::Transfer && (g.subject == f.object || g.object == f.object))
+                });
+                (!followed).then(|| format!("the address persona `{p}`'s profile shows is never paid or spent, so nothing follows from it"))
+            }
+            SlipKind::CashOutToKycExchange(prov) => {
+                let id = Entity::Identity(actor.id.clone());
+                let accounts: Vec<&Entity> = self
+                    .truth
+                    .iter()
+                    .filter(|f| {
+                        f.kind == FactKind::AccountHolder && f.object == id && matches!(&f.subject, Entity::Account(p, _) if p == prov)
+                    })
+                    .map(|f| &f.subject)
+                    .collect();
+                let carried: Vec<&Fact> =
+                    self.truth.iter().filter(|f| f.kind == FactKind::DepositAddressOf && accounts.contains(&&f.object)).collect();
+                let Some(first) = carried.first() else {
+                    return Some(format!("actor `{}` never cashes out to `{prov}` after opening an account there", actor.id));
+                };
+                if carried.iter().any(|f| cfs.contains(f)) {
+                    return None;
+                }
+                Some(self.why(first, closure))
+            }
+        }
+    }
+}
+
+fn proof_persona(e: &Element) -> &PersonaId {
+    match &e.proven_by {
+        Proof::Fact { persona, .. } | Proof::Link { persona, .. } => persona,
+    }
+}
+
+fn link_goal(e: &Entity, to: EntityKind, provider: Option<&ProviderId>) -> bool {
+    e.kind() == to
+        && match (e, provider) {
+            (Entity::Account(p, _), Some(want)) => p == want,
+            _ => true,
+        }
+}
+
+fn estimate(captures: u32, requests: u32, foreign: u32, longest: usize, suspects: u32) -> DifficultyEstimate {
+    let chain = u32::try_from(longest).unwrap_or(u32::MAX);
+    let score = captures
+        .saturating_add(requests.saturating_mul(2))
+        .saturating_add(chain.saturating_sub(1))
+        .saturating_add(suspects.saturating_sub(1).saturating_mul(4))
+        .saturating_add(foreign.saturating_mul(3));
+    let level = match score {
+        0..=8 => Difficulty::Introductory,
+        9..=14 => Difficulty::Intermediate,
+        15..=20 => Difficulty::Advanced,
+        _ => Difficulty::Expert,
+    };
+    let plural = |n: u32, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+    let mut reason = format!(
+        "{}, {}, a {chain}-fact attribution chain, {}",
+        plural(captures, "capture", "captures"),
+        plural(requests, "legal request", "legal requests"),
+        plural(suspects, "suspect", "suspects")
+    );
+    if foreign > 0 {
+        reason.push_str(&format!(", {} abroad", plural(foreign, "request", "requests")));
+    }
+    DifficultyEstimate { level, score, reason }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,194 @@
+use super::*;
+use crate::scenario::check::check;
+use crate::scenario::variant::variant;
+
+fn shipped() -> Scenario {
+    ron::from_str(include_str!("../../../../scenarios/careless-vendor.ron")).expect("parses")
+}
+
+fn starter() -> Scenario {
+    let text = include_str!("../../../../game/templates/starter.ron").replace("{{id}}", "starter").replace("{{title}}", "Starter");
+    ron::from_str(&text).expect("parses")
+}
+
+fn solved(s: &Scenario) -> Solution {
+    match solve(s) {
+        Solvability::Solved(sol) => sol,
+        other => panic!("expected a solution, got {other:?}"),
+    }
+}
+
+fn lawful_steps(steps: &[SolutionStep]) -> usize {
+    steps
+        .iter()
+        .map(|st| match st {
+            SolutionStep::Capture { .. } => 1,
+            SolutionStep::Request { .. } => 2,
+            SolutionStep::File(_) => 0,
+        })
+        .sum()
+}
+
+#[test]
+fn careless_vendor_solves_in_four_actions_and_two_days_four_hours() {
+    let s = shipped();
+    let sol = solved(&s);
+    let lines: Vec<String> = sol.steps.iter().map(describe_step).collect();
+    assert_eq!(sol.steps.len(), 5, "{lines:#?}");
+    assert!(sol.shortest);
+    assert_eq!(sol.duration, SimDuration(2 * 86_400 + 4 * 3600), "production order: 4h ruling + 2d answer");
+    assert_eq!(lawful_steps(&sol.steps), 5, "padded to rubric.max_steps: {lines:#?}");
+    assert_eq!(sol.difficulty.level, Difficulty::Introductory, "{:?}", sol.difficulty);
+    assert!(
+        matches!(&sol.steps[0], SolutionStep::Capture { target: CaptureTarget::VendorProfile { handle, .. }, .. } if handle == "GreenLeafUK")
+    );
+    assert!(
+        matches!(&sol.steps[2], SolutionStep::Request { kind: RequestKind::ProductionOrder, grounds, .. } if grounds.len() == 2),
+        "{lines:#?}"
+    );
+    let Some(SolutionStep::File(case)) = sol.steps.last() else { panic!("{lines:#?}") };
+    assert_eq!(case.suspects.len(), 1);
+    assert_eq!(case.suspects[0].name, "Mark Ellis");
+    assert_eq!(case.suspects[0].attribution.len(), 3, "profile, spend, records: {case:?}");
+    // The solver's own path is a valid solution for the checker.
+    let mut with_path = s.clone();
+    with_path.solution = sol.steps.clone();
+    assert_eq!(check(&with_path), Vec::new());
+}
+
+#[test]
+fn the_starter_template_solves() {
+    let sol = solved(&starter());
+    assert_eq!(sol.duration, SimDuration(86_400 + 2 * 3600));
+    assert_eq!(lawful_steps(&sol.steps), 5);
+}
+
+#[test]
+fn without_the_address_in_profile_slip_no_lawful_path_attributes_greenleaf() {
+    let mut s = shipped();
+    s.cast[0].slips.retain(|sl| !matches!(sl.kind, SlipKind::AddressInProfile(_)));
+    let Solvability::Unsolvable { missing, why, element, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert_eq!(missing.kind, FactKind::ControlsAddress);
+    assert_eq!(missing.subject, Entity::Persona("greenleaf".into()));
+    assert!(why.contains("AddressInProfile"), "{why}");
+    assert_eq!(element, (0, 0));
+    let problems = check(&s);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].path, "charges[0].elements[0].proven_by");
+    assert!(problems[0].message.contains("ControlsAddress") && problems[0].message.contains("greenleaf"), "{problems:?}");
+}
+
+#[test]
+fn without_a_production_order_rule_the_records_are_out_of_reach() {
+    let mut s = shipped();
+    s.legal.rules.retain(|r| r.request != RequestKind::ProductionOrder);
+    let Solvability::Unsolvable { missing, why, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert_eq!(missing.kind, FactKind::DepositAddressOf, "{missing}");
+    assert!(why.contains("no legal rule"), "{why}");
+    let problems = check(&s);
+    assert_eq!(problems[0].path, "cast[0].slips[1].kind", "located at the KYC cash-out slip: {problems:#?}");
+}
+
+#[test]
+fn a_judge_asking_for_a_one_hop_link_refuses_the_order() {
+    let mut s = shipped();
+    s.legal.rules[0].grounds = Grounds::LinkToOffence { max_hops: 1 };
+    let Solvability::Unsolvable { why, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert!(why.contains("judge would refuse"), "{why}");
+}
+
+#[test]
+fn a_too_small_time_budget_fails() {
+    let mut s = shipped();
+    s.meta.time_budget = SimDuration::days(2);
+    s.providers[0].response_delay = SimDuration::days(1);
+    assert!(matches!(solve(&s), Solvability::Solved(_)), "1d4h fits in 2d");
+    s.providers[0].response_delay = SimDuration::days(2);
+    let Solvability::OverBudget { fastest, budget } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert_eq!(budget, SimDuration::days(2));
+    assert_eq!(fastest.duration, SimDuration(2 * 86_400 + 4 * 3600));
+    let problems = check(&s);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].path, "meta.time_budget");
+}
+
+#[test]
+fn a_slip_nothing_follows_from_is_reported() {
+    let mut s = shipped();
+    s.cast[0].slips.push(Slip { id: "stray".into(), kind: SlipKind::CashOutToKycExchange("coinbay".into()) });
+    s.cast[1].slips.push(Slip { id: "buyer-kyc".into(), kind: SlipKind::CashOutToKycExchange("coinbay".into()) });
+    let problems = check(&s);
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["cast[1].slips[0].kind"], "{problems:#?}");
+    assert!(problems[0].message.contains("buyer-kyc") && problems[0].message.contains("never cashes out"), "{problems:?}");
+}
+
+#[test]
+fn every_legal_rule_of_the_shipped_scenario_is_reachable_and_an_isp_rule_is_not() {
+    let mut s = shipped();
+    assert_eq!(unreachable_rules(&s), Vec::new());
+    s.legal.rules.push(LegalRule {
+        request: RequestKind::ProductionOrder,
+        provider_kind: Some(ProviderKind::Isp),
+        grounds: Grounds::None,
+        ruling_delay: SimDuration::hours(1),
+    });
+    let notes = unreachable_rules(&s);
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].0, 2);
+}
+
+#[test]
+fn variants_differ_in_names_handles_and_amounts_but_solve_alike() {
+    let s = shipped();
+    let count = s.variants.as_ref().map_or(0, |v| v.count);
+    assert!(count >= 3, "the shipped scenario declares variants");
+    let base = solved(&s);
+    let mut names = std::collections::BTreeSet::from([s.cast[0].identity.name.clone()]);
+    for k in 1..=count {
+        let v = variant(&s, k);
+        assert_eq!(v.cast.len(), s.cast.len());
+        assert_eq!(v.charges, s.charges, "charges keep their structure");
+        assert_eq!(v.legal, s.legal);
+        assert!(names.insert(v.cast[0].identity.name.clone()), "variant {k} reuses a name");
+        assert_ne!(v.cast[0].personas[0].handle, s.cast[0].personas[0].handle);
+        let price = |sc: &Scenario| match &sc.cast[0].script[2].action {
+            Action::List { listing, .. } => listing.price.0,
+            other => panic!("{other:?}"),
+        };
+        assert_ne!(price(&v), price(&s), "variant {k}");
+        assert!(price(&v) * 10 >= price(&s) * 8 && price(&v) * 10 <= price(&s) * 12);
+        assert!(v.injects[0].message.contains(&v.cast[0].personas[0].handle), "the inject names the new handle");
+        assert_eq!(check(&v), Vec::new(), "variant {k}");
+        let sol = solved(&v);
+        assert_eq!(sol.steps.len(), base.steps.len());
+        assert_eq!(sol.duration, base.duration);
+        assert_eq!(sol.difficulty.level, base.difficulty.level);
+        let Some(SolutionStep::File(case)) = sol.steps.last() else { panic!() };
+        assert_eq!(case.suspects[0].name, v.cast[0].identity.name);
+        // The variant's own reference solution names the new suspect and handle.
+        let Some(SolutionStep::File(reference)) = v.solution.last() else { panic!() };
+        assert_eq!(reference.suspects[0].name, v.cast[0].identity.name);
+    }
+}
+
+#[test]
+fn check_reports_a_variant_problem_with_its_number() {
+    let mut s = shipped();
+    // Jitter of the cash-out reaching past the world's end in no variant, but a
+    // budget the fastest path cannot meet fails the base scenario first.
+    s.meta.time_budget = SimDuration::days(1);
+    let problems = check(&s);
+    assert!(problems.iter().all(|p| !p.message.starts_with("variant")), "{problems:#?}");
+    assert_eq!(problems.len(), 1);
+}
+
+#[test]
+fn the_summary_prints_the_path_and_one_line_per_variant() {
+    let text = crate::scenario::summary::summary(&shipped());
+    eprintln!("{text}");
+    assert!(text.contains("shortest lawful path 4 action(s), 2d4h of a 14d budget, estimated Introductory"), "{text}");
+    assert!(text.contains("1. capture profile-greenleaf: vendor profile GreenLeafUK on silk-lane"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.trim_start().starts_with("variant ")).count(), 3, "{text}");
+    assert!(text.lines().count() <= 38, "{text}");
+}
