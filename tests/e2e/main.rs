@@ -8,3 +8,4 @@ mod lab_api;
 mod mixing;
 mod solver;
 mod support;
+mod wider_web;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
 use sim_core::facts::{Entity, FactSet};
 use sim_core::ids::ProviderId;
-use sim_core::scenario::RequestKind;
+use sim_core::scenario::{ProviderKind, RequestKind};
 
 use super::{Lab, LabError, Role, Team, real_time_now};
 use crate::judge::{self, RequestForRuling};
@@ -69,6 +69,36 @@ pub enum RequestStatus {
         /// The judge's reasons.
         reason: String,
     },
+}
+
+/// The legal desk's query for a target, by the kind of provider and the shape of the
+/// target: an address or account at an exchange, an IP (optionally `IP@TIME`) at an ISP, an
+/// e-mail address, a server IP / e-mail / account at a host, a tracking number or a
+/// sender's name at a courier.
+pub fn desk_query(kind: ProviderKind, target: &str) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-._~:@".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+            .collect()
+    };
+    let is_ip = target.parse::<std::net::IpAddr>().is_ok();
+    match kind {
+        ProviderKind::Exchange if target.starts_with("bcrt1") => format!("address={}", enc(target)),
+        ProviderKind::Exchange => format!("account={}", enc(target)),
+        ProviderKind::Isp => match target.split_once('@') {
+            Some((ip, at)) => format!("ip={}&at={}", enc(ip), enc(at)),
+            None if is_ip => format!("ip={}", enc(target)),
+            None => format!("account={}", enc(target)),
+        },
+        ProviderKind::Email => format!("address={}", enc(target)),
+        ProviderKind::Hosting if is_ip => format!("server_ip={}", enc(target)),
+        ProviderKind::Hosting if target.contains('@') => format!("email={}", enc(target)),
+        ProviderKind::Hosting => format!("account={}", enc(target)),
+        ProviderKind::Courier if target.len() == 13 && target.bytes().take(2).all(|b| b.is_ascii_uppercase()) => {
+            format!("tracking={}", enc(target))
+        }
+        ProviderKind::Courier => format!("sender={}", enc(target)),
+    }
 }
 
 /// Whether a granted request of this kind makes the provider hand over records.
@@ -205,7 +235,7 @@ impl Lab {
 
     async fn answer(&self, t: &mut Team, req: &LegalRequest) -> Result<EvidenceId, LabError> {
         let desk = self.desks.get(&req.provider).ok_or_else(|| LabError::UnknownProvider(req.provider.to_string()))?;
-        let url = format!("{}/legal/records?address={}", desk.url, req.target.trim());
+        let url = format!("{}/legal/records?{}", desk.url, desk_query(desk.kind, req.target.trim()));
         let (content, media_type) = self.fetch(&url, Some(&desk.legal_token)).await?;
         let entry = t.ledger.append_evidence(NewEvidence {
             kind: ArtifactKind::ProviderRecord,
@@ -225,4 +255,20 @@ impl Lab {
 /// "E1, E3" or "no evidence".
 fn cited_words(ids: &[EvidenceId]) -> String {
     if ids.is_empty() { "no evidence".to_string() } else { ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_desk_is_asked_in_its_own_terms() {
+        assert_eq!(desk_query(ProviderKind::Exchange, "bcrt1qxyz"), "address=bcrt1qxyz");
+        assert_eq!(desk_query(ProviderKind::Exchange, "mellis84"), "account=mellis84");
+        assert_eq!(desk_query(ProviderKind::Isp, "81.2.69.160@2026-03-02T10:00:00Z"), "ip=81.2.69.160&at=2026-03-02T10:00:00Z");
+        assert_eq!(desk_query(ProviderKind::Email, "a b@x.example"), "address=a%20b@x.example");
+        assert_eq!(desk_query(ProviderKind::Hosting, "185.220.1.2"), "server_ip=185.220.1.2");
+        assert_eq!(desk_query(ProviderKind::Courier, "CP123456789NL"), "tracking=CP123456789NL");
+        assert_eq!(desk_query(ProviderKind::Courier, "Mark Ellis&x=1"), "sender=Mark%20Ellis%26x%3D1");
+    }
 }

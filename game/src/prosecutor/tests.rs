@@ -22,6 +22,7 @@ fn identity(name: &str) -> Identity {
         phone: "+0".into(),
         home_ip: "81.2.69.160".into(),
         utc_offset_hours: 0,
+        isp: None,
     }
 }
 

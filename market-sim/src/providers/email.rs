@@ -32,7 +32,7 @@ use sim_core::rng::SimRng;
 
 use super::legal::{self, LegalQuery, Preservation, ProductionHeader, RetentionWindow};
 use super::{ProviderError, provider_config, text_field, validate_common};
-use crate::credentials::{AccountTable, TokenResponse, hash_password, new_salt, validate_password, validate_username};
+use crate::credentials::{AccountTable, TokenResponse, hash_password, new_salt, validate_password};
 use crate::http_util::{ApiJson, ApiQuery, bearer_token, client_ip, method_not_allowed, not_found, peer_of};
 use crate::service::{RecordCore, RecordState};
 
@@ -213,6 +213,23 @@ fn check_phone(v: &Option<String>) -> Result<Option<String>, ProviderError> {
     Ok(phone)
 }
 
+/// The part of an address before the `@`: 3–64 of `[A-Za-z0-9._-]`, not starting or ending
+/// with a dot and without two dots in a row (as mail providers allow).
+fn validate_local_part(local: &str) -> Result<(), ProviderError> {
+    let ok = (3..=64).contains(&local.len())
+        && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    if ok {
+        Ok(())
+    } else {
+        Err(ProviderError::BadInput(
+            "the address must be 3-64 letters, digits, '.', '_' or '-' (no leading, trailing or double dot)".into(),
+        ))
+    }
+}
+
 /// Opens a mailbox, records the sign-up IP and returns the address and a session token.
 pub fn signup(
     conn: &Connection,
@@ -222,7 +239,7 @@ pub fn signup(
     domain: &str,
     s: &Signup,
 ) -> Result<SignupResponse, ProviderError> {
-    validate_username(&s.username)?;
+    validate_local_part(&s.username)?;
     validate_password(&s.password)?;
     let display_name = optional_text("display_name", &s.display_name, 100)?;
     let recovery_phone = check_phone(&s.recovery_phone)?;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sim_core::facts::{Entity, Fact, FactKind};
 use sim_core::ids::{ActorId, ListingId, PersonaId, ProviderId, SiteId};
 use sim_core::rng::{self, SimRng};
-use sim_core::scenario::{Action, Actor, ListingSpec, Scenario, SlipKind};
+use sim_core::scenario::{Action, Actor, ListingSpec, Scenario, SiteKind, SlipKind};
 
 use super::network::Party;
 use super::truth::SharedTruth;
@@ -128,6 +128,11 @@ impl ActorState {
         Ok(coins)
     }
 
+    /// The actor's client for clearnet services (it carries the actor's home IP).
+    pub fn clearnet(&self) -> &reqwest::Client {
+        self.party.clearnet()
+    }
+
     /// Whether the actor's wallet made this output script.
     pub fn owns(&self, script: &bitcoin::Script) -> bool {
         self.wallet.owns(script)
@@ -213,7 +218,7 @@ impl Stage<'_> {
 
 /// Sends a JSON request and returns the JSON answer, mapping error statuses to `Refused`.
 async fn call(party: &Party, method: reqwest::Method, url: &str, token: Option<&str>, body: Option<Value>) -> Result<Value, CastError> {
-    let mut req = party.client_for(url).request(method, url);
+    let mut req = party.client_for(url).request(method, url).header("accept", "application/json");
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -252,6 +257,9 @@ pub fn phrase(action: &Action) -> String {
         Action::OpenAccount { provider, username } => format!("open account {username} at {provider}"),
         Action::CashOut { provider } => format!("cash out to {provider}"),
         Action::Tumble { via } => format!("mix through {via}"),
+        Action::Post { persona, board, .. } => format!("post on board {board} as {persona}"),
+        Action::Profile { persona, .. } => format!("write the profile of {persona}"),
+        Action::Paste { site, .. } => format!("paste on {site}"),
         Action::CoinJoin { via } => format!("join a CoinJoin round at {via}"),
     }
 }
@@ -268,6 +276,9 @@ pub async fn perform(state: &mut ActorState, stage: &Stage<'_>, action: &Action)
         Action::OpenAccount { provider, username } => open_account(state, stage, provider, username).await,
         Action::CashOut { provider } => cash_out(state, stage, provider).await,
         Action::Tumble { via } => tumble(state, stage, via).await,
+        Action::Post { persona, board, title, body } => post(state, stage, persona, board, title, body).await,
+        Action::Profile { persona, bio } => profile(state, stage, persona, bio).await,
+        Action::Paste { site, author, title, body } => paste(state, stage, site, author.as_ref(), title, body).await,
         Action::CoinJoin { via } => coinjoin(state, stage, via).await,
     }
 }
@@ -280,14 +291,14 @@ async fn register(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
     let base = stage.site_url(site)?.to_string();
     let password = state.password();
-    let answer = call(
-        &state.party,
-        reqwest::Method::POST,
-        &format!("{base}/api/register"),
-        None,
-        Some(json!({"username": handle, "password": password})),
-    )
-    .await?;
+    // Markets register under /api; forums and social sites on their own /register form.
+    let path = match stage.scenario.sites.iter().find(|x| &x.id == site).map(|x| &x.kind) {
+        Some(SiteKind::Forum | SiteKind::Social) => "register",
+        _ => "api/register",
+    };
+    let answer =
+        call(&state.party, reqwest::Method::POST, &format!("{base}/{path}"), None, Some(json!({"username": handle, "password": password})))
+            .await?;
     let token = str_field(&answer, "token", "register")?.to_string();
     state.sessions.insert(persona.clone(), token);
     stage.truth.write().personas.insert((site.clone(), handle.clone()), persona.clone());
@@ -464,6 +475,64 @@ async fn coinjoin(state: &mut ActorState, stage: &Stage<'_>, via: &SiteId) -> Re
         inputs.len(),
         reg.round_id
     ))
+}
+
+async fn post(
+    state: &mut ActorState,
+    stage: &Stage<'_>,
+    persona: &PersonaId,
+    board: &str,
+    title: &str,
+    body: &str,
+) -> Result<String, CastError> {
+    let (site, handle) = state.persona_site(stage.scenario, persona)?;
+    let base = stage.site_url(site)?.to_string();
+    let token = session(state, persona)?.to_string();
+    let answer = call(
+        &state.party,
+        reqwest::Method::POST,
+        &format!("{base}/board/{board}"),
+        Some(&token),
+        Some(json!({"title": title, "body": body})),
+    )
+    .await?;
+    let thread = answer.get("thread_id").and_then(Value::as_i64).unwrap_or_default();
+    Ok(format!("{handle} posted \"{title}\" on {site}/{board} (thread {thread})"))
+}
+
+async fn profile(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, bio: &str) -> Result<String, CastError> {
+    let (site, handle) = state.persona_site(stage.scenario, persona)?;
+    let base = stage.site_url(site)?.to_string();
+    let token = session(state, persona)?.to_string();
+    call(
+        &state.party,
+        reqwest::Method::POST,
+        &format!("{base}/profile"),
+        Some(&token),
+        Some(json!({"display_name": handle, "bio": bio, "links": ""})),
+    )
+    .await?;
+    Ok(format!("{handle} wrote a profile on {site}"))
+}
+
+async fn paste(
+    state: &mut ActorState,
+    stage: &Stage<'_>,
+    site: &SiteId,
+    author: Option<&PersonaId>,
+    title: &str,
+    body: &str,
+) -> Result<String, CastError> {
+    let base = stage.site_url(site)?.to_string();
+    let handle = match author {
+        Some(p) => Some(state.persona_site(stage.scenario, p)?.1),
+        None => None,
+    };
+    let answer =
+        call(&state.party, reqwest::Method::POST, &format!("{base}/"), None, Some(json!({"title": title, "author": handle, "body": body})))
+            .await?;
+    let key = answer.get("key").and_then(Value::as_str).unwrap_or("?");
+    Ok(format!("{} pasted \"{title}\" on {site} ({key})", handle.unwrap_or_else(|| "someone".into())))
 }
 
 async fn ship(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) -> Result<String, CastError> {

@@ -9,6 +9,7 @@
 pub mod cast;
 pub mod network;
 pub mod onion;
+mod sites;
 pub mod truth;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,12 +25,13 @@ use sim_core::clock::{SimClock, SimDuration, SimTime};
 use sim_core::facts::{Entity, Fact, FactKind};
 use sim_core::ids::{ActorId, ProviderId};
 use sim_core::rng;
-use sim_core::scenario::{ProviderKind, Scenario, SiteKind};
+use sim_core::scenario::{Action, ProviderKind, Scenario, SiteKind};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::exchange::{ExchangeConfig, ExchangeService};
 use crate::market::{MarketConfig, MarketService};
+use crate::web::mixer_front::{MixerConfig, MixerFront};
 use cast::{ActorState, Directory, Stage};
 use network::{DirectNetwork, Host, Party};
 use truth::{ChronicleEntry, GroundTruth, SharedTruth};
@@ -135,6 +137,8 @@ pub struct World {
     tumblers: Vec<TumblerService>,
     /// The world's CoinJoin coordinators: a round closes once enough have registered.
     coordinators: Vec<CoordinatorService>,
+    /// Search engines and the clearnet sites they crawl.
+    clearnet: sites::Clearnet,
     desks: BTreeMap<ProviderId, ProviderDesk>,
     truth: SharedTruth,
     actors: Vec<ActorState>,
@@ -172,6 +176,53 @@ async fn serve(ip: IpAddr, router: axum::Router, mut stop: watch::Receiver<bool>
         }
     });
     Ok((socket, task))
+}
+
+/// What the cast has before the story starts: a home internet line leased by its ISP (the
+/// ISP's own provisioning), and a mailbox at the e-mail provider its address names (signed
+/// up from home, so the provider logs the home IP).
+async fn provision(scenario: &Scenario, directory: &Directory, network: &DirectNetwork, actors: &[ActorState]) {
+    let Ok(world_party) = network.party(None) else { return };
+    for a in actors {
+        let id = &a.actor.identity;
+        if let Some(url) = id.isp.as_ref().and_then(|isp| directory.providers.get(isp)) {
+            let client = world_party.clearnet();
+            let sub = client
+                .post(format!("{url}/api/subscribers"))
+                .json(&serde_json::json!({"name": id.name, "address": id.address}))
+                .send()
+                .await;
+            let account = match sub {
+                Ok(r) => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v.get("account").and_then(serde_json::Value::as_str).map(str::to_string)),
+                Err(_) => None,
+            };
+            match account {
+                Some(account) => {
+                    let lease = client
+                        .post(format!("{url}/api/connect"))
+                        .json(&serde_json::json!({"account": account, "ip": id.home_ip}))
+                        .send()
+                        .await;
+                    if let Err(e) = lease {
+                        tracing::warn!(actor = %a.actor.id, error = %e, "home line not connected");
+                    }
+                }
+                None => tracing::warn!(actor = %a.actor.id, "ISP subscription failed"),
+            }
+        }
+        let Some((local, domain)) = id.email.split_once('@') else { continue };
+        let mailbox = scenario.providers.iter().find(|p| p.kind == ProviderKind::Email && format!("{}.example", p.id) == domain);
+        if let Some(url) = mailbox.and_then(|p| directory.providers.get(&p.id)) {
+            let body = serde_json::json!({"username": local, "password": hex::encode(local.as_bytes()), "display_name": id.name, "recovery_phone": id.phone});
+            if let Err(e) = a.clearnet().post(format!("{url}/api/signup")).json(&body).send().await {
+                tracing::warn!(actor = %a.actor.id, error = %e, "mailbox not opened");
+            }
+        }
+    }
 }
 
 /// A service whose records go into the world's digest and statistics.
@@ -349,7 +400,20 @@ impl World {
                     let service = TumblerService::new(tumbler, clock.clone(), chain.clone());
                     tumblers.push(service.clone());
                     records.insert(format!("site:{}", site.id), Box::new(service.clone()));
-                    coin_sim::tumbler::router(service)
+                    // The front page a customer sees, in front of the tumbler's own API.
+                    let front_config = MixerConfig {
+                        name: site.name.clone(),
+                        fee_bps: m.fee_bps,
+                        min_delay: m.min_delay,
+                        max_delay: m.max_delay,
+                        letter_of_guarantee: format!(
+                            "{} guarantees that coins sent to the deposit address of this order are paid to its destination, less {} bps.",
+                            site.name, m.fee_bps
+                        ),
+                    };
+                    let front = MixerFront::new(front_config, sites::tumbler_backend(service.clone(), clock.clone()), clock.clone())
+                        .map_err(|e| service_err(site.id.as_str(), e))?;
+                    coin_sim::tumbler::router(service).merge(front.router())
                 }
                 SiteKind::CoinJoin(c) => {
                     let config = RoundConfig {
@@ -370,6 +434,8 @@ impl World {
             up.launch(site.id.as_str(), &host, true, router).await?;
             directory.sites.insert(site.id.clone(), format!("http://{host}"));
         }
+        let clearnet = sites::launch_web(&mut up, &scenario, seed, &clock, &mut directory, &mut records).await?;
+        sites::launch_providers(&mut up, &scenario, seed, &clock, &mut directory, &mut records, &mut desks).await?;
         let Launcher { tasks, network, services, .. } = up;
 
         let mut truth = GroundTruth::default();
@@ -392,6 +458,7 @@ impl World {
             actors.push(ActorState::new(a, seed, party));
         }
         steps.sort();
+        provision(&scenario, &directory, &network, &actors).await;
 
         Ok(World {
             next_block: start.plus(SimDuration::secs(interval)),
@@ -405,6 +472,7 @@ impl World {
             records,
             tumblers,
             coordinators,
+            clearnet,
             desks,
             truth,
             actors,
@@ -536,9 +604,24 @@ impl World {
         let id = state.id().clone();
         let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth };
         let outcome = cast::perform(state, &stage, &action).await;
+        if outcome.is_ok() && matches!(action, Action::Profile { .. } | Action::Paste { .. }) {
+            self.recrawl().await;
+        }
         match outcome {
             Ok(text) => self.chronicle(Some(id), text, true),
             Err(e) => self.chronicle(Some(id), format!("could not {}: {e}", cast::phrase(&action)), false),
+        }
+    }
+
+    /// The search engines index the clearnet again after the cast changed a page there.
+    async fn recrawl(&self) {
+        let Ok(party) = self.network.party(None) else { return };
+        for search in &self.clearnet.search {
+            for site in &self.clearnet.crawled {
+                if let Err(e) = search.crawl(party.client_for(site), site).await {
+                    tracing::warn!(site, error = %e, "search engine could not crawl");
+                }
+            }
         }
     }
 

@@ -319,6 +319,12 @@ impl<'a> Checker<'a> {
             for (j, p) in a.personas.iter().enumerate() {
                 self.require(format!("cast[{i}].personas[{j}].site"), "site", p.site.as_str(), &sites, "sites");
             }
+            if let Some(isp) = &a.identity.isp {
+                let path = format!("cast[{i}].identity.isp");
+                if self.provider(path.clone(), isp.as_str()) && s.providers.iter().any(|p| &p.id == isp && p.kind != ProviderKind::Isp) {
+                    self.push(Problem::new(path, format!("provider `{isp}` is not an internet provider (kind Isp)")));
+                }
+            }
             for (k, step) in a.script.iter().enumerate() {
                 self.step(i, a, k, step);
             }
@@ -409,6 +415,14 @@ impl<'a> Checker<'a> {
             }
             Action::OpenAccount { provider, .. } => {
                 self.provider(format!("{act}.OpenAccount.provider"), provider.as_str());
+            }
+            Action::Post { persona, .. } => self.own_persona(format!("{act}.Post.persona"), a, persona),
+            Action::Profile { persona, .. } => self.own_persona(format!("{act}.Profile.persona"), a, persona),
+            Action::Paste { site, author, .. } => {
+                self.site_of_kind(format!("{act}.Paste.site"), site.as_str(), "a Paste site", |k| matches!(k, SiteKind::Paste));
+                if let Some(p) = author {
+                    self.own_persona(format!("{act}.Paste.author"), a, p);
+                }
             }
             Action::Tumble { via } => {
                 self.site_of_kind(format!("{act}.Tumble.via"), via.as_str(), "a Mixer", |k| matches!(k, SiteKind::Mixer(_)))

@@ -430,6 +430,10 @@ pub struct Identity {
     /// Offset of their time zone from UTC, in hours.
     #[serde(default)]
     pub utc_offset_hours: i32,
+    /// The internet provider of their home connection: it leases them `home_ip` from the
+    /// world's start (its records say who had that IP when).
+    #[serde(default)]
+    pub isp: Option<ProviderId>,
 }
 
 /// A persona: a handle on one site.
@@ -503,6 +507,36 @@ pub enum Action {
         provider: ProviderId,
         /// User name at the provider.
         username: String,
+    },
+    /// Start a thread on a forum as the persona (registered there first).
+    Post {
+        /// The forum persona.
+        persona: PersonaId,
+        /// The board's slug: `markets`, `opsec` or `offtopic`.
+        board: String,
+        /// Thread title.
+        title: String,
+        /// First post.
+        body: String,
+    },
+    /// Write the persona's profile on a social site (registered there first).
+    Profile {
+        /// The social-site persona.
+        persona: PersonaId,
+        /// Profile text.
+        bio: String,
+    },
+    /// Publish a paste, signed with a persona's handle or anonymous.
+    Paste {
+        /// The paste site.
+        site: SiteId,
+        /// Whose handle signs it (none: anonymous).
+        #[serde(default)]
+        author: Option<PersonaId>,
+        /// Title.
+        title: String,
+        /// The text.
+        body: String,
     },
     /// Send everything the wallet holds through a tumbler, to be paid back later to a fresh
     /// address of the actor's own.
