@@ -108,6 +108,42 @@ impl<C: ServiceConfig> RecordCore<C> {
     }
 }
 
+/// Declares a service that wraps an `Arc<RecordCore<Config>>`: the cheap-to-clone struct,
+/// its `Debug` output, `config()`, `dump()` and the private `lock()`. The service keeps its
+/// own constructor, router and domain methods.
+macro_rules! record_service {
+    ($(#[$meta:meta])* $svc:ident, $config:ty, $err:ty) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $svc {
+            inner: std::sync::Arc<$crate::service::RecordCore<$config>>,
+        }
+
+        impl std::fmt::Debug for $svc {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.inner.fmt_debug(f, stringify!($svc))
+            }
+        }
+
+        impl $svc {
+            /// The configuration.
+            pub fn config(&self) -> &$config {
+                &self.inner.config
+            }
+
+            /// Every table, tables by name and rows by id (for world digests).
+            pub fn dump(&self) -> Result<serde_json::Value, $err> {
+                self.inner.dump()
+            }
+
+            fn lock(&self) -> Result<std::sync::MutexGuard<'_, $crate::service::RecordState>, $err> {
+                self.inner.lock()
+            }
+        }
+    };
+}
+pub(crate) use record_service;
+
 /// The addresses on record do not match the wallet's seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WalletMismatch;

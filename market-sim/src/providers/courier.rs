@@ -7,7 +7,7 @@
 //!   → [`DropReceipt`] `{tracking, office, dropped_at}`
 //! - `GET /track/{tracking}` → [`TrackingView`] (public: office and time, no names)
 //! - 🔒 `GET /legal/records?tracking=…` | `?sender=…` → [`CourierRecords`]
-//! - 🔒 `POST /legal/preserve?…` (same selectors) → [`Preservation`]
+//! - 🔒 `POST /legal/preserve?…` (same selectors) → [`Preservation`](legal::Preservation)
 //!
 //! Legal answer (stable keys, the lab parses them):
 //! ```json
@@ -18,10 +18,7 @@
 //! `sender` matches the name as written, ignoring ASCII case and surrounding spaces.
 //! Parcels are dated by drop-off under the retention rule of [`super::legal`].
 
-use std::sync::{Arc, MutexGuard};
-
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -29,10 +26,10 @@ use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimDuration, SimTime};
 use sim_core::rng::{SimRng, below};
 
-use super::legal::{self, LegalQuery, Preservation, ProductionHeader, RetentionWindow};
+use super::legal::{self, LegalQuery, ProductionHeader, RetentionWindow, legal_desk};
 use super::{ProviderError, provider_config, text_field, validate_common};
-use crate::http_util::{ApiJson, ApiPath, ApiQuery, bearer_token, method_not_allowed, not_found};
-use crate::service::{RecordCore, RecordState};
+use crate::http_util::{ApiJson, ApiPath, method_not_allowed, not_found};
+use crate::service::record_service;
 
 /// How the courier is run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,64 +254,31 @@ pub fn produce(conn: &Connection, now: SimTime, config: &CourierConfig, q: &Cour
         }
     }
     legal::log_request(conn, now, q, parcels.len())?;
-    Ok(CourierRecords {
-        header: ProductionHeader {
-            provider: config.name.clone(),
-            jurisdiction: config.jurisdiction.clone(),
-            retention: config.retention,
-            produced_at: now.to_string(),
-        },
-        query: q.clone(),
-        parcels,
-    })
+    Ok(CourierRecords { header: ProductionHeader::of(config, now), query: q.clone(), parcels })
 }
 
-/// A running courier. Cheap to clone (shared state).
-#[derive(Clone)]
-pub struct CourierService {
-    inner: Arc<RecordCore<CourierConfig>>,
-}
+record_service!(
+    /// A running courier. Cheap to clone (shared state).
+    CourierService,
+    CourierConfig,
+    ProviderError
+);
 
-impl std::fmt::Debug for CourierService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt_debug(f, "CourierService")
-    }
-}
+legal_desk!(CourierService, CourierConfig, CourierQuery, CourierRecords);
 
 impl CourierService {
     /// A courier over `db`; creates the schema if needed.
     pub fn new(config: CourierConfig, db: Connection, clock: SimClock, rng: SimRng) -> Result<Self, ProviderError> {
         config.validate()?;
-        crate::db::prepare(&db)?;
-        db.execute_batch(SCHEMA)?;
-        db.execute_batch(legal::LEGAL_SCHEMA)?;
-        Ok(CourierService { inner: Arc::new(RecordCore::new(config, clock, db, rng)) })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &CourierConfig {
-        &self.inner.config
-    }
-
-    /// Every table, tables by name and rows by id (for world digests).
-    pub fn dump(&self) -> Result<serde_json::Value, ProviderError> {
-        self.inner.dump()
+        Ok(CourierService { inner: super::open_core(config, db, clock, rng, SCHEMA)? })
     }
 
     /// The API, public tracking and the legal desk as an axum router.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/api/parcels", post(api_drop_off))
-            .route("/track/{tracking}", get(api_track))
-            .route("/legal/records", get(legal_records))
-            .route("/legal/preserve", post(legal_preserve))
+        legal::legal_routes(Router::new().route("/api/parcels", post(api_drop_off)).route("/track/{tracking}", get(api_track)))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
-    }
-
-    fn lock(&self) -> Result<MutexGuard<'_, RecordState>, ProviderError> {
-        self.inner.lock()
     }
 }
 
@@ -327,24 +291,4 @@ async fn api_drop_off(State(svc): State<CourierService>, ApiJson(d): ApiJson<Dro
 async fn api_track(State(svc): State<CourierService>, ApiPath(tracking): ApiPath<String>) -> Result<Json<TrackingView>, ProviderError> {
     let st = svc.lock()?;
     Ok(Json(track(&st.conn, &tracking)?))
-}
-
-async fn legal_records(
-    State(svc): State<CourierService>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<CourierQuery>,
-) -> Result<Json<CourierRecords>, ProviderError> {
-    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
-    let st = svc.lock()?;
-    Ok(Json(produce(&st.conn, svc.inner.clock.now(), &svc.inner.config, &q)?))
-}
-
-async fn legal_preserve(
-    State(svc): State<CourierService>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<CourierQuery>,
-) -> Result<Json<Preservation<CourierQuery>>, ProviderError> {
-    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
-    let st = svc.lock()?;
-    Ok(Json(legal::preserve(&st.conn, svc.inner.clock.now(), &svc.inner.config.name, &q)?))
 }

@@ -6,7 +6,7 @@
 //! - `POST /api/login` `{username, password}` (`username` may be the full address) → `{token}`
 //! - 🔒 `GET /api/mailbox` (bearer session) → `{address, display_name, created}`
 //! - 🔒 `GET /legal/records?address=…` → [`EmailRecords`]
-//! - 🔒 `POST /legal/preserve?address=…` → [`Preservation`]
+//! - 🔒 `POST /legal/preserve?address=…` → [`Preservation`](legal::Preservation)
 //!
 //! Legal answer (stable keys, the lab parses them):
 //! ```json
@@ -19,7 +19,6 @@
 //! else the socket peer.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, MutexGuard};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -30,11 +29,11 @@ use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimDuration, SimTime};
 use sim_core::rng::SimRng;
 
-use super::legal::{self, LegalQuery, Preservation, ProductionHeader, RetentionWindow};
+use super::legal::{self, LegalQuery, ProductionHeader, RetentionWindow, legal_desk};
 use super::{ProviderError, provider_config, text_field, validate_common};
 use crate::credentials::{AccountTable, TokenResponse, hash_password, new_salt, validate_password};
-use crate::http_util::{ApiJson, ApiQuery, bearer_token, client_ip, method_not_allowed, not_found, peer_of};
-use crate::service::{RecordCore, RecordState};
+use crate::http_util::{ApiJson, bearer_token, client_ip, method_not_allowed, not_found, peer_of};
+use crate::service::record_service;
 
 const MAILBOXES: AccountTable = AccountTable { table: "mailboxes", session_column: "mailbox_id" };
 
@@ -316,66 +315,37 @@ pub fn produce(conn: &Connection, now: SimTime, config: &EmailConfig, q: &EmailQ
         subscribers.push(record);
     }
     legal::log_request(conn, now, q, subscribers.len())?;
-    Ok(EmailRecords {
-        header: ProductionHeader {
-            provider: config.name.clone(),
-            jurisdiction: config.jurisdiction.clone(),
-            retention: config.retention,
-            produced_at: now.to_string(),
-        },
-        query: q.clone(),
-        subscribers,
-    })
+    Ok(EmailRecords { header: ProductionHeader::of(config, now), query: q.clone(), subscribers })
 }
 
-/// A running e-mail provider. Cheap to clone (shared state); serve its router with
-/// `into_make_service_with_connect_info::<SocketAddr>()` so peer IPs are known.
-#[derive(Clone)]
-pub struct EmailService {
-    inner: Arc<RecordCore<EmailConfig>>,
-}
+record_service!(
+    /// A running e-mail provider. Cheap to clone (shared state); serve its router with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` so peer IPs are known.
+    EmailService,
+    EmailConfig,
+    ProviderError
+);
 
-impl std::fmt::Debug for EmailService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt_debug(f, "EmailService")
-    }
-}
+legal_desk!(EmailService, EmailConfig, EmailQuery, EmailRecords);
 
 impl EmailService {
     /// An e-mail provider over `db`; creates the schema if needed.
     pub fn new(config: EmailConfig, db: Connection, clock: SimClock, rng: SimRng) -> Result<Self, ProviderError> {
         config.validate()?;
-        crate::db::prepare(&db)?;
-        db.execute_batch(SCHEMA)?;
-        db.execute_batch(legal::LEGAL_SCHEMA)?;
-        Ok(EmailService { inner: Arc::new(RecordCore::new(config, clock, db, rng)) })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &EmailConfig {
-        &self.inner.config
-    }
-
-    /// Every table, tables by name and rows by id (for world digests).
-    pub fn dump(&self) -> Result<serde_json::Value, ProviderError> {
-        self.inner.dump()
+        Ok(EmailService { inner: super::open_core(config, db, clock, rng, SCHEMA)? })
     }
 
     /// The API and the legal desk as an axum router.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/api/signup", post(api_signup))
-            .route("/api/login", post(api_login))
-            .route("/api/mailbox", get(api_mailbox))
-            .route("/legal/records", get(legal_records))
-            .route("/legal/preserve", post(legal_preserve))
-            .fallback(not_found)
-            .method_not_allowed_fallback(method_not_allowed)
-            .with_state(self.clone())
-    }
-
-    fn lock(&self) -> Result<MutexGuard<'_, RecordState>, ProviderError> {
-        self.inner.lock()
+        legal::legal_routes(
+            Router::new()
+                .route("/api/signup", post(api_signup))
+                .route("/api/login", post(api_login))
+                .route("/api/mailbox", get(api_mailbox)),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(self.clone())
     }
 }
 
@@ -407,24 +377,4 @@ async fn api_login(
 async fn api_mailbox(State(svc): State<EmailService>, headers: HeaderMap) -> Result<Json<MailboxView>, ProviderError> {
     let st = svc.lock()?;
     Ok(Json(mailbox(&st.conn, bearer_token(&headers))?))
-}
-
-async fn legal_records(
-    State(svc): State<EmailService>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<EmailQuery>,
-) -> Result<Json<EmailRecords>, ProviderError> {
-    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
-    let st = svc.lock()?;
-    Ok(Json(produce(&st.conn, svc.inner.clock.now(), &svc.inner.config, &q)?))
-}
-
-async fn legal_preserve(
-    State(svc): State<EmailService>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<EmailQuery>,
-) -> Result<Json<Preservation<EmailQuery>>, ProviderError> {
-    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
-    let st = svc.lock()?;
-    Ok(Json(legal::preserve(&st.conn, svc.inner.clock.now(), &svc.inner.config.name, &q)?))
 }

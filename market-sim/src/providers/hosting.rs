@@ -9,7 +9,7 @@
 //! - 🔒 `POST /api/servers/{id}/renew` `{method, amount, currency, reference?}` → [`PaymentRecord`]
 //! - 🔒 `GET /api/servers` → `[ServerView]`
 //! - 🔒 `GET /legal/records?account=…` | `?email=…` | `?server_ip=…` → [`HostingRecords`]
-//! - 🔒 `POST /legal/preserve?…` (same selectors) → [`Preservation`]
+//! - 🔒 `POST /legal/preserve?…` (same selectors) → [`Preservation`](legal::Preservation)
 //!
 //! Legal answer (stable keys, the lab parses them):
 //! ```json
@@ -23,22 +23,21 @@
 //! are dated records under the retention rule of [`super::legal`].
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, MutexGuard};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Extension, Json, Router};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimDuration, SimTime};
 use sim_core::rng::{SimRng, below};
 
-use super::legal::{self, LegalQuery, Preservation, ProductionHeader, RetentionWindow};
+use super::legal::{self, LegalQuery, ProductionHeader, RetentionWindow, legal_desk};
 use super::{ProviderError, provider_config, text_field, validate_common};
 use crate::credentials::{AccountTable, TokenResponse, hash_password, new_salt, validate_password, validate_username};
-use crate::http_util::{ApiJson, ApiPath, ApiQuery, bearer_token, client_ip, method_not_allowed, not_found, peer_of};
-use crate::service::{RecordCore, RecordState};
+use crate::http_util::{ApiJson, ApiPath, bearer_token, client_ip, method_not_allowed, not_found, peer_of};
+use crate::service::record_service;
 
 const CUSTOMERS: AccountTable = AccountTable { table: "customers", session_column: "customer_id" };
 
@@ -442,67 +441,38 @@ pub fn produce(conn: &Connection, now: SimTime, config: &HostingConfig, q: &Host
     let ids = stmt.query_map(params![key.1], |r| r.get::<_, i64>(0))?.collect::<Result<Vec<_>, _>>()?;
     let customers = ids.iter().map(|id| customer_record(conn, *id, &window)).collect::<Result<Vec<_>, _>>()?;
     legal::log_request(conn, now, q, customers.len())?;
-    Ok(HostingRecords {
-        header: ProductionHeader {
-            provider: config.name.clone(),
-            jurisdiction: config.jurisdiction.clone(),
-            retention: config.retention,
-            produced_at: now.to_string(),
-        },
-        query: q.clone(),
-        customers,
-    })
+    Ok(HostingRecords { header: ProductionHeader::of(config, now), query: q.clone(), customers })
 }
 
-/// A running hosting company. Cheap to clone (shared state); serve its router with
-/// `into_make_service_with_connect_info::<SocketAddr>()` so peer IPs are known.
-#[derive(Clone)]
-pub struct HostingService {
-    inner: Arc<RecordCore<HostingConfig>>,
-}
+record_service!(
+    /// A running hosting company. Cheap to clone (shared state); serve its router with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` so peer IPs are known.
+    HostingService,
+    HostingConfig,
+    ProviderError
+);
 
-impl std::fmt::Debug for HostingService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt_debug(f, "HostingService")
-    }
-}
+legal_desk!(HostingService, HostingConfig, HostingQuery, HostingRecords);
 
 impl HostingService {
     /// A hosting company over `db`; creates the schema if needed.
     pub fn new(config: HostingConfig, db: Connection, clock: SimClock, rng: SimRng) -> Result<Self, ProviderError> {
         config.validate()?;
-        crate::db::prepare(&db)?;
-        db.execute_batch(SCHEMA)?;
-        db.execute_batch(legal::LEGAL_SCHEMA)?;
-        Ok(HostingService { inner: Arc::new(RecordCore::new(config, clock, db, rng)) })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &HostingConfig {
-        &self.inner.config
-    }
-
-    /// Every table, tables by name and rows by id (for world digests).
-    pub fn dump(&self) -> Result<serde_json::Value, ProviderError> {
-        self.inner.dump()
+        Ok(HostingService { inner: super::open_core(config, db, clock, rng, SCHEMA)? })
     }
 
     /// The API (customer panel) and the legal desk as an axum router.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/api/signup", post(api_signup))
-            .route("/api/login", post(api_login))
-            .route("/api/servers", post(api_rent).get(api_servers))
-            .route("/api/servers/{id}/renew", post(api_renew))
-            .route("/legal/records", get(legal_records))
-            .route("/legal/preserve", post(legal_preserve))
-            .fallback(not_found)
-            .method_not_allowed_fallback(method_not_allowed)
-            .with_state(self.clone())
-    }
-
-    fn lock(&self) -> Result<MutexGuard<'_, RecordState>, ProviderError> {
-        self.inner.lock()
+        legal::legal_routes(
+            Router::new()
+                .route("/api/signup", post(api_signup))
+                .route("/api/login", post(api_login))
+                .route("/api/servers", post(api_rent).get(api_servers))
+                .route("/api/servers/{id}/renew", post(api_renew)),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(self.clone())
     }
 }
 
@@ -556,24 +526,4 @@ async fn api_servers(State(svc): State<HostingService>, headers: HeaderMap) -> R
     let st = svc.lock()?;
     let customer = authenticate(&st.conn, bearer_token(&headers))?;
     Ok(Json(servers_of(&st.conn, customer)?))
-}
-
-async fn legal_records(
-    State(svc): State<HostingService>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<HostingQuery>,
-) -> Result<Json<HostingRecords>, ProviderError> {
-    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
-    let st = svc.lock()?;
-    Ok(Json(produce(&st.conn, svc.inner.clock.now(), &svc.inner.config, &q)?))
-}
-
-async fn legal_preserve(
-    State(svc): State<HostingService>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<HostingQuery>,
-) -> Result<Json<Preservation<HostingQuery>>, ProviderError> {
-    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
-    let st = svc.lock()?;
-    Ok(Json(legal::preserve(&st.conn, svc.inner.clock.now(), &svc.inner.config.name, &q)?))
 }

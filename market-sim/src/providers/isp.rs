@@ -11,7 +11,7 @@
 //! - `POST /api/connect` `{account, ip?}` → [`Lease`] (409 when `ip` is leased to another line)
 //! - `POST /api/disconnect` `{account}` → [`Lease`] with its `end`
 //! - 🔒 `GET /legal/records?ip=…[&at=…]` or `?account=…` → [`IspRecords`]
-//! - 🔒 `POST /legal/preserve?ip=…` or `?account=…` → [`Preservation`]
+//! - 🔒 `POST /legal/preserve?ip=…` or `?account=…` → [`Preservation`](legal::Preservation)
 //!
 //! Legal answer (stable keys, the lab parses them):
 //! ```json
@@ -24,21 +24,19 @@
 //! listed. Leases are dated by their end (an open lease is current and always held).
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, MutexGuard};
 
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimDuration, SimTime};
 use sim_core::rng::{SimRng, below};
 
-use super::legal::{self, LegalQuery, Preservation, ProductionHeader, RetentionWindow};
+use super::legal::{self, LegalQuery, ProductionHeader, RetentionWindow, legal_desk};
 use super::{ProviderError, provider_config, text_field, validate_common};
-use crate::http_util::{ApiJson, ApiQuery, bearer_token, method_not_allowed, not_found};
-use crate::service::{RecordCore, RecordState};
+use crate::http_util::{ApiJson, method_not_allowed, not_found};
+use crate::service::record_service;
 
 /// How the internet provider is run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -353,61 +351,36 @@ pub fn produce(conn: &Connection, now: SimTime, config: &IspConfig, q: &IspQuery
         subscribers.push(SubscriberRecord { account, name, address, since, leases });
     }
     legal::log_request(conn, now, q, subscribers.len())?;
-    Ok(IspRecords {
-        header: ProductionHeader {
-            provider: config.name.clone(),
-            jurisdiction: config.jurisdiction.clone(),
-            retention: config.retention,
-            produced_at: now.to_string(),
-        },
-        query: q.clone(),
-        subscribers,
-    })
+    Ok(IspRecords { header: ProductionHeader::of(config, now), query: q.clone(), subscribers })
 }
 
-/// A running internet provider. Cheap to clone (shared state).
-#[derive(Clone)]
-pub struct IspService {
-    inner: Arc<RecordCore<IspConfig>>,
-}
+record_service!(
+    /// A running internet provider. Cheap to clone (shared state).
+    IspService,
+    IspConfig,
+    ProviderError
+);
 
-impl std::fmt::Debug for IspService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt_debug(f, "IspService")
-    }
-}
+legal_desk!(IspService, IspConfig, IspQuery, IspRecords);
 
 impl IspService {
     /// An ISP over `db` (in-memory or a file the caller opened); creates the schema if needed.
     pub fn new(config: IspConfig, db: Connection, clock: SimClock, rng: SimRng) -> Result<Self, ProviderError> {
         config.validate()?;
-        crate::db::prepare(&db)?;
-        db.execute_batch(SCHEMA)?;
-        db.execute_batch(legal::LEGAL_SCHEMA)?;
-        Ok(IspService { inner: Arc::new(RecordCore::new(config, clock, db, rng)) })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &IspConfig {
-        &self.inner.config
-    }
-
-    /// Every table, tables by name and rows by id (for world digests).
-    pub fn dump(&self) -> Result<serde_json::Value, ProviderError> {
-        self.inner.dump()
+        Ok(IspService { inner: super::open_core(config, db, clock, rng, SCHEMA)? })
     }
 
     /// The API and the legal desk as an axum router.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/api/subscribers", post(api_subscribe))
-            .route("/api/connect", post(api_connect))
-            .route("/api/disconnect", post(api_disconnect))
-            .route("/legal/records", get(legal_records))
-            .route("/legal/preserve", post(legal_preserve))
-            .fallback(not_found)
-            .method_not_allowed_fallback(method_not_allowed)
-            .with_state(self.clone())
+        legal::legal_routes(
+            Router::new()
+                .route("/api/subscribers", post(api_subscribe))
+                .route("/api/connect", post(api_connect))
+                .route("/api/disconnect", post(api_disconnect)),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(self.clone())
     }
 
     /// Signs up a subscriber (what `POST /api/subscribers` does).
@@ -429,10 +402,6 @@ impl IspService {
         let st = self.lock()?;
         disconnect(&st.conn, self.inner.clock.now(), d)
     }
-
-    fn lock(&self) -> Result<MutexGuard<'_, RecordState>, ProviderError> {
-        self.inner.lock()
-    }
 }
 
 async fn api_subscribe(State(svc): State<IspService>, ApiJson(s): ApiJson<NewSubscriber>) -> Result<Json<Subscriber>, ProviderError> {
@@ -445,26 +414,6 @@ async fn api_connect(State(svc): State<IspService>, ApiJson(c): ApiJson<Connect>
 
 async fn api_disconnect(State(svc): State<IspService>, ApiJson(d): ApiJson<Disconnect>) -> Result<Json<Lease>, ProviderError> {
     Ok(Json(svc.disconnect(&d)?))
-}
-
-async fn legal_records(
-    State(svc): State<IspService>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<IspQuery>,
-) -> Result<Json<IspRecords>, ProviderError> {
-    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
-    let st = svc.lock()?;
-    Ok(Json(produce(&st.conn, svc.inner.clock.now(), &svc.inner.config, &q)?))
-}
-
-async fn legal_preserve(
-    State(svc): State<IspService>,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<IspQuery>,
-) -> Result<Json<Preservation<IspQuery>>, ProviderError> {
-    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
-    let st = svc.lock()?;
-    Ok(Json(legal::preserve(&st.conn, svc.inner.clock.now(), &svc.inner.config.name, &q)?))
 }
 
 #[cfg(test)]

@@ -10,13 +10,20 @@
 //!
 //! Every production and preservation is logged (`legal_requests`, `preservations`).
 
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use rusqlite::{Connection, params};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sim_core::clock::{SimDuration, SimTime};
 
-use super::ProviderError;
+use super::{ProviderConfig, ProviderError};
 use crate::credentials::constant_time_eq;
+use crate::http_util::{ApiQuery, bearer_token};
+use crate::service::{RecordCore, ServiceConfig};
 
 /// The tables every provider adds to its own schema.
 pub(crate) const LEGAL_SCHEMA: &str = "
@@ -79,6 +86,18 @@ pub struct ProductionHeader {
     pub produced_at: String,
 }
 
+impl ProductionHeader {
+    /// The header for a production by the provider configured as `config`, made at `now`.
+    pub(crate) fn of<C: ProviderConfig>(config: &C, now: SimTime) -> Self {
+        ProductionHeader {
+            provider: config.name().to_string(),
+            jurisdiction: config.jurisdiction().to_string(),
+            retention: config.retention(),
+            produced_at: now.to_string(),
+        }
+    }
+}
+
 /// The answer to `POST /legal/preserve` (stable keys).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Preservation<Q> {
@@ -108,6 +127,76 @@ pub fn log_request<Q: LegalQuery>(conn: &Connection, now: SimTime, q: &Q, count:
     )?;
     tracing::info!(kind, value = %value, count, "provider: records produced under legal process");
     Ok(())
+}
+
+/// A provider service with a legal desk: its shared core, its query and how it produces.
+pub(crate) trait LegalDesk: Clone + Send + Sync + 'static {
+    /// The provider's configuration.
+    type Config: ProviderConfig + Send + Sync + 'static;
+    /// The query string of `GET /legal/records` and `POST /legal/preserve`.
+    type Query: LegalQuery + Clone + DeserializeOwned + Send + 'static;
+    /// The answer to `GET /legal/records`.
+    type Records: Serialize + Send + 'static;
+
+    /// The service's shared core.
+    fn core(&self) -> &RecordCore<Self::Config>;
+
+    /// Produces the records for a query (validated there) and logs the request.
+    fn produce(conn: &Connection, now: SimTime, config: &Self::Config, q: &Self::Query) -> Result<Self::Records, ProviderError>;
+}
+
+/// Implements [`LegalDesk`] for a provider service declared with
+/// [`crate::service::record_service`], producing with the module's `produce` function.
+macro_rules! legal_desk {
+    ($svc:ty, $config:ty, $query:ty, $records:ty) => {
+        impl $crate::providers::legal::LegalDesk for $svc {
+            type Config = $config;
+            type Query = $query;
+            type Records = $records;
+
+            fn core(&self) -> &$crate::service::RecordCore<$config> {
+                &self.inner
+            }
+
+            fn produce(
+                conn: &rusqlite::Connection,
+                now: sim_core::clock::SimTime,
+                config: &$config,
+                q: &$query,
+            ) -> Result<$records, $crate::providers::ProviderError> {
+                produce(conn, now, config, q)
+            }
+        }
+    };
+}
+pub(crate) use legal_desk;
+
+/// Adds the legal desk (`GET /legal/records`, `POST /legal/preserve`, both behind the
+/// lab's bearer credential) to a provider's router.
+pub(crate) fn legal_routes<S: LegalDesk>(router: Router<S>) -> Router<S> {
+    router.route("/legal/records", get(legal_records::<S>)).route("/legal/preserve", post(legal_preserve::<S>))
+}
+
+async fn legal_records<S: LegalDesk>(
+    State(svc): State<S>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<S::Query>,
+) -> Result<Json<S::Records>, ProviderError> {
+    let core = svc.core();
+    check_legal_token(core.config.legal_token(), bearer_token(&headers))?;
+    let st = core.lock()?;
+    Ok(Json(S::produce(&st.conn, core.clock.now(), &core.config, &q)?))
+}
+
+async fn legal_preserve<S: LegalDesk>(
+    State(svc): State<S>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<S::Query>,
+) -> Result<Json<Preservation<S::Query>>, ProviderError> {
+    let core = svc.core();
+    check_legal_token(core.config.legal_token(), bearer_token(&headers))?;
+    let st = core.lock()?;
+    Ok(Json(preserve(&st.conn, core.clock.now(), core.config.name(), &q)?))
 }
 
 /// Which dated records a production may include (see the module doc for the rule).

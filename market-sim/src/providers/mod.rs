@@ -23,12 +23,17 @@ pub mod hosting;
 pub mod isp;
 pub mod legal;
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sim_core::clock::SimDuration;
+use rusqlite::Connection;
+use sim_core::clock::{SimClock, SimDuration};
+use sim_core::rng::SimRng;
 
 use crate::credentials::CredentialError;
 use crate::http_util::service_error_response;
+use crate::service::{RecordCore, ServiceConfig};
 
 /// Everything that can go wrong at a provider, each with the HTTP status it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +122,34 @@ pub(crate) fn text_field(field: &str, value: &str, max: usize) -> Result<String,
     Ok(v.to_string())
 }
 
-/// Implements [`crate::service::ServiceConfig`] for a provider configuration.
+/// What every provider configuration holds besides its name: the legal desk's credential,
+/// the retention period and the jurisdiction.
+pub(crate) trait ProviderConfig: ServiceConfig<Error = ProviderError> {
+    /// The bearer credential of the legal desk.
+    fn legal_token(&self) -> &str;
+    /// How long dated records are kept.
+    fn retention(&self) -> SimDuration;
+    /// Where the provider is.
+    fn jurisdiction(&self) -> &str;
+}
+
+/// The shared core of a provider over `db` (configuration already validated): prepares the
+/// database and creates the provider's `schema` and the legal-desk tables if needed.
+pub(crate) fn open_core<C: ServiceConfig>(
+    config: C,
+    db: Connection,
+    clock: SimClock,
+    rng: SimRng,
+    schema: &str,
+) -> Result<Arc<RecordCore<C>>, ProviderError> {
+    crate::db::prepare(&db)?;
+    db.execute_batch(schema)?;
+    db.execute_batch(legal::LEGAL_SCHEMA)?;
+    Ok(Arc::new(RecordCore::new(config, clock, db, rng)))
+}
+
+/// Implements [`crate::service::ServiceConfig`] and [`ProviderConfig`] for a provider
+/// configuration.
 macro_rules! provider_config {
     ($t:ty) => {
         impl $crate::service::ServiceConfig for $t {
@@ -129,6 +161,20 @@ macro_rules! provider_config {
 
             fn name(&self) -> &str {
                 &self.name
+            }
+        }
+
+        impl $crate::providers::ProviderConfig for $t {
+            fn legal_token(&self) -> &str {
+                &self.legal_token
+            }
+
+            fn retention(&self) -> sim_core::clock::SimDuration {
+                self.retention
+            }
+
+            fn jurisdiction(&self) -> &str {
+                &self.jurisdiction
             }
         }
     };

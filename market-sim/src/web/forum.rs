@@ -18,7 +18,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -31,12 +31,9 @@ use sim_core::clock::{SimClock, SimTime};
 use sim_core::rng::SimRng;
 
 use super::pages::{FormInput, after_form, page, session_token, text};
-use super::{WebError, web_config};
-use crate::credentials::{AccountTable, TokenResponse, hash_password, new_salt, validate_password, validate_username};
-use crate::http_util::{ApiPath, client_ip, method_not_allowed, not_found, peer_of};
-use crate::service::{RecordCore, RecordState};
-
-const USERS: AccountTable = AccountTable { table: "users", session_column: "user_id" };
+use super::{WebError, authenticate_user, login_user, register_user, session_form, web_config};
+use crate::http_util::{ApiPath, method_not_allowed, not_found};
+use crate::service::{RecordCore, record_service};
 
 /// Longest thread title, in bytes.
 pub const TITLE_MAX: usize = 150;
@@ -305,31 +302,17 @@ fn count(n: i64) -> u64 {
 
 /// Registers a user, records the IP and returns a session token.
 pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, c: &Credentials) -> Result<String, WebError> {
-    validate_username(&c.username)?;
-    validate_password(&c.password)?;
-    if USERS.username_taken(conn, &c.username)? {
-        return Err(WebError::Conflict("username already taken".into()));
-    }
-    let salt = new_salt(rng);
-    conn.execute(
-        "INSERT INTO users (username, password_salt, password_hash, created) VALUES (?1, ?2, ?3, ?4)",
-        params![c.username, salt, hash_password(&salt, &c.password), now.to_string()],
-    )?;
-    let id = conn.last_insert_rowid();
-    conn.execute("INSERT INTO logins (user_id, time, ip, kind) VALUES (?1, ?2, ?3, 'signup')", params![id, now.to_string(), ip])?;
-    Ok(USERS.open_session(conn, rng, now, id)?)
+    register_user(conn, rng, now, ip, &c.username, &c.password, "username already taken")
 }
 
 /// Checks a login, records the IP and returns a session token.
 pub fn login(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, c: &Credentials) -> Result<String, WebError> {
-    let id = USERS.check_login(conn, &c.username, &c.password)?.ok_or(WebError::BadLogin)?;
-    conn.execute("INSERT INTO logins (user_id, time, ip, kind) VALUES (?1, ?2, ?3, 'login')", params![id, now.to_string(), ip])?;
-    Ok(USERS.open_session(conn, rng, now, id)?)
+    login_user(conn, rng, now, ip, &c.username, &c.password)
 }
 
 /// The `(id, username)` behind a session token (401 otherwise).
 pub fn authenticate(conn: &Connection, token: Option<&str>) -> Result<(i64, String), WebError> {
-    USERS.session_account(conn, token.ok_or(WebError::Unauthorized)?)?.ok_or(WebError::Unauthorized)
+    authenticate_user(conn, token)
 }
 
 fn board_summary(conn: &Connection, slug: &str) -> Result<Option<(i64, BoardSummary)>, WebError> {
@@ -479,17 +462,12 @@ pub fn set_signature(conn: &Connection, user_id: i64, p: &ProfileEdit) -> Result
     Ok(())
 }
 
-/// A running forum. Cheap to clone (shared state).
-#[derive(Clone)]
-pub struct ForumService {
-    inner: Arc<RecordCore<ForumConfig>>,
-}
-
-impl std::fmt::Debug for ForumService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt_debug(f, "ForumService")
-    }
-}
+record_service!(
+    /// A running forum. Cheap to clone (shared state).
+    ForumService,
+    ForumConfig,
+    WebError
+);
 
 impl ForumService {
     /// A forum over `db`; creates the schema and the configured boards if needed.
@@ -506,16 +484,6 @@ impl ForumService {
         Ok(ForumService { inner: Arc::new(RecordCore::new(config, clock, db, rng)) })
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &ForumConfig {
-        &self.inner.config
-    }
-
-    /// Every table, tables by name and rows by id (for world digests).
-    pub fn dump(&self) -> Result<serde_json::Value, WebError> {
-        self.inner.dump()
-    }
-
     /// The pages and forms as an axum router.
     pub fn router(&self) -> Router {
         Router::new()
@@ -529,10 +497,6 @@ impl ForumService {
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
-    }
-
-    fn lock(&self) -> Result<MutexGuard<'_, RecordState>, WebError> {
-        self.inner.lock()
     }
 
     fn site(&self) -> &str {
@@ -566,11 +530,7 @@ async fn post_register(
     info: Option<Extension<ConnectInfo<SocketAddr>>>,
     FormInput(c): FormInput<Credentials>,
 ) -> Result<Response, WebError> {
-    let ip = client_ip(&headers, peer_of(info));
-    let mut st = svc.lock()?;
-    let st = &mut *st;
-    let token = register(&st.conn, &mut st.rng, svc.inner.clock.now(), &ip, &c)?;
-    Ok(after_form(&headers, &TokenResponse { token: token.clone() }, &format!("/user/{}", c.username), Some(&token)))
+    session_form(&svc.inner, &headers, info, &format!("/user/{}", c.username), |conn, rng, now, ip| register(conn, rng, now, ip, &c))
 }
 
 async fn post_login(
@@ -579,11 +539,7 @@ async fn post_login(
     info: Option<Extension<ConnectInfo<SocketAddr>>>,
     FormInput(c): FormInput<Credentials>,
 ) -> Result<Response, WebError> {
-    let ip = client_ip(&headers, peer_of(info));
-    let mut st = svc.lock()?;
-    let st = &mut *st;
-    let token = login(&st.conn, &mut st.rng, svc.inner.clock.now(), &ip, &c)?;
-    Ok(after_form(&headers, &TokenResponse { token: token.clone() }, "/", Some(&token)))
+    session_form(&svc.inner, &headers, info, "/", |conn, rng, now, ip| login(conn, rng, now, ip, &c))
 }
 
 async fn post_thread(

@@ -27,11 +27,20 @@ pub mod search;
 pub mod social;
 pub mod status;
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-use crate::credentials::CredentialError;
-use crate::http_util::service_error_response;
+use axum::Extension;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rusqlite::{Connection, params};
+use sim_core::clock::{SimClock, SimTime};
+use sim_core::rng::SimRng;
+
+use crate::credentials::{AccountTable, CredentialError, TokenResponse, hash_password, new_salt, validate_password, validate_username};
+use crate::http_util::{client_ip, peer_of, service_error_response};
+use crate::service::{RecordCore, ServiceConfig};
 
 /// Everything that can go wrong at a web service, each with the HTTP status it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -119,3 +128,94 @@ macro_rules! web_config {
     };
 }
 pub(crate) use web_config;
+
+/// The user table of the sites with accounts (forum, social network).
+const USERS: AccountTable = AccountTable { table: "users", session_column: "user_id" };
+
+/// The shared core of a web service over `db`: prepares the database and creates `schema`
+/// if needed.
+pub(crate) fn open_core<C: ServiceConfig>(
+    config: C,
+    db: Connection,
+    clock: SimClock,
+    rng: SimRng,
+    schema: &str,
+) -> Result<Arc<RecordCore<C>>, WebError> {
+    crate::db::prepare(&db)?;
+    db.execute_batch(schema)?;
+    Ok(Arc::new(RecordCore::new(config, clock, db, rng)))
+}
+
+/// Checks that a configured site name is not blank (`what` names the kind of site).
+pub(crate) fn require_name(name: &str, what: &str) -> Result<(), WebError> {
+    if name.trim().is_empty() {
+        return Err(WebError::Config(format!("{what} name must not be empty")));
+    }
+    Ok(())
+}
+
+/// Registers an account in the `users` table, records the IP and returns a session token;
+/// `taken` is the message when the name is already in use.
+pub(crate) fn register_user(
+    conn: &Connection,
+    rng: &mut SimRng,
+    now: SimTime,
+    ip: &str,
+    username: &str,
+    password: &str,
+    taken: &str,
+) -> Result<String, WebError> {
+    validate_username(username)?;
+    validate_password(password)?;
+    if USERS.username_taken(conn, username)? {
+        return Err(WebError::Conflict(taken.into()));
+    }
+    let salt = new_salt(rng);
+    conn.execute(
+        "INSERT INTO users (username, password_salt, password_hash, created) VALUES (?1, ?2, ?3, ?4)",
+        params![username, salt, hash_password(&salt, password), now.to_string()],
+    )?;
+    let id = conn.last_insert_rowid();
+    record_login(conn, id, now, ip, "signup")?;
+    Ok(USERS.open_session(conn, rng, now, id)?)
+}
+
+/// Checks a login against the `users` table, records the IP and returns a session token.
+pub(crate) fn login_user(
+    conn: &Connection,
+    rng: &mut SimRng,
+    now: SimTime,
+    ip: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, WebError> {
+    let id = USERS.check_login(conn, username, password)?.ok_or(WebError::BadLogin)?;
+    record_login(conn, id, now, ip, "login")?;
+    Ok(USERS.open_session(conn, rng, now, id)?)
+}
+
+fn record_login(conn: &Connection, id: i64, now: SimTime, ip: &str, kind: &str) -> Result<(), WebError> {
+    conn.execute("INSERT INTO logins (user_id, time, ip, kind) VALUES (?1, ?2, ?3, ?4)", params![id, now.to_string(), ip, kind])?;
+    Ok(())
+}
+
+/// The `(id, username)` behind a session token (401 otherwise).
+pub(crate) fn authenticate_user(conn: &Connection, token: Option<&str>) -> Result<(i64, String), WebError> {
+    USERS.session_account(conn, token.ok_or(WebError::Unauthorized)?)?.ok_or(WebError::Unauthorized)
+}
+
+/// What a register or login form runs: opens a session with `open` (database, RNG, time,
+/// client IP) and answers with the token, a redirect to `location` and the session cookie.
+pub(crate) fn session_form<C: ServiceConfig<Error = WebError>>(
+    core: &RecordCore<C>,
+    headers: &HeaderMap,
+    info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    location: &str,
+    open: impl FnOnce(&Connection, &mut SimRng, SimTime, &str) -> Result<String, WebError>,
+) -> Result<Response, WebError> {
+    let ip = client_ip(headers, peer_of(info));
+    let mut st = core.lock()?;
+    let st = &mut *st;
+    let token = open(&st.conn, &mut st.rng, core.clock.now(), &ip)?;
+    Ok(pages::after_form(headers, &TokenResponse { token: token.clone() }, location, Some(&token)))
+}

@@ -11,7 +11,6 @@
 //! the paste. An empty author is "Anonymous". The poster's IP is kept (never shown).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, MutexGuard};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
@@ -25,9 +24,9 @@ use sim_core::rng::{SimRng, below};
 
 use super::pages::{FormInput, after_form, page, text};
 use super::social::Sitemap;
-use super::{WebError, web_config};
+use super::{WebError, open_core, require_name, web_config};
 use crate::http_util::{ApiPath, client_ip, method_not_allowed, not_found, peer_of};
-use crate::service::{RecordCore, RecordState};
+use crate::service::record_service;
 
 /// Longest paste, in bytes.
 pub const BODY_MAX: usize = 100_000;
@@ -165,37 +164,18 @@ pub fn sitemap(conn: &Connection) -> Result<Sitemap, WebError> {
     Ok(Sitemap { pages })
 }
 
-/// A running paste site. Cheap to clone (shared state).
-#[derive(Clone)]
-pub struct PasteService {
-    inner: Arc<RecordCore<PasteConfig>>,
-}
-
-impl std::fmt::Debug for PasteService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt_debug(f, "PasteService")
-    }
-}
+record_service!(
+    /// A running paste site. Cheap to clone (shared state).
+    PasteService,
+    PasteConfig,
+    WebError
+);
 
 impl PasteService {
     /// A paste site over `db`; creates the schema if needed.
     pub fn new(config: PasteConfig, db: Connection, clock: SimClock, rng: SimRng) -> Result<Self, WebError> {
-        if config.name.trim().is_empty() {
-            return Err(WebError::Config("site name must not be empty".into()));
-        }
-        crate::db::prepare(&db)?;
-        db.execute_batch(SCHEMA)?;
-        Ok(PasteService { inner: Arc::new(RecordCore::new(config, clock, db, rng)) })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &PasteConfig {
-        &self.inner.config
-    }
-
-    /// Every table, tables by name and rows by id (for world digests).
-    pub fn dump(&self) -> Result<serde_json::Value, WebError> {
-        self.inner.dump()
+        require_name(&config.name, "site")?;
+        Ok(PasteService { inner: open_core(config, db, clock, rng, SCHEMA)? })
     }
 
     /// The pages and the form as an axum router.
@@ -208,10 +188,6 @@ impl PasteService {
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
-    }
-
-    fn lock(&self) -> Result<MutexGuard<'_, RecordState>, WebError> {
-        self.inner.lock()
     }
 
     fn site(&self) -> &str {

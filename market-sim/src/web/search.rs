@@ -18,7 +18,6 @@
 //! - `GET /search?q=…` → [`SearchView`]; 400 for an empty or overlong query
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, MutexGuard};
 
 use axum::Router;
 use axum::extract::State;
@@ -33,9 +32,9 @@ use sim_core::rng::SimRng;
 
 use super::pages::page;
 use super::social::Sitemap;
-use super::{WebError, web_config};
+use super::{WebError, open_core, require_name, web_config};
 use crate::http_util::{ApiQuery, method_not_allowed, not_found};
-use crate::service::{RecordCore, RecordState};
+use crate::service::record_service;
 
 /// Longest query, in bytes.
 pub const QUERY_MAX: usize = 200;
@@ -169,37 +168,18 @@ pub fn search(conn: &Connection, site: &str, q: Option<&str>) -> Result<SearchVi
     Ok(SearchView { site: site.to_string(), query: Some(q.to_string()), results, indexed })
 }
 
-/// A running search engine. Cheap to clone (shared state).
-#[derive(Clone)]
-pub struct SearchService {
-    inner: Arc<RecordCore<SearchConfig>>,
-}
-
-impl std::fmt::Debug for SearchService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt_debug(f, "SearchService")
-    }
-}
+record_service!(
+    /// A running search engine. Cheap to clone (shared state).
+    SearchService,
+    SearchConfig,
+    WebError
+);
 
 impl SearchService {
     /// A search engine over `db`; creates the schema if needed.
     pub fn new(config: SearchConfig, db: Connection, clock: SimClock, rng: SimRng) -> Result<Self, WebError> {
-        if config.name.trim().is_empty() {
-            return Err(WebError::Config("search engine name must not be empty".into()));
-        }
-        crate::db::prepare(&db)?;
-        db.execute_batch(SCHEMA)?;
-        Ok(SearchService { inner: Arc::new(RecordCore::new(config, clock, db, rng)) })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &SearchConfig {
-        &self.inner.config
-    }
-
-    /// Every table, tables by name and rows by id (for world digests).
-    pub fn dump(&self) -> Result<serde_json::Value, WebError> {
-        self.inner.dump()
+        require_name(&config.name, "search engine")?;
+        Ok(SearchService { inner: open_core(config, db, clock, rng, SCHEMA)? })
     }
 
     /// The search pages as an axum router.
@@ -253,10 +233,6 @@ impl SearchService {
         }
         tracing::info!(site = %base, indexed = docs.len(), dropped, "search: site crawled");
         Ok(CrawlReport { base_url: base, indexed: docs.len(), dropped })
-    }
-
-    fn lock(&self) -> Result<MutexGuard<'_, RecordState>, WebError> {
-        self.inner.lock()
     }
 }
 

@@ -14,7 +14,6 @@
 //! - 🔒 `POST /posts` `{body}` → [`PostView`]
 
 use std::net::SocketAddr;
-use std::sync::{Arc, MutexGuard};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -27,12 +26,9 @@ use sim_core::clock::{SimClock, SimTime};
 use sim_core::rng::SimRng;
 
 use super::pages::{FormInput, after_form, page, session_token, text};
-use super::{WebError, web_config};
-use crate::credentials::{AccountTable, TokenResponse, hash_password, new_salt, validate_password, validate_username};
-use crate::http_util::{ApiPath, client_ip, method_not_allowed, not_found, peer_of};
-use crate::service::{RecordCore, RecordState};
-
-const USERS: AccountTable = AccountTable { table: "users", session_column: "user_id" };
+use super::{WebError, authenticate_user, login_user, open_core, register_user, require_name, session_form, web_config};
+use crate::http_util::{ApiPath, method_not_allowed, not_found};
+use crate::service::record_service;
 
 /// Longest post, in bytes.
 pub const POST_MAX: usize = 1_000;
@@ -173,31 +169,17 @@ CREATE TABLE IF NOT EXISTS posts (
 
 /// Registers a handle, records the IP and returns a session token.
 pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, c: &Credentials) -> Result<String, WebError> {
-    validate_username(&c.username)?;
-    validate_password(&c.password)?;
-    if USERS.username_taken(conn, &c.username)? {
-        return Err(WebError::Conflict("handle already taken".into()));
-    }
-    let salt = new_salt(rng);
-    conn.execute(
-        "INSERT INTO users (username, password_salt, password_hash, created) VALUES (?1, ?2, ?3, ?4)",
-        params![c.username, salt, hash_password(&salt, &c.password), now.to_string()],
-    )?;
-    let id = conn.last_insert_rowid();
-    conn.execute("INSERT INTO logins (user_id, time, ip, kind) VALUES (?1, ?2, ?3, 'signup')", params![id, now.to_string(), ip])?;
-    Ok(USERS.open_session(conn, rng, now, id)?)
+    register_user(conn, rng, now, ip, &c.username, &c.password, "handle already taken")
 }
 
 /// Checks a login, records the IP and returns a session token.
 pub fn login(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, c: &Credentials) -> Result<String, WebError> {
-    let id = USERS.check_login(conn, &c.username, &c.password)?.ok_or(WebError::BadLogin)?;
-    conn.execute("INSERT INTO logins (user_id, time, ip, kind) VALUES (?1, ?2, ?3, 'login')", params![id, now.to_string(), ip])?;
-    Ok(USERS.open_session(conn, rng, now, id)?)
+    login_user(conn, rng, now, ip, &c.username, &c.password)
 }
 
 /// The `(id, handle)` behind a session token (401 otherwise).
 pub fn authenticate(conn: &Connection, token: Option<&str>) -> Result<(i64, String), WebError> {
-    USERS.session_account(conn, token.ok_or(WebError::Unauthorized)?)?.ok_or(WebError::Unauthorized)
+    authenticate_user(conn, token)
 }
 
 fn check_links(raw: &str) -> Result<String, WebError> {
@@ -266,37 +248,18 @@ pub fn sitemap(conn: &Connection) -> Result<Sitemap, WebError> {
     Ok(Sitemap { pages })
 }
 
-/// A running social network. Cheap to clone (shared state).
-#[derive(Clone)]
-pub struct SocialService {
-    inner: Arc<RecordCore<SocialConfig>>,
-}
-
-impl std::fmt::Debug for SocialService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt_debug(f, "SocialService")
-    }
-}
+record_service!(
+    /// A running social network. Cheap to clone (shared state).
+    SocialService,
+    SocialConfig,
+    WebError
+);
 
 impl SocialService {
     /// A social network over `db`; creates the schema if needed.
     pub fn new(config: SocialConfig, db: Connection, clock: SimClock, rng: SimRng) -> Result<Self, WebError> {
-        if config.name.trim().is_empty() {
-            return Err(WebError::Config("site name must not be empty".into()));
-        }
-        crate::db::prepare(&db)?;
-        db.execute_batch(SCHEMA)?;
-        Ok(SocialService { inner: Arc::new(RecordCore::new(config, clock, db, rng)) })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &SocialConfig {
-        &self.inner.config
-    }
-
-    /// Every table, tables by name and rows by id (for world digests).
-    pub fn dump(&self) -> Result<serde_json::Value, WebError> {
-        self.inner.dump()
+        require_name(&config.name, "site")?;
+        Ok(SocialService { inner: open_core(config, db, clock, rng, SCHEMA)? })
     }
 
     /// The pages and forms as an axum router.
@@ -312,10 +275,6 @@ impl SocialService {
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
-    }
-
-    fn lock(&self) -> Result<MutexGuard<'_, RecordState>, WebError> {
-        self.inner.lock()
     }
 
     fn site(&self) -> &str {
@@ -343,11 +302,7 @@ async fn post_register(
     info: Option<Extension<ConnectInfo<SocketAddr>>>,
     FormInput(c): FormInput<Credentials>,
 ) -> Result<Response, WebError> {
-    let ip = client_ip(&headers, peer_of(info));
-    let mut st = svc.lock()?;
-    let st = &mut *st;
-    let token = register(&st.conn, &mut st.rng, svc.inner.clock.now(), &ip, &c)?;
-    Ok(after_form(&headers, &TokenResponse { token: token.clone() }, &format!("/u/{}", c.username), Some(&token)))
+    session_form(&svc.inner, &headers, info, &format!("/u/{}", c.username), |conn, rng, now, ip| register(conn, rng, now, ip, &c))
 }
 
 async fn post_login(
@@ -356,11 +311,7 @@ async fn post_login(
     info: Option<Extension<ConnectInfo<SocketAddr>>>,
     FormInput(c): FormInput<Credentials>,
 ) -> Result<Response, WebError> {
-    let ip = client_ip(&headers, peer_of(info));
-    let mut st = svc.lock()?;
-    let st = &mut *st;
-    let token = login(&st.conn, &mut st.rng, svc.inner.clock.now(), &ip, &c)?;
-    Ok(after_form(&headers, &TokenResponse { token: token.clone() }, &format!("/u/{}", c.username), Some(&token)))
+    session_form(&svc.inner, &headers, info, &format!("/u/{}", c.username), |conn, rng, now, ip| login(conn, rng, now, ip, &c))
 }
 
 async fn post_profile(

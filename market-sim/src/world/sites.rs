@@ -149,51 +149,29 @@ pub(super) async fn launch_providers(
         let legal_token = hex::encode(rng::stream_seed(seed, &format!("legal-token:{}", p.id)));
         let rng = rng::stream(seed, &format!("service:{}", p.id));
         let host = format!("{}.example", p.id);
-        let (router, record): (axum::Router, Box<dyn Records>) = match p.kind {
+        // Every provider is configured alike: its name, the lab's credential, retention and
+        // jurisdiction, plus what its kind needs (an address pool, a mail domain).
+        macro_rules! start {
+            ($service:ident, $config:ident { $($extra:tt)* }) => {{
+                let config = $config {
+                    name: p.name.clone(),
+                    legal_token: legal_token.clone(),
+                    retention: p.retention,
+                    jurisdiction: jurisdiction(p),
+                    $($extra)*
+                };
+                let s = $service::new(config, db(&name)?, clock.clone(), rng).map_err(|e| service_err(&name, e))?;
+                let router = s.router();
+                let record: Box<dyn Records> = Box::new(s);
+                (router, record)
+            }};
+        }
+        let (router, record) = match p.kind {
             ProviderKind::Exchange => continue,
-            ProviderKind::Isp => {
-                let config = IspConfig {
-                    name: p.name.clone(),
-                    legal_token: legal_token.clone(),
-                    retention: p.retention,
-                    jurisdiction: jurisdiction(p),
-                    pool: "100.64.0.0/10".into(),
-                };
-                let s = IspService::new(config, db(&name)?, clock.clone(), rng).map_err(|e| service_err(&name, e))?;
-                (s.router(), Box::new(s))
-            }
-            ProviderKind::Email => {
-                let config = EmailConfig {
-                    name: p.name.clone(),
-                    legal_token: legal_token.clone(),
-                    retention: p.retention,
-                    jurisdiction: jurisdiction(p),
-                    domain: host.clone(),
-                };
-                let s = EmailService::new(config, db(&name)?, clock.clone(), rng).map_err(|e| service_err(&name, e))?;
-                (s.router(), Box::new(s))
-            }
-            ProviderKind::Hosting => {
-                let config = HostingConfig {
-                    name: p.name.clone(),
-                    legal_token: legal_token.clone(),
-                    retention: p.retention,
-                    jurisdiction: jurisdiction(p),
-                    pool: "185.220.0.0/16".into(),
-                };
-                let s = HostingService::new(config, db(&name)?, clock.clone(), rng).map_err(|e| service_err(&name, e))?;
-                (s.router(), Box::new(s))
-            }
-            ProviderKind::Courier => {
-                let config = CourierConfig {
-                    name: p.name.clone(),
-                    legal_token: legal_token.clone(),
-                    retention: p.retention,
-                    jurisdiction: jurisdiction(p),
-                };
-                let s = CourierService::new(config, db(&name)?, clock.clone(), rng).map_err(|e| service_err(&name, e))?;
-                (s.router(), Box::new(s))
-            }
+            ProviderKind::Isp => start!(IspService, IspConfig { pool: "100.64.0.0/10".into() }),
+            ProviderKind::Email => start!(EmailService, EmailConfig { domain: host.clone() }),
+            ProviderKind::Hosting => start!(HostingService, HostingConfig { pool: "185.220.0.0/16".into() }),
+            ProviderKind::Courier => start!(CourierService, CourierConfig {}),
         };
         up.launch(&name, &host, false, router).await?;
         directory.providers.insert(p.id.clone(), format!("http://{host}"));
