@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use market_sim::world::{ServiceInfo, World};
+use market_sim::world::{ServiceInfo, Storage, World};
 use sim_core::scenario::Scenario;
 
 use crate::exercise::ExerciseError;
@@ -106,9 +106,10 @@ impl Classroom {
     /// Builds the world and the lab, starts the lab's API on `listen` and the world's clock.
     #[allow(clippy::disallowed_methods)]
     pub async fn start(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data: &Path, teams: u32) -> Result<Classroom, ServeError> {
-        let world = World::build(scenario.clone(), seed, listen.ip()).await.map_err(ExerciseError::from)?;
-        let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
         let run_dir = data.join(format!("{}-seed{seed}", scenario.meta.id));
+        let storage = Storage::Dir(run_dir.join("world"));
+        let world = World::build_with(scenario.clone(), seed, listen.ip(), &storage).await.map_err(ExerciseError::from)?;
+        let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
         let roster = roster(&run_dir, teams)?;
         for (team, members) in &roster.teams {
             lab.add_team(team, members.clone(), &Lab::team_dir(&run_dir, team)).await.map_err(ExerciseError::from)?;

@@ -201,6 +201,13 @@ fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
     for name in ["lab", "market", "explorer"] {
         assert!(services.contains_key(name), "no service {name}: {services:?}");
     }
+    // Each service of the live world keeps its own SQLite database, in WAL mode.
+    let world_dir = data.path().join("careless-vendor-seed2/world");
+    for db in ["silk-lane.sqlite", "coinbay.sqlite"] {
+        assert!(world_dir.join(db).is_file(), "{db} in {}", world_dir.display());
+        let header = std::fs::read(world_dir.join(db)).unwrap();
+        assert_eq!(header.get(18..20), Some(&[2u8, 2u8][..]), "{db} is in WAL mode (file format bytes 18-19 = 2)");
+    }
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();

@@ -225,6 +225,40 @@ async fn provision(scenario: &Scenario, directory: &Directory, network: &DirectN
     }
 }
 
+/// Where the world's services keep their databases.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// In memory: fast-forward runs and tests.
+    Memory,
+    /// One SQLite file per service in this folder, in WAL mode, made afresh when the world
+    /// is built (the world is rebuilt from its scenario and seed, so old files are stale).
+    Dir(std::path::PathBuf),
+}
+
+impl Storage {
+    /// Opens the database of service `name`.
+    pub fn open(&self, name: &str) -> Result<rusqlite::Connection, WorldError> {
+        match self {
+            Storage::Memory => rusqlite::Connection::open_in_memory().map_err(|e| service_err(name, e)),
+            Storage::Dir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| service_err(name, e))?;
+                let path = dir.join(format!("{name}.sqlite"));
+                for suffix in ["", "-wal", "-shm"] {
+                    let old = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                    if old.exists() {
+                        std::fs::remove_file(&old).map_err(|e| service_err(name, e))?;
+                    }
+                }
+                let conn = rusqlite::Connection::open(&path).map_err(|e| service_err(name, e))?;
+                // WAL: readers never block the writer; NORMAL loses nothing on a killed
+                // process (only on power loss), and a world is rebuilt from its seed anyway.
+                conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").map_err(|e| service_err(name, e))?;
+                Ok(conn)
+            }
+        }
+    }
+}
+
 /// A service whose records go into the world's digest and statistics.
 pub trait Records: Send + Sync {
     /// Every table, ordered, as JSON.
@@ -284,8 +318,14 @@ fn service_err(service: &str, e: impl std::fmt::Display) -> WorldError {
 }
 
 impl World {
-    /// Builds the world of `scenario` under `seed` with its services on `ip` (free ports).
+    /// Builds the world of `scenario` under `seed` with its services on `ip` (free ports),
+    /// every service's database in memory (fast-forward, tests).
     pub async fn build(scenario: Arc<Scenario>, seed: u64, ip: IpAddr) -> Result<World, WorldError> {
+        Self::build_with(scenario, seed, ip, &Storage::Memory).await
+    }
+
+    /// Builds the world with its services' databases where `storage` says.
+    pub async fn build_with(scenario: Arc<Scenario>, seed: u64, ip: IpAddr, storage: &Storage) -> Result<World, WorldError> {
         let start = scenario.meta.start;
         let clock = SimClock::new(start);
         let (shutdown, stop) = watch::channel(false);
@@ -343,7 +383,7 @@ impl World {
         for site in &scenario.sites {
             let SiteKind::Market(m) = &site.kind else { continue };
             let name = site.id.to_string();
-            let db = rusqlite::Connection::open_in_memory().map_err(|e| service_err(&name, e))?;
+            let db = storage.open(&name)?;
             let config = MarketConfig {
                 name: site.name.clone(),
                 commission_bps: m.commission_bps,
@@ -366,7 +406,7 @@ impl World {
                 continue;
             }
             let name = p.id.to_string();
-            let db = rusqlite::Connection::open_in_memory().map_err(|e| service_err(&name, e))?;
+            let db = storage.open(&name)?;
             let legal_token = hex::encode(rng::stream_seed(seed, &format!("legal-token:{}", p.id)));
             let config = ExchangeConfig { name: p.name.clone(), legal_token: legal_token.clone(), min_confirmations: 1 };
             let wallet = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:exchange:{}", p.id)));
@@ -434,8 +474,9 @@ impl World {
             up.launch(site.id.as_str(), &host, true, router).await?;
             directory.sites.insert(site.id.clone(), format!("http://{host}"));
         }
-        let clearnet = sites::launch_web(&mut up, &scenario, seed, &clock, &mut directory, &mut records).await?;
-        sites::launch_providers(&mut up, &scenario, seed, &clock, &mut directory, &mut records, &mut desks).await?;
+        let setting = sites::Setting { scenario: &scenario, seed, clock: &clock, storage };
+        let clearnet = sites::launch_web(&mut up, &setting, &mut directory, &mut records).await?;
+        sites::launch_providers(&mut up, &setting, &mut directory, &mut records, &mut desks).await?;
         let Launcher { tasks, network, services, .. } = up;
 
         let mut truth = GroundTruth::default();

@@ -13,7 +13,7 @@ use sim_core::rng;
 use sim_core::scenario::{Jurisdiction, Provider, ProviderKind, Scenario, SiteKind};
 
 use super::cast::Directory;
-use super::{Launcher, ProviderDesk, Records, WorldError, onion, service_err};
+use super::{Launcher, ProviderDesk, Records, Storage, WorldError, onion, service_err};
 use crate::providers::courier::{CourierConfig, CourierService};
 use crate::providers::email::{EmailConfig, EmailService};
 use crate::providers::hosting::{HostingConfig, HostingService};
@@ -69,19 +69,26 @@ fn jurisdiction(p: &Provider) -> String {
     }
 }
 
-fn db(name: &str) -> Result<rusqlite::Connection, WorldError> {
-    rusqlite::Connection::open_in_memory().map_err(|e| service_err(name, e))
+/// What every service of a world is built from.
+pub(super) struct Setting<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The world seed.
+    pub seed: u64,
+    /// The simulated clock.
+    pub clock: &'a SimClock,
+    /// Where databases live.
+    pub storage: &'a Storage,
 }
 
 /// Starts the forum and the clearnet sites of the scenario.
 pub(super) async fn launch_web(
     up: &mut Launcher,
-    scenario: &Scenario,
-    seed: u64,
-    clock: &SimClock,
+    set: &Setting<'_>,
     directory: &mut Directory,
     records: &mut BTreeMap<String, Box<dyn Records>>,
 ) -> Result<Clearnet, WorldError> {
+    let Setting { scenario, seed, clock, storage } = *set;
     let mut clearnet = Clearnet::default();
     for site in &scenario.sites {
         let name = site.id.to_string();
@@ -96,14 +103,14 @@ pub(super) async fn launch_web(
                 .into_iter()
                 .map(|(slug, title, description)| BoardConfig { slug: slug.into(), title: title.into(), description: description.into() })
                 .collect();
-                let forum = ForumService::new(ForumConfig { name: site.name.clone(), boards }, db(&name)?, clock.clone(), rng)
+                let forum = ForumService::new(ForumConfig { name: site.name.clone(), boards }, storage.open(&name)?, clock.clone(), rng)
                     .map_err(|e| service_err(&name, e))?;
                 let router = forum.router();
                 records.insert(format!("site:{}", site.id), Box::new(forum));
                 (onion::onion_host(rng::stream_seed(seed, &format!("onion:{}", site.id))), router)
             }
             SiteKind::Social => {
-                let social = SocialService::new(SocialConfig { name: site.name.clone() }, db(&name)?, clock.clone(), rng)
+                let social = SocialService::new(SocialConfig { name: site.name.clone() }, storage.open(&name)?, clock.clone(), rng)
                     .map_err(|e| service_err(&name, e))?;
                 let router = social.router();
                 records.insert(format!("site:{}", site.id), Box::new(social));
@@ -111,7 +118,7 @@ pub(super) async fn launch_web(
                 (format!("{}.example", site.id), router)
             }
             SiteKind::Paste => {
-                let paste = PasteService::new(PasteConfig { name: site.name.clone() }, db(&name)?, clock.clone(), rng)
+                let paste = PasteService::new(PasteConfig { name: site.name.clone() }, storage.open(&name)?, clock.clone(), rng)
                     .map_err(|e| service_err(&name, e))?;
                 let router = paste.router();
                 records.insert(format!("site:{}", site.id), Box::new(paste));
@@ -119,7 +126,7 @@ pub(super) async fn launch_web(
                 (format!("{}.example", site.id), router)
             }
             SiteKind::Search => {
-                let search = SearchService::new(SearchConfig { name: site.name.clone() }, db(&name)?, clock.clone(), rng)
+                let search = SearchService::new(SearchConfig { name: site.name.clone() }, storage.open(&name)?, clock.clone(), rng)
                     .map_err(|e| service_err(&name, e))?;
                 let router = search.router();
                 clearnet.search.push(search.clone());
@@ -137,13 +144,12 @@ pub(super) async fn launch_web(
 /// Starts the ISP, e-mail, hosting and courier providers with their legal desks.
 pub(super) async fn launch_providers(
     up: &mut Launcher,
-    scenario: &Scenario,
-    seed: u64,
-    clock: &SimClock,
+    set: &Setting<'_>,
     directory: &mut Directory,
     records: &mut BTreeMap<String, Box<dyn Records>>,
     desks: &mut BTreeMap<ProviderId, ProviderDesk>,
 ) -> Result<(), WorldError> {
+    let Setting { scenario, seed, clock, storage } = *set;
     for p in &scenario.providers {
         let name = p.id.to_string();
         let legal_token = hex::encode(rng::stream_seed(seed, &format!("legal-token:{}", p.id)));
@@ -160,7 +166,7 @@ pub(super) async fn launch_providers(
                     jurisdiction: jurisdiction(p),
                     $($extra)*
                 };
-                let s = $service::new(config, db(&name)?, clock.clone(), rng).map_err(|e| service_err(&name, e))?;
+                let s = $service::new(config, storage.open(&name)?, clock.clone(), rng).map_err(|e| service_err(&name, e))?;
                 let router = s.router();
                 let record: Box<dyn Records> = Box::new(s);
                 (router, record)
