@@ -5,6 +5,7 @@
 mod classroom;
 mod exercise;
 mod lab_api;
+mod leakage;
 mod mixing;
 mod solver;
 mod support;
