@@ -87,6 +87,7 @@ pub fn router(console: Console) -> Router {
         .route("/instructor/hints", post(hint))
         .route("/instructor/end", post(end))
         .route("/instructor/teams/{team}/timeline", get(timeline))
+        .route("/instructor/teams/{team}/report", get(report))
         .with_state(console)
 }
 
@@ -151,4 +152,14 @@ async fn timeline(State(c): State<Console>, headers: HeaderMap, Path(team): Path
         return Ok(denied());
     }
     Ok(Json(c.lab.timeline(&team).await?).into_response())
+}
+
+async fn report(State(c): State<Console>, headers: HeaderMap, Path(team): Path<String>) -> Result<Response, LabError> {
+    if !authorised(&c, &headers) {
+        return Ok(denied());
+    }
+    Ok(match c.lab.report_for(&team).await? {
+        Some(page) => axum::response::Html(page).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"error": "that team has not submitted a case"}))).into_response(),
+    })
 }

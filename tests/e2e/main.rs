@@ -7,6 +7,7 @@ mod exercise;
 mod lab_api;
 mod leakage;
 mod mixing;
+mod report;
 mod solver;
 mod support;
 mod wider_web;

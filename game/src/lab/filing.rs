@@ -85,6 +85,23 @@ impl Lab {
         Ok(verdict)
     }
 
+    /// The team's verdict as a self-contained HTML page (with its timeline), once submitted.
+    pub async fn report(&self, token: &str) -> Result<Option<String>, LabError> {
+        let (team, _) = self.member(token).await?;
+        self.report_for(&team).await
+    }
+
+    /// A team's verdict report, for the instructor's debrief.
+    pub async fn report_for(&self, team: &str) -> Result<Option<String>, LabError> {
+        let timeline = self.timeline(team).await?;
+        let teams = self.teams.lock().await;
+        let t = teams.get(team).ok_or_else(|| LabError::UnknownTeam(team.to_string()))?;
+        let (Some(verdict), Some(at)) = (&t.verdict, t.submitted_at) else { return Ok(None) };
+        let page =
+            verdict.render_html(&self.scenario.meta.title, &at.to_string(), &timeline).map_err(|e| LabError::Report(e.to_string()))?;
+        Ok(Some(page))
+    }
+
     /// The team's verdict, once the case is submitted.
     pub async fn verdict(&self, token: &str) -> Result<Option<Verdict>, LabError> {
         let (team, _) = self.member(token).await?;

@@ -25,6 +25,10 @@ impl IntoResponse for LabError {
             LabError::UnknownEvidence(_) | LabError::UnknownProvider(_) => StatusCode::NOT_FOUND,
             LabError::CaseLocked | LabError::Ended => StatusCode::CONFLICT,
             LabError::UnknownHint(_) | LabError::UnknownTeam(_) => StatusCode::NOT_FOUND,
+            LabError::Report(e) => {
+                tracing::error!(error = %e, "report failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "the report could not be rendered"}))).into_response();
+            }
             LabError::Ledger(e) => {
                 tracing::error!(error = %e, "ledger failure");
                 return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "the evidence ledger failed; tell the instructor"})))
@@ -56,6 +60,7 @@ pub fn router(lab: Arc<Lab>) -> Router {
         .route("/api/requests", get(requests).post(file_request))
         .route("/api/case", get(case).put(save_draft).post(submit_case))
         .route("/api/verdict", get(verdict))
+        .route("/api/verdict.html", get(verdict_html))
         .route("/api/announcements", get(announcements))
         .route("/api/hints", get(hints))
         .route("/api/hints/{id}", post(take_hint))
@@ -145,4 +150,11 @@ async fn hints(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Respon
 async fn take_hint(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LabError> {
     let hint = lab.take_hint(token(&headers)?, &sim_core::ids::HintId(id)).await?;
     Ok((StatusCode::CREATED, Json(hint)).into_response())
+}
+
+async fn verdict_html(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    match lab.report(token(&headers)?).await? {
+        Some(page) => Ok(axum::response::Html(page).into_response()),
+        None => Ok((StatusCode::NOT_FOUND, Json(json!({"error": "no case submitted yet"}))).into_response()),
+    }
 }

@@ -79,6 +79,9 @@ pub enum LabError {
     /// No such team.
     #[error("no team {0}")]
     UnknownTeam(String),
+    /// The verdict report could not be rendered.
+    #[error("{0}")]
+    Report(String),
     /// Ledger trouble.
     #[error(transparent)]
     Ledger(#[from] LedgerError),

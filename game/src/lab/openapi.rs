@@ -226,6 +226,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/api/verdict.html",
+        summary: "The verdict as a self-contained, printable HTML page with the team's timeline",
+        access: Access::Member,
+        request: Body::Empty,
+        response: Body::Bytes,
+        status: 200,
+    },
+    Endpoint {
+        method: "GET",
         path: "/api/verdict",
         summary: "The prosecutor's verdict once the case is submitted",
         access: Access::Member,

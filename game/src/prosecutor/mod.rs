@@ -23,6 +23,7 @@
 //!   in the rubric.
 
 mod render;
+mod report;
 mod words;
 
 #[cfg(test)]
