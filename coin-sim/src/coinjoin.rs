@@ -20,7 +20,6 @@
 //! over a [`CoordinatorService`] (JSON API, see [`router`]) and a [`CoinJoinClient`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -28,7 +27,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use bitcoin::address::NetworkUnchecked;
 use bitcoin::consensus::encode::{deserialize, serialize_hex};
 use bitcoin::sighash::SighashCache;
 use bitcoin::{Address, Amount, OutPoint, Script, ScriptBuf, Transaction, TxOut, Txid, Witness};
@@ -36,7 +34,6 @@ use serde::{Deserialize, Serialize};
 use sim_core::rng::{SimRng, bytes32};
 
 use crate::chain::{SharedChain, lock};
-use crate::params::NETWORK;
 use crate::script::{ScriptError, verify_input};
 use crate::wallet::{Utxo, Wallet, unsigned_tx};
 
@@ -421,10 +418,7 @@ impl Round {
 }
 
 fn parse_address(s: &str) -> Result<Address, CoinJoinError> {
-    Address::<NetworkUnchecked>::from_str(s)
-        .ok()
-        .and_then(|a| a.require_network(NETWORK).ok())
-        .ok_or_else(|| CoinJoinError::BadAddress(s.chars().take(100).collect()))
+    crate::params::parse_address(s).ok_or_else(|| CoinJoinError::BadAddress(s.chars().take(100).collect()))
 }
 
 /// A coordinator: the current round, past rounds, and the tokens it hands out.

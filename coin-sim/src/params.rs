@@ -10,6 +10,11 @@ use sim_core::clock::SimDuration;
 /// The network whose address encodings and magic Darkcoin uses (always regtest).
 pub const NETWORK: Network = Network::Regtest;
 
+/// Parses a darkcoin address (`bcrt1…`), refusing anything that is not valid on its network.
+pub fn parse_address(s: &str) -> Option<bitcoin::Address> {
+    s.trim().parse::<bitcoin::Address<bitcoin::address::NetworkUnchecked>>().ok().and_then(|a| a.require_network(NETWORK).ok())
+}
+
 /// Default dust limit in satoshis (Core's threshold for a P2PKH output at 3 sat/vB relay).
 pub const DEFAULT_DUST_LIMIT_SAT: u64 = 546;
 

@@ -16,7 +16,6 @@
 //! driver, and [`router`] serves the customer API.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -24,14 +23,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use bitcoin::address::NetworkUnchecked;
 use bitcoin::{Address, OutPoint, ScriptBuf, Transaction, Txid};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimDuration, SimTime};
 use sim_core::rng::{SimRng, below, bytes32};
 
 use crate::chain::{Chain, SharedChain, lock};
-use crate::params::NETWORK;
 use crate::query::TxStatus;
 use crate::wallet::{Utxo, Wallet, WalletError};
 
@@ -255,7 +252,7 @@ impl Tumbler {
 }
 
 fn parse_address(s: &str) -> Result<Address, TumblerError> {
-    Address::<NetworkUnchecked>::from_str(s).ok().and_then(|a| a.require_network(NETWORK).ok()).ok_or(TumblerError::BadAddress)
+    crate::params::parse_address(s).ok_or(TumblerError::BadAddress)
 }
 
 /// The tumbler as a service: its state, the simulated clock and the chain it uses.

@@ -11,7 +11,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -156,8 +155,7 @@ fn check_destination(s: &str) -> Result<String, WebError> {
     if s.len() > 100 {
         return Err(bad());
     }
-    let addr = bitcoin::Address::from_str(s).map_err(|_| bad())?;
-    let addr = addr.require_network(bitcoin::Network::Regtest).map_err(|_| bad())?;
+    let addr = coin_sim::params::parse_address(s).ok_or_else(bad)?;
     Ok(addr.to_string())
 }
 

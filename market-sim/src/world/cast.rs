@@ -383,11 +383,7 @@ async fn order(
     let amount = u64::try_from(int_field(&answer, "amount_sat", "order")?)
         .map_err(|_| CastError::Protocol("order".into(), "negative amount".into()))?;
     let escrow = str_field(&answer, "escrow_address", "order")?;
-    let escrow: Address = escrow
-        .parse::<Address<bitcoin::address::NetworkUnchecked>>()
-        .ok()
-        .and_then(|a| a.require_network(coin_sim::params::NETWORK).ok())
-        .ok_or_else(|| CastError::Protocol("order".into(), format!("bad escrow address {escrow}")))?;
+    let escrow = darkcoin_address(escrow, "order")?;
     state.orders.entry(persona.clone()).or_default().push(order_id);
     let txid = pay(state, stage, &escrow, amount).await?;
     Ok(format!(
@@ -430,10 +426,7 @@ async fn sweep_to(state: &mut ActorState, stage: &Stage<'_>, to: &Address) -> Re
 
 /// Parses an address a service gave, on darkcoin's network.
 fn darkcoin_address(s: &str, what: &str) -> Result<Address, CastError> {
-    s.parse::<Address<bitcoin::address::NetworkUnchecked>>()
-        .ok()
-        .and_then(|a| a.require_network(coin_sim::params::NETWORK).ok())
-        .ok_or_else(|| CastError::Protocol(what.to_string(), format!("bad address {s}")))
+    coin_sim::params::parse_address(s).ok_or_else(|| CastError::Protocol(what.to_string(), format!("bad address {s}")))
 }
 
 async fn tumble(state: &mut ActorState, stage: &Stage<'_>, via: &SiteId) -> Result<String, CastError> {
@@ -615,11 +608,7 @@ async fn cash_out(state: &mut ActorState, stage: &Stage<'_>, provider: &Provider
     let token = str_field(&login, "token", "login")?.to_string();
     let dep = call(&state.party, reqwest::Method::GET, &format!("{base}/api/deposit-address"), Some(&token), None).await?;
     let deposit = str_field(&dep, "address", "deposit address")?.to_string();
-    let to: Address = deposit
-        .parse::<Address<bitcoin::address::NetworkUnchecked>>()
-        .ok()
-        .and_then(|a| a.require_network(coin_sim::params::NETWORK).ok())
-        .ok_or_else(|| CastError::Protocol("deposit address".into(), deposit.clone()))?;
+    let to = darkcoin_address(&deposit, "deposit address")?;
     stage.record(Fact::new(
         FactKind::DepositAddressOf,
         Entity::Address(deposit.clone()),

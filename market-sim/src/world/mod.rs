@@ -181,7 +181,7 @@ async fn serve(ip: IpAddr, router: axum::Router, mut stop: watch::Receiver<bool>
 /// What the cast has before the story starts: a home internet line leased by its ISP (the
 /// ISP's own provisioning), and a mailbox at the e-mail provider its address names (signed
 /// up from home, so the provider logs the home IP).
-async fn provision(scenario: &Scenario, directory: &Directory, network: &DirectNetwork, actors: &[ActorState]) {
+async fn provision(scenario: &Scenario, seed: u64, directory: &Directory, network: &DirectNetwork, actors: &[ActorState]) {
     let Ok(world_party) = network.party(None) else { return };
     for a in actors {
         let id = &a.actor.identity;
@@ -217,7 +217,9 @@ async fn provision(scenario: &Scenario, directory: &Directory, network: &DirectN
         let Some((local, domain)) = id.email.split_once('@') else { continue };
         let mailbox = scenario.providers.iter().find(|p| p.kind == ProviderKind::Email && format!("{}.example", p.id) == domain);
         if let Some(url) = mailbox.and_then(|p| directory.providers.get(&p.id)) {
-            let body = serde_json::json!({"username": local, "password": hex::encode(local.as_bytes()), "display_name": id.name, "recovery_phone": id.phone});
+            // A password only the actor knows (from its own seeded stream), like any other.
+            let password = hex::encode(rng::stream_seed(seed, &format!("mailbox-password:{}", a.actor.id)).get(..12).unwrap_or_default());
+            let body = serde_json::json!({"username": local, "password": password, "display_name": id.name, "recovery_phone": id.phone});
             if let Err(e) = a.clearnet().post(format!("{url}/api/signup")).json(&body).send().await {
                 tracing::warn!(actor = %a.actor.id, error = %e, "mailbox not opened");
             }
@@ -499,7 +501,7 @@ impl World {
             actors.push(ActorState::new(a, seed, party));
         }
         steps.sort();
-        provision(&scenario, &directory, &network, &actors).await;
+        provision(&scenario, seed, &directory, &network, &actors).await;
 
         Ok(World {
             next_block: start.plus(SimDuration::secs(interval)),

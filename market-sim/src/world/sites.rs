@@ -50,12 +50,7 @@ pub(super) struct TumblerBackend(pub TumblerService, pub SimClock);
 impl MixBackend for TumblerBackend {
     fn start_mix(&self, request: MixRequest) -> BoxFuture<'_, Result<MixTicket, String>> {
         Box::pin(async move {
-            let destination = request
-                .destination
-                .parse::<bitcoin::Address<bitcoin::address::NetworkUnchecked>>()
-                .ok()
-                .and_then(|a| a.require_network(coin_sim::params::NETWORK).ok())
-                .ok_or_else(|| "not a darkcoin address".to_string())?;
+            let destination = coin_sim::params::parse_address(&request.destination).ok_or_else(|| "not a darkcoin address".to_string())?;
             let order = self.0.lock().request(&destination, self.1.now());
             Ok(MixTicket { mix_id: order.id, deposit_address: order.deposit_address })
         })
