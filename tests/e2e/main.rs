@@ -6,6 +6,7 @@ mod classroom;
 mod exercise;
 mod lab_api;
 mod leakage;
+mod legal;
 mod mixing;
 mod report;
 mod solver;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
 use sim_core::facts::{Entity, FactSet};
 use sim_core::ids::ProviderId;
-use sim_core::scenario::{ProviderKind, RequestKind};
+use sim_core::scenario::{Jurisdiction, ProviderKind, RequestKind};
 
 use super::{Lab, LabError, Role, Team, real_time_now};
 use crate::judge::{self, RequestForRuling};
@@ -192,6 +192,10 @@ impl Lab {
                             other => format!("{other:?}"),
                         };
                         t.requests[i].log.push((now, what));
+                        if matches!(status, RequestStatus::Authorised { .. }) && req.kind == RequestKind::Preservation {
+                            let served = self.preserve(&req).await;
+                            t.requests[i].log.push((now, served));
+                        }
                         t.requests[i].status = status;
                     }
                     RequestStatus::Granted { reason, answer_at } if *answer_at <= now => {
@@ -206,10 +210,46 @@ impl Lab {
         Ok(())
     }
 
+    /// Serves a granted preservation on the provider's legal desk: it must keep the records
+    /// it holds for the target from now on, past its usual retention. Returns what happened.
+    async fn preserve(&self, req: &LegalRequest) -> String {
+        let Some(desk) = self.desks.get(&req.provider) else { return format!("no provider {}", req.provider) };
+        let url = format!("{}/legal/preserve?{}", desk.url, desk_query(desk.kind, req.target.trim()));
+        let sent = self.party.client_for(&url).post(&url).bearer_auth(&desk.legal_token).send().await;
+        match sent {
+            Ok(r) if r.status().is_success() => format!("served: {} keeps its records for {}", req.provider, req.target),
+            Ok(r) if r.status().as_u16() == 404 => format!("served: {} keeps every record anyway (no retention limit)", req.provider),
+            Ok(r) => format!("the provider's desk answered {}", r.status()),
+            Err(e) => format!("the provider's desk could not be reached: {e}"),
+        }
+    }
+
     fn rule(&self, t: &Team, req: &LegalRequest, now: SimTime) -> RequestStatus {
         let Some(desk) = self.desks.get(&req.provider) else {
             return RequestStatus::Refused { reason: format!("no provider {}", req.provider) };
         };
+        // Records abroad are obtained through mutual legal assistance, not a domestic order
+        // (a preservation can go through the 24/7 network either way).
+        let abroad = self.scenario.providers.iter().find(|p| p.id == req.provider).and_then(|p| match &p.jurisdiction {
+            Jurisdiction::Foreign(country) => Some(country.clone()),
+            Jurisdiction::Domestic => None,
+        });
+        match (req.kind, &abroad) {
+            (RequestKind::ProductionOrder, Some(country)) => {
+                return RequestStatus::Refused {
+                    reason: format!(
+                        "{} is abroad ({country}): a domestic production order does not reach it; send a mutual legal assistance request",
+                        req.provider
+                    ),
+                };
+            }
+            (RequestKind::MutualLegalAssistance, None) => {
+                return RequestStatus::Refused {
+                    reason: format!("{} is in our own jurisdiction: ask with a production order", req.provider),
+                };
+            }
+            _ => {}
+        }
         let mut grounds = FactSet::new();
         for g in &req.grounds {
             let a = self.assess(t, g);

@@ -1,0 +1,130 @@
+//! Legal process across borders and time: a provider abroad answers only mutual legal
+//! assistance, and records past a provider's retention are gone unless a preservation was
+//! served in time.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use game::lab::{Lab, Member, RequestDraft, RequestStatus, Role};
+use market_sim::world::World;
+use sim_core::clock::SimDuration;
+use sim_core::scenario::{Grounds, Jurisdiction, LegalRule, Provider, ProviderKind, RequestKind, Scenario};
+
+use crate::support::{HEAD, shipped};
+
+async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
+    for _ in 0..10 {
+        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
+        if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
+            return status;
+        }
+        let due = lab.next_due().await.unwrap();
+        world.run_until(due.max(world.clock().now())).await.unwrap();
+        lab.tick().await.unwrap();
+    }
+    panic!("request {id} never settled");
+}
+
+async fn lab_on(world: &World, dir: &std::path::Path) -> Lab {
+    let lab = Lab::new(world).unwrap();
+    lab.add_team("t", vec![Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() }], &Lab::team_dir(dir, "t"))
+        .await
+        .unwrap();
+    lab
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_abroad_answers_mutual_legal_assistance_only() {
+    let mut s: Scenario = (*shipped()).clone();
+    s.providers.iter_mut().find(|p| p.id.as_str() == "coinbay").unwrap().jurisdiction = Jurisdiction::Foreign("MT".into());
+    s.legal.rules.push(LegalRule {
+        request: RequestKind::MutualLegalAssistance,
+        provider_kind: Some(ProviderKind::Exchange),
+        grounds: Grounds::None,
+        ruling_delay: SimDuration::days(10),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::build(Arc::new(s), 51, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    world.run_until(world.world_end()).await.unwrap();
+    let lab = lab_on(&world, dir.path()).await;
+    let draft = |kind| RequestDraft { kind, provider: "coinbay".into(), target: "mellis84".into(), grounds: vec![] };
+    let po = lab.request(HEAD, draft(RequestKind::ProductionOrder)).await.unwrap();
+    match settle(&lab, &mut world, &po.id).await {
+        RequestStatus::Refused { reason } => {
+            assert!(reason.contains("abroad (MT)") && reason.contains("mutual legal assistance"), "{reason}")
+        }
+        other => panic!("a domestic order to a foreign exchange: {other:?}"),
+    }
+    let before = world.clock().now();
+    let mla = lab.request(HEAD, draft(RequestKind::MutualLegalAssistance)).await.unwrap();
+    let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &mla.id).await else { panic!("MLA not answered") };
+    assert!(world.clock().now().since(before) >= SimDuration::days(10), "international requests take longer");
+    let records = String::from_utf8(lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
+    assert!(records.contains("Mark Ellis"), "{records}");
+    world.shutdown().await;
+}
+
+/// The shipped world with a mailbox provider keeping login records for one day.
+fn short_retention() -> Scenario {
+    let mut s: Scenario = (*shipped()).clone();
+    s.providers.push(Provider {
+        id: "mailbox".into(),
+        name: "Mailbox".into(),
+        kind: ProviderKind::Email,
+        jurisdiction: Jurisdiction::Domestic,
+        retention: SimDuration::days(1),
+        response_delay: SimDuration::hours(2),
+    });
+    s.legal.rules.push(LegalRule {
+        request: RequestKind::ProductionOrder,
+        provider_kind: Some(ProviderKind::Email),
+        grounds: Grounds::None,
+        ruling_delay: SimDuration::hours(1),
+    });
+    s
+}
+
+/// The mailbox's records for the vendor, obtained two days after it was opened, with or
+/// without a preservation served twelve hours in.
+async fn records_after_two_days(preserve: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Arc::new(short_retention());
+    let start = scenario.meta.start;
+    let mut world = World::build(scenario, 52, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    world.run_until(start.plus(SimDuration::hours(12))).await.unwrap();
+    let lab = lab_on(&world, dir.path()).await;
+    let target = "mark.ellis84@mailbox.example";
+    if preserve {
+        let p = lab
+            .request(
+                HEAD,
+                RequestDraft { kind: RequestKind::Preservation, provider: "mailbox".into(), target: target.into(), grounds: vec![] },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(settle(&lab, &mut world, &p.id).await, RequestStatus::Authorised { .. }));
+        let log = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == p.id).unwrap().log;
+        assert!(log.iter().any(|(_, w)| w.contains("keeps its records")), "{log:?}");
+    }
+    world.run_until(start.plus(SimDuration::days(2))).await.unwrap();
+    let o = lab
+        .request(
+            HEAD,
+            RequestDraft { kind: RequestKind::ProductionOrder, provider: "mailbox".into(), target: target.into(), grounds: vec![] },
+        )
+        .await
+        .unwrap();
+    let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &o.id).await else { panic!("not answered") };
+    let records = String::from_utf8(lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
+    world.shutdown().await;
+    records
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_past_retention_are_gone_unless_preserved_in_time() {
+    let lost = records_after_two_days(false).await;
+    let kept = records_after_two_days(true).await;
+    assert!(lost.contains("mark.ellis84@mailbox.example") && kept.contains("mark.ellis84@mailbox.example"), "the mailbox itself is kept");
+    assert!(!lost.contains("81.2.69.160"), "without preservation the day-old sign-up IP is gone: {lost}");
+    assert!(kept.contains("81.2.69.160"), "preserved in time, the sign-up from home is still there: {kept}");
+}
