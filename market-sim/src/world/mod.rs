@@ -243,6 +243,10 @@ impl Storage {
         match self {
             Storage::Memory => rusqlite::Connection::open_in_memory().map_err(|e| service_err(name, e)),
             Storage::Dir(dir) => {
+                // The name becomes a file name: never let it leave the folder.
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    return Err(service_err(name, "not a plain name for a database file"));
+                }
                 std::fs::create_dir_all(dir).map_err(|e| service_err(name, e))?;
                 let path = dir.join(format!("{name}.sqlite"));
                 for suffix in ["", "-wal", "-shm"] {
@@ -787,5 +791,24 @@ impl World {
         for t in self.tasks {
             let _ = t.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_keeps_databases_inside_its_folder_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::Dir(dir.path().join("world"));
+        for bad in ["../escape", "a/b", "", "x.sqlite"] {
+            assert!(storage.open(bad).is_err(), "{bad:?} is refused");
+        }
+        let conn = storage.open("silk-lane").unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        assert!(dir.path().join("world/silk-lane.sqlite").is_file());
+        assert!(!dir.path().join("escape.sqlite").exists());
     }
 }

@@ -184,6 +184,15 @@ impl<'a> Checker<'a> {
     {
         let mut first: BTreeMap<&str, String> = BTreeMap::new();
         for (path, id) in items {
+            // Ids name files, hosts and URLs (a service's database, `<id>.example`): keep them
+            // to a shape that is safe everywhere.
+            let safe = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !safe {
+                self.push(
+                    Problem::new(path.clone(), format!("{what} id `{id}` is not a plain name"))
+                        .with_help("use 1 to 64 letters, digits, `-` or `_`"),
+                );
+            }
             match first.get(id) {
                 Some(at) => {
                     let p = Problem::new(path, format!("duplicate {what} id `{id}`"))
