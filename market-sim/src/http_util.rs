@@ -175,6 +175,62 @@ pub fn peer_of(info: Option<axum::Extension<ConnectInfo<SocketAddr>>>) -> Option
     info.map(|axum::Extension(ConnectInfo(addr))| addr)
 }
 
+/// Whether the client asked for JSON (`Accept: application/json`).
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|part| part.trim().starts_with("application/json")))
+}
+
+/// The session token of a request: `Authorization: Bearer …`, else the `session` cookie.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(t) = bearer_token(headers) {
+        return Some(t);
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == "session")
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// A form body: JSON (`Content-Type: application/json`) or URL-encoded
+/// (`application/x-www-form-urlencoded`, what a browser sends). Rejections are JSON errors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormInput<T>(pub T);
+
+impl<T, S> FromRequest<S> for FormInput<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        if content_type.starts_with("application/json") {
+            let ApiJson(v) = ApiJson::<T>::from_request(req, state).await?;
+            Ok(FormInput(v))
+        } else if content_type.starts_with("application/x-www-form-urlencoded") {
+            match axum::Form::<T>::from_request(req, state).await {
+                Ok(axum::Form(v)) => Ok(FormInput(v)),
+                Err(rej) => Err(error_response(StatusCode::BAD_REQUEST, format!("invalid form: {}", rej.body_text()))),
+            }
+        } else {
+            Err(error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the form as application/json or application/x-www-form-urlencoded",
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

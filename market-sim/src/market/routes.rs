@@ -119,7 +119,7 @@ async fn access_log(State(svc): State<MarketService>, req: Request, next: Next) 
 /// The user behind the request's bearer token or session cookie; 401 without one.
 pub(crate) fn authenticate(svc: &MarketService, headers: &HeaderMap) -> ApiResult<User> {
     let st = svc.lock()?;
-    accounts::authenticate(&st.conn, web::session_token(headers))
+    accounts::authenticate(&st.conn, crate::http_util::session_token(headers))
 }
 
 async fn new_captcha(State(svc): State<MarketService>) -> ApiResult<Json<captcha::Challenge>> {

@@ -16,13 +16,12 @@ use std::sync::OnceLock;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::Environment;
 use minijinja::value::Serde;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -34,7 +33,7 @@ use super::orders::{self, NewFeedback, PlaceOrder};
 use super::routes::{self as flows, authenticate};
 use super::site::{self, NewCanary, NewNews};
 use super::{MarketError, MarketService, captcha, shop};
-use crate::http_util::{ApiPath, ApiQuery, error_response};
+use crate::http_util::{ApiPath, ApiQuery, FormInput, error_response, wants_json};
 
 /// The templates, compiled in.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -98,27 +97,6 @@ pub(crate) fn routes() -> Router<MarketService> {
         .route("/operator/canary", post(set_canary))
         .route("/operator/disputes/{id}/resolve", post(resolve))
         .route("/operator/withdraw", post(withdraw))
-}
-
-/// Whether the client asked for JSON (`Accept: application/json`).
-pub fn wants_json(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
-}
-
-/// The session token of a request: a bearer token, else the `session` cookie.
-pub fn session_token(headers: &HeaderMap) -> Option<&str> {
-    if let Some(t) = crate::http_util::bearer_token(headers) {
-        return Some(t);
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == "session")
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
 }
 
 /// The logged-in user, if any (a bad or banned session counts as none).
@@ -186,31 +164,6 @@ fn done(headers: &HeaderMap, to: &str, body: Value) -> Response {
 
 fn json_of(v: impl Serialize) -> Result<Value, MarketError> {
     serde_json::to_value(v).map_err(|e| MarketError::Internal(e.to_string()))
-}
-
-/// A request body given as a form (`application/x-www-form-urlencoded`) or as JSON.
-#[derive(Debug, Clone)]
-pub struct FormOrJson<T>(pub T);
-
-impl<T, S> FromRequest<S> for FormOrJson<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/json"));
-        if is_json {
-            crate::http_util::ApiJson::<T>::from_request(req, state).await.map(|crate::http_util::ApiJson(v)| FormOrJson(v))
-        } else {
-            match axum::Form::<T>::from_request(req, state).await {
-                Ok(axum::Form(v)) => Ok(FormOrJson(v)),
-                Err(e) => Err(error_response(StatusCode::BAD_REQUEST, format!("invalid form: {}", e.body_text()))),
-            }
-        }
-    }
 }
 
 // --- public pages -------------------------------------------------------------------
@@ -315,7 +268,7 @@ async fn login_page(State(svc): State<MarketService>, headers: HeaderMap) -> Res
     page(&svc, &headers, StatusCode::OK, "login.html", json!({}))
 }
 
-async fn login(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(c): FormOrJson<Credentials>) -> Response {
+async fn login(State(svc): State<MarketService>, headers: HeaderMap, FormInput(c): FormInput<Credentials>) -> Response {
     let r = flows::do_login(&svc, &c).map(|t| logged_in(&headers, t));
     finish(&svc, &headers, r)
 }
@@ -334,7 +287,7 @@ async fn register_page(State(svc): State<MarketService>, headers: HeaderMap) -> 
     finish(&svc, &headers, r)
 }
 
-async fn register(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(c): FormOrJson<Credentials>) -> Response {
+async fn register(State(svc): State<MarketService>, headers: HeaderMap, FormInput(c): FormInput<Credentials>) -> Response {
     let r = flows::do_register(&svc, &c).map(|t| logged_in(&headers, t));
     finish(&svc, &headers, r)
 }
@@ -379,7 +332,7 @@ pub struct OrderForm {
     pub shipping_info: String,
 }
 
-async fn place_order(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(f): FormOrJson<OrderForm>) -> Response {
+async fn place_order(State(svc): State<MarketService>, headers: HeaderMap, FormInput(f): FormInput<OrderForm>) -> Response {
     let r = (|| {
         let user = authenticate(&svc, &headers)?;
         let req = PlaceOrder { listing_id: f.listing_id, quantity: f.quantity, shipping_info: f.shipping_info };
@@ -427,7 +380,7 @@ async fn feedback(
     State(svc): State<MarketService>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
-    FormOrJson(f): FormOrJson<NewFeedback>,
+    FormInput(f): FormInput<NewFeedback>,
 ) -> Response {
     let r = (|| {
         let user = authenticate(&svc, &headers)?;
@@ -442,7 +395,7 @@ async fn dispute(
     State(svc): State<MarketService>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
-    FormOrJson(f): FormOrJson<OpenDispute>,
+    FormInput(f): FormInput<OpenDispute>,
 ) -> Response {
     let r = async {
         let user = authenticate(&svc, &headers)?;
@@ -477,7 +430,7 @@ async fn messages_page(State(svc): State<MarketService>, headers: HeaderMap) -> 
     finish(&svc, &headers, r)
 }
 
-async fn send_message(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(m): FormOrJson<NewMessage>) -> Response {
+async fn send_message(State(svc): State<MarketService>, headers: HeaderMap, FormInput(m): FormInput<NewMessage>) -> Response {
     let r = (|| {
         let user = authenticate(&svc, &headers)?;
         let id = flows::do_send_message(&svc, &user, &m)?;
@@ -510,7 +463,7 @@ async fn operator_page(State(svc): State<MarketService>, headers: HeaderMap) -> 
     finish(&svc, &headers, r)
 }
 
-async fn ban(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(b): FormOrJson<BanRequest>) -> Response {
+async fn ban(State(svc): State<MarketService>, headers: HeaderMap, FormInput(b): FormInput<BanRequest>) -> Response {
     let r = (|| {
         let user = operator_user(&svc, &headers)?;
         let st = svc.lock()?;
@@ -520,7 +473,7 @@ async fn ban(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(b)
     finish(&svc, &headers, r)
 }
 
-async fn unban(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(b): FormOrJson<BanRequest>) -> Response {
+async fn unban(State(svc): State<MarketService>, headers: HeaderMap, FormInput(b): FormInput<BanRequest>) -> Response {
     let r = (|| {
         let user = operator_user(&svc, &headers)?;
         let st = svc.lock()?;
@@ -530,7 +483,7 @@ async fn unban(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(
     finish(&svc, &headers, r)
 }
 
-async fn post_news(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(n): FormOrJson<NewNews>) -> Response {
+async fn post_news(State(svc): State<MarketService>, headers: HeaderMap, FormInput(n): FormInput<NewNews>) -> Response {
     let r = (|| {
         let user = operator_user(&svc, &headers)?;
         let st = svc.lock()?;
@@ -540,7 +493,7 @@ async fn post_news(State(svc): State<MarketService>, headers: HeaderMap, FormOrJ
     finish(&svc, &headers, r)
 }
 
-async fn set_canary(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(c): FormOrJson<NewCanary>) -> Response {
+async fn set_canary(State(svc): State<MarketService>, headers: HeaderMap, FormInput(c): FormInput<NewCanary>) -> Response {
     let r = (|| {
         operator_user(&svc, &headers)?;
         let st = svc.lock()?;
@@ -554,7 +507,7 @@ async fn resolve(
     State(svc): State<MarketService>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
-    FormOrJson(req): FormOrJson<Resolve>,
+    FormInput(req): FormInput<Resolve>,
 ) -> Response {
     let r = async {
         let user = operator_user(&svc, &headers)?;
@@ -565,7 +518,7 @@ async fn resolve(
     finish(&svc, &headers, r)
 }
 
-async fn withdraw(State(svc): State<MarketService>, headers: HeaderMap, FormOrJson(req): FormOrJson<WithdrawRequest>) -> Response {
+async fn withdraw(State(svc): State<MarketService>, headers: HeaderMap, FormInput(req): FormInput<WithdrawRequest>) -> Response {
     let r = async {
         let user = operator_user(&svc, &headers)?;
         let txid = flows::do_withdraw(&svc, &user, &req).await?;

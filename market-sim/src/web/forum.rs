@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimTime};
 use sim_core::rng::SimRng;
 
-use super::pages::{FormInput, after_form, page, session_token, text};
+use super::pages::{after_form, page, text};
 use super::{WebError, authenticate_user, login_user, register_user, session_form, web_config};
-use crate::http_util::{ApiPath, method_not_allowed, not_found};
+use crate::http_util::{ApiPath, FormInput, method_not_allowed, not_found, session_token};
 use crate::service::{RecordCore, record_service};
 
 /// Longest thread title, in bytes.
@@ -549,7 +549,7 @@ async fn post_thread(
     FormInput(t): FormInput<NewThread>,
 ) -> Result<Response, WebError> {
     let st = svc.lock()?;
-    let (uid, _) = authenticate(&st.conn, session_token(&headers).as_deref())?;
+    let (uid, _) = authenticate(&st.conn, session_token(&headers))?;
     let posted = new_thread(&st.conn, svc.inner.clock.now(), uid, &slug, &t)?;
     Ok(after_form(&headers, &posted, &format!("/thread/{}", posted.thread_id), None))
 }
@@ -561,7 +561,7 @@ async fn post_reply(
     FormInput(r): FormInput<Reply>,
 ) -> Result<Response, WebError> {
     let st = svc.lock()?;
-    let (uid, _) = authenticate(&st.conn, session_token(&headers).as_deref())?;
+    let (uid, _) = authenticate(&st.conn, session_token(&headers))?;
     let posted = reply(&st.conn, svc.inner.clock.now(), uid, id, &r)?;
     Ok(after_form(&headers, &posted, &format!("/thread/{}#p{}", posted.thread_id, posted.post_id), None))
 }
@@ -572,7 +572,7 @@ async fn post_profile(
     FormInput(p): FormInput<ProfileEdit>,
 ) -> Result<Response, WebError> {
     let st = svc.lock()?;
-    let (uid, name) = authenticate(&st.conn, session_token(&headers).as_deref())?;
+    let (uid, name) = authenticate(&st.conn, session_token(&headers))?;
     set_signature(&st.conn, uid, &p)?;
     let view = user(&st.conn, svc.site(), &name)?;
     Ok(after_form(&headers, &view, &format!("/user/{name}"), None))

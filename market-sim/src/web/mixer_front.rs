@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 use sim_core::clock::{SimClock, SimDuration};
 
 use super::WebError;
-use super::pages::{FormInput, page};
-use crate::http_util::{method_not_allowed, not_found};
+use super::pages::page;
+use crate::http_util::{FormInput, method_not_allowed, not_found};
 
 /// What a mix request asks of the backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,15 +4,13 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::WebError;
-use crate::http_util::{ApiJson, bearer_token, error_response};
+use crate::http_util::wants_json;
 
 /// The templates, by name. `.html` names turn on HTML auto-escaping.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -51,15 +49,6 @@ pub(crate) fn render<T: Serialize>(name: &str, view: &T) -> Result<String, WebEr
     template.render(minijinja::value::Serde(view)).map_err(|e| WebError::Template(e.to_string()))
 }
 
-/// Whether the client asked for JSON (`Accept: application/json`).
-pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|part| part.trim().starts_with("application/json")))
-}
-
 /// A page: `view` as JSON when the client asked for it, else rendered through `template`.
 pub(crate) fn page<T: Serialize>(headers: &HeaderMap, template: &str, view: &T) -> Result<Response, WebError> {
     if wants_json(headers) { Ok(axum::Json(view).into_response()) } else { Ok(Html(render(template, view)?).into_response()) }
@@ -81,52 +70,6 @@ pub(crate) fn after_form<T: Serialize>(headers: &HeaderMap, body: &T, location: 
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
-}
-
-/// The session token of a request: `Authorization: Bearer …`, else the `session` cookie.
-pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(t) = bearer_token(headers) {
-        return Some(t.to_string());
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == "session" && !v.is_empty())
-        .map(|(_, v)| v.to_string())
-}
-
-/// A form body: JSON (`Content-Type: application/json`) or URL-encoded
-/// (`application/x-www-form-urlencoded`, what a browser sends). Rejections are JSON errors.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct FormInput<T>(pub T);
-
-impl<T, S> FromRequest<S> for FormInput<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-        if content_type.starts_with("application/json") {
-            let ApiJson(v) = ApiJson::<T>::from_request(req, state).await?;
-            Ok(FormInput(v))
-        } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            match axum::Form::<T>::from_request(req, state).await {
-                Ok(axum::Form(v)) => Ok(FormInput(v)),
-                Err(rej) => Err(error_response(StatusCode::BAD_REQUEST, format!("invalid form: {}", rej.body_text()))),
-            }
-        } else {
-            Err(error_response(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send the form as application/json or application/x-www-form-urlencoded",
-            ))
-        }
-    }
 }
 
 /// Checks a free-text field: trimmed, `min..=max` bytes, no control characters except
@@ -155,12 +98,13 @@ mod tests {
 
     #[test]
     fn negotiation_and_cookies() {
+        use crate::http_util::session_token;
         let mut h = HeaderMap::new();
         assert!(!wants_json(&h));
         h.insert(header::ACCEPT, HeaderValue::from_static("text/html, application/json;q=0.9"));
         assert!(wants_json(&h));
         h.insert(header::COOKIE, HeaderValue::from_static("a=b; session=tok123"));
-        assert_eq!(session_token(&h).as_deref(), Some("tok123"));
+        assert_eq!(session_token(&h), Some("tok123"));
     }
 
     #[test]

@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimTime};
 use sim_core::rng::{SimRng, below};
 
-use super::pages::{FormInput, after_form, page, text};
+use super::pages::{after_form, page, text};
 use super::social::Sitemap;
 use super::{WebError, open_core, require_name, web_config};
-use crate::http_util::{ApiPath, client_ip, method_not_allowed, not_found, peer_of};
+use crate::http_util::{ApiPath, FormInput, client_ip, method_not_allowed, not_found, peer_of};
 use crate::service::record_service;
 
 /// Longest paste, in bytes.

@@ -25,9 +25,10 @@ use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimTime};
 use sim_core::rng::SimRng;
 
-use super::pages::{FormInput, after_form, page, session_token, text};
+use super::pages::{after_form, page, text};
 use super::{WebError, authenticate_user, login_user, open_core, register_user, require_name, session_form, web_config};
 use crate::http_util::{ApiPath, method_not_allowed, not_found};
+use crate::http_util::{FormInput, session_token};
 use crate::service::record_service;
 
 /// Longest post, in bytes.
@@ -320,7 +321,7 @@ async fn post_profile(
     FormInput(p): FormInput<ProfileEdit>,
 ) -> Result<Response, WebError> {
     let st = svc.lock()?;
-    let (uid, handle) = authenticate(&st.conn, session_token(&headers).as_deref())?;
+    let (uid, handle) = authenticate(&st.conn, session_token(&headers))?;
     edit_profile(&st.conn, uid, &p)?;
     let view = profile(&st.conn, svc.site(), &handle)?;
     Ok(after_form(&headers, &view, &format!("/u/{handle}"), None))
@@ -328,7 +329,7 @@ async fn post_profile(
 
 async fn post_post(State(svc): State<SocialService>, headers: HeaderMap, FormInput(p): FormInput<NewPost>) -> Result<Response, WebError> {
     let st = svc.lock()?;
-    let (uid, handle) = authenticate(&st.conn, session_token(&headers).as_deref())?;
+    let (uid, handle) = authenticate(&st.conn, session_token(&headers))?;
     let post = new_post(&st.conn, svc.inner.clock.now(), uid, &handle, &p)?;
     Ok(after_form(&headers, &post, &format!("/u/{handle}"), None))
 }

@@ -31,7 +31,8 @@ use sim_core::clock::{SimClock, SimTime};
 use sim_core::rng::{Rng, SimRng};
 
 use super::WebError;
-use super::pages::{render, wants_json};
+use super::pages::render;
+use crate::http_util::wants_json;
 
 /// What a server shows about itself, and which slips are planted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
