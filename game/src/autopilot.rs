@@ -14,7 +14,7 @@ use sim_core::scenario::{AddressRef, CaptureTarget, CaseSpec, Scenario, Solution
 use market_sim::world::{World, WorldError};
 
 use crate::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
-use crate::extract::addresses_in_text;
+use crate::extract::{addresses_in_text, tx_addresses};
 use crate::lab::{Lab, LabError, RequestDraft, RequestStatus};
 use crate::ledger::EvidenceId;
 use crate::prosecutor::Verdict;
@@ -202,16 +202,8 @@ async fn address(lab: &Lab, token: &str, labels: &BTreeMap<EvidenceLabel, Eviden
         return addresses_in_text(&text).into_iter().next().ok_or_else(|| format!("{label} shows no address"));
     }
     let tx: Value = serde_json::from_slice(&content).map_err(|e| format!("{label} is not a transaction: {e}"))?;
-    let addr = |v: &Value| v.get("scriptpubkey_address").and_then(Value::as_str).map(str::to_string);
-    let inputs: Vec<String> =
-        tx.get("vin").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("prevout").and_then(addr)).collect();
-    tx.get("vout")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(addr)
-        .find(|o| !inputs.contains(o))
-        .ok_or_else(|| format!("{label} pays no outside address"))
+    let (inputs, outputs) = tx_addresses(&tx);
+    outputs.into_iter().find(|o| !inputs.contains(o)).ok_or_else(|| format!("{label} pays no outside address"))
 }
 
 /// Browses the explorer for the first transaction spending from `addr`.
@@ -220,12 +212,7 @@ async fn spending_tx(lab: &Lab, token: &str, addr: &str) -> Result<Option<String
     let body = lab.browse(token, &url).await?;
     let txs: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok(txs.as_array().into_iter().flatten().find_map(|tx| {
-        let spends = tx
-            .get("vin")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|i| i.get("prevout").and_then(|p| p.get("scriptpubkey_address")).and_then(Value::as_str) == Some(addr));
+        let spends = tx_addresses(tx).0.iter().any(|a| a == addr);
         if spends { tx.get("txid").and_then(Value::as_str).map(str::to_string) } else { None }
     }))
 }

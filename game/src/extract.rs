@@ -77,6 +77,14 @@ fn site_facts(site: &SiteId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
 }
 
 /// Transfers shown by an Esplora transaction, or a list of them.
+/// The addresses an Esplora transaction spends from (its inputs' prevouts) and pays to.
+pub fn tx_addresses(tx: &Value) -> (Vec<String>, Vec<String>) {
+    let addr = |v: &Value| v.get("scriptpubkey_address").and_then(Value::as_str).map(str::to_string);
+    let from = tx.get("vin").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("prevout").and_then(addr)).collect();
+    let to = tx.get("vout").and_then(Value::as_array).into_iter().flatten().filter_map(addr).collect();
+    (from, to)
+}
+
 fn chain_facts(json: &Value) -> Vec<Fact> {
     let txs: Vec<&Value> = match json {
         Value::Array(items) => items.iter().collect(),
@@ -84,10 +92,7 @@ fn chain_facts(json: &Value) -> Vec<Fact> {
     };
     let mut facts = Vec::new();
     for tx in txs {
-        let addr = |v: &Value| v.get("scriptpubkey_address").and_then(Value::as_str).map(str::to_string);
-        let from: Vec<String> =
-            tx.get("vin").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("prevout").and_then(addr)).collect();
-        let to: Vec<String> = tx.get("vout").and_then(Value::as_array).into_iter().flatten().filter_map(addr).collect();
+        let (from, to) = tx_addresses(tx);
         for f in &from {
             for t in to.iter().filter(|t| *t != f) {
                 facts.push(Fact::new(FactKind::Transfer, Entity::Address(f.clone()), Entity::Address(t.clone())));
