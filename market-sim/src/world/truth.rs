@@ -38,6 +38,27 @@ pub struct GroundTruth {
     pub identities: BTreeMap<String, ActorId>,
     /// What happened, in order.
     pub chronicle: Vec<ChronicleEntry>,
+    /// Every time an actor noticed an investigation (the lab charges the team whose account
+    /// or warning caused it).
+    pub tip_offs: Vec<TipOff>,
+}
+
+/// An actor noticing that someone is investigating: what the cast saw, and the account that
+/// showed it (a team's undercover handle, or the author of a public warning).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TipOff {
+    /// When the actor noticed.
+    pub time: SimTime,
+    /// Who noticed.
+    pub actor: ActorId,
+    /// The persona that was approached or warned.
+    pub persona: PersonaId,
+    /// The site where the actor saw it.
+    pub site: SiteId,
+    /// The handle that caused it, as shown on that site.
+    pub by_handle: String,
+    /// What gave it away, in words (for the verdict and the debrief).
+    pub cause: String,
 }
 
 impl GroundTruth {
