@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ActorId, ListingId, PersonaId, ProviderId};
+use crate::ids::{ActorId, ListingId, PersonaId, ProviderId, SiteId};
 
 /// A thing facts are about. Scenario-level things use scenario ids; things the world
 /// creates at run time (addresses, accounts) use their real names.
@@ -27,6 +27,14 @@ pub enum Entity {
     Account(ProviderId, String),
     /// A listing on a market.
     Listing(ListingId),
+    /// An e-mail address, as written.
+    Email(String),
+    /// An IP address, as written.
+    Ip(String),
+    /// A place on the map, as the scenario names it (a town, a street, a drop-off office).
+    Place(String),
+    /// A site of the world (market, forum, mixer, clearnet host), as its server.
+    Site(SiteId),
 }
 
 impl Entity {
@@ -38,6 +46,10 @@ impl Entity {
             Entity::Address(_) => EntityKind::Address,
             Entity::Account(..) => EntityKind::Account,
             Entity::Listing(_) => EntityKind::Listing,
+            Entity::Email(_) => EntityKind::Email,
+            Entity::Ip(_) => EntityKind::Ip,
+            Entity::Place(_) => EntityKind::Place,
+            Entity::Site(_) => EntityKind::Site,
         }
     }
 }
@@ -50,6 +62,10 @@ impl fmt::Display for Entity {
             Entity::Address(a) => write!(f, "address {a}"),
             Entity::Account(p, u) => write!(f, "account {u}@{p}"),
             Entity::Listing(l) => write!(f, "listing {l}"),
+            Entity::Email(e) => write!(f, "e-mail {e}"),
+            Entity::Ip(ip) => write!(f, "IP {ip}"),
+            Entity::Place(p) => write!(f, "place {p}"),
+            Entity::Site(s) => write!(f, "site {s}"),
         }
     }
 }
@@ -67,6 +83,14 @@ pub enum EntityKind {
     Account,
     /// See [`Entity::Listing`].
     Listing,
+    /// See [`Entity::Email`].
+    Email,
+    /// See [`Entity::Ip`].
+    Ip,
+    /// See [`Entity::Place`].
+    Place,
+    /// See [`Entity::Site`].
+    Site,
 }
 
 /// What a fact says about its subject and object.
@@ -82,6 +106,14 @@ pub enum FactKind {
     DepositAddressOf,
     /// Account is held, by the provider's KYC records, by an identity.
     AccountHolder,
+    /// Persona or account uses an e-mail address (a key's user ID, a sign-up form).
+    UsesEmail,
+    /// Persona or account logged in from an IP address.
+    LoggedInFrom,
+    /// IP address was leased, by the internet provider's records, to an identity.
+    IpSubscriber,
+    /// Site is served from a machine at an IP address.
+    HostedAt,
 }
 
 impl FactKind {
@@ -93,6 +125,10 @@ impl FactKind {
             FactKind::Transfer => "paid",
             FactKind::DepositAddressOf => "is a deposit address of",
             FactKind::AccountHolder => "is held by",
+            FactKind::UsesEmail => "uses",
+            FactKind::LoggedInFrom => "logged in from",
+            FactKind::IpSubscriber => "was leased to",
+            FactKind::HostedAt => "is hosted at",
         }
     }
 }

@@ -47,6 +47,10 @@ impl<'a> Words<'a> {
                     _ => None,
                 })
                 .unwrap_or_else(|| format!("listing {l}")),
+            Entity::Email(e) => format!("e-mail {e}"),
+            Entity::Ip(ip) => format!("IP address {ip}"),
+            Entity::Place(p) => p.clone(),
+            Entity::Site(s) => format!("the server of {}", self.site_name(s)),
         }
     }
 
@@ -59,6 +63,10 @@ impl<'a> Words<'a> {
             (EntityKind::Identity, _) => "a real identity".into(),
             (EntityKind::Address, _) => "an address".into(),
             (EntityKind::Listing, _) => "a listing".into(),
+            (EntityKind::Email, _) => "an e-mail address".into(),
+            (EntityKind::Ip, _) => "an IP address".into(),
+            (EntityKind::Place, _) => "a place".into(),
+            (EntityKind::Site, _) => "a server".into(),
         }
     }
 

@@ -172,6 +172,10 @@ fn missing_link(
         (EntityKind::Address, _) => "an address".into(),
         (EntityKind::Listing, _) => "a listing".into(),
         (EntityKind::Persona, _) => "another persona".into(),
+        (EntityKind::Email, _) => "an e-mail address".into(),
+        (EntityKind::Ip, _) => "an IP address".into(),
+        (EntityKind::Place, _) => "a place".into(),
+        (EntityKind::Site, _) => "a server".into(),
     };
     let head = format!("no chain of facts the scripts can produce leads from persona `{p}` to {target}");
     let subject = Entity::Persona(p.clone());
