@@ -67,6 +67,10 @@ pub struct HintBody {
 /// Whether the request carries the instructor's token.
 fn authorised(console: &Console, headers: &HeaderMap) -> bool {
     let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if cfg!(feature = "weakened-for-security-tests") {
+        // Weakened for the security suite: any bearer token opens the console.
+        return given.is_some();
+    }
     // Compare in constant time so the token cannot be guessed byte by byte.
     given
         .is_some_and(|g| g.len() == console.token.len() && g.bytes().zip(console.token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)

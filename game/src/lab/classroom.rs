@@ -7,6 +7,7 @@ use sim_core::clock::SimTime;
 use sim_core::facts::FactSet;
 use sim_core::ids::HintId;
 
+use super::filing::Submitter;
 use super::{Lab, LabError, RequestStatus};
 use crate::ledger::LedgerEntry;
 use crate::prosecutor::Admissibility;
@@ -81,7 +82,8 @@ impl Lab {
             .injects
             .iter()
             .map(|i| Announcement { at: start.plus(i.at), message: i.message.clone(), ad_hoc: false })
-            .filter(|a| a.at <= now)
+            // Weakened for the security suite: injects are shown before their time.
+            .filter(|a| a.at <= now || cfg!(feature = "weakened-for-security-tests"))
             .collect();
         all.extend(self.announcements.lock().await.iter().cloned());
         all.sort_by_key(|a| a.at);
@@ -101,6 +103,17 @@ impl Lab {
         let h = self.scenario.hints.iter().find(|h| &h.id == hint).ok_or_else(|| LabError::UnknownHint(hint.to_string()))?;
         let now = self.clock.now();
         let mut teams = self.teams.lock().await;
+        if cfg!(feature = "weakened-for-security-tests") {
+            // Weakened for the security suite: "already taken?" is asked under one lock and
+            // the hint recorded under another, so concurrent requests each pay for it.
+            let taken = teams.get(team).is_some_and(|t| t.hints.iter().any(|(_, id)| id == hint));
+            drop(teams);
+            tokio::task::yield_now().await;
+            teams = self.teams.lock().await;
+            if !taken {
+                teams.get_mut(team).ok_or_else(|| LabError::UnknownTeam(team.to_string()))?.hints.push((now, hint.clone()));
+            }
+        }
         let t = teams.get_mut(team).ok_or_else(|| LabError::UnknownTeam(team.to_string()))?;
         let at = match t.hints.iter().find(|(_, id)| id == hint) {
             Some((at, _)) => *at,
@@ -145,7 +158,7 @@ impl Lab {
             teams.iter().filter(|(_, t)| t.case.is_none()).filter_map(|(n, t)| t.draft.clone().map(|d| (n.clone(), d))).collect()
         };
         for (team, draft) in drafts {
-            self.submit_for(&team, "the instructor (end of exercise)", draft).await?;
+            self.submit_for(&team, "the instructor (end of exercise)", draft, Submitter::Closing).await?;
         }
         let teams = self.teams.lock().await;
         Ok(teams.iter().map(|(n, t)| (n.clone(), t.verdict.as_ref().map(|v| v.score))).collect())

@@ -9,6 +9,16 @@ use sim_core::ids::HintId;
 use crate::ledger::CustodyEvent;
 use crate::prosecutor::{self, Admissibility, CaseInput, Verdict};
 
+/// Who submits a case: the team itself (refused after the end), or the end of the
+/// exercise submitting a saved draft.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Submitter {
+    /// The team's head of unit.
+    Team,
+    /// The instructor's end of the exercise.
+    Closing,
+}
+
 impl Lab {
     /// Saves the team's working draft of the case (any member; refused once submitted).
     pub async fn save_draft(&self, token: &str, case: CaseFile) -> Result<(), LabError> {
@@ -38,18 +48,30 @@ impl Lab {
         if member.role != Role::HeadOfUnit {
             return Err(LabError::Forbidden { role: member.role, action: "submit the case" });
         }
-        if self.has_ended().await {
-            return Err(LabError::Ended);
+        if cfg!(feature = "weakened-for-security-tests") {
+            // Weakened for the security suite: the end is checked before the team's lock is
+            // taken, so an end that runs in between misses this submission.
+            if self.has_ended().await {
+                return Err(LabError::Ended);
+            }
+            tokio::task::yield_now().await;
+            return self.submit_for(&team, &member.name, case, Submitter::Closing).await;
         }
-        self.submit_for(&team, &member.name, case).await
+        self.submit_for(&team, &member.name, case, Submitter::Team).await
     }
 
-    /// Submits `case` for `team`, attaching the cited evidence to it in the ledger.
-    pub(super) async fn submit_for(&self, team: &str, by: &str, case: CaseFile) -> Result<Verdict, LabError> {
+    /// Submits `case` for `team`, attaching the cited evidence to it in the ledger. A
+    /// team's own submission is refused once the exercise has ended, checked under the
+    /// teams' lock: an [`Lab::end`] running at the same time either sees it or refuses it.
+    pub(super) async fn submit_for(&self, team: &str, by: &str, case: CaseFile, submitter: Submitter) -> Result<Verdict, LabError> {
         let mut teams = self.teams.lock().await;
         let t = teams.get_mut(team).ok_or_else(|| LabError::UnknownTeam(team.to_string()))?;
-        if t.case.is_some() {
+        // Weakened for the security suite: a submitted case is not locked.
+        if t.case.is_some() && !cfg!(feature = "weakened-for-security-tests") {
             return Err(LabError::CaseLocked);
+        }
+        if submitter == Submitter::Team && *self.ended.lock().await {
+            return Err(LabError::Ended);
         }
         let now = self.clock.now();
         let mut evidence = BTreeMap::new();
@@ -105,6 +127,12 @@ impl Lab {
     /// The team's verdict, once the case is submitted.
     pub async fn verdict(&self, token: &str) -> Result<Option<Verdict>, LabError> {
         let (team, _) = self.member(token).await?;
-        Ok(self.teams.lock().await.get(&team).and_then(|t| t.verdict.clone()))
+        let teams = self.teams.lock().await;
+        let own = teams.get(&team).and_then(|t| t.verdict.clone());
+        if cfg!(feature = "weakened-for-security-tests") {
+            // Weakened for the security suite: a team without a verdict is shown another's.
+            return Ok(own.or_else(|| teams.values().find_map(|t| t.verdict.clone())));
+        }
+        Ok(own)
     }
 }

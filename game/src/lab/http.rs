@@ -25,6 +25,7 @@ impl IntoResponse for LabError {
             LabError::UnknownEvidence(_) | LabError::UnknownProvider(_) => StatusCode::NOT_FOUND,
             LabError::CaseLocked | LabError::Ended => StatusCode::CONFLICT,
             LabError::UnknownHint(_) | LabError::UnknownTeam(_) => StatusCode::NOT_FOUND,
+            LabError::Roster(_) => StatusCode::CONFLICT,
             LabError::Report(e) => {
                 tracing::error!(error = %e, "report failed");
                 return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "the report could not be rendered"}))).into_response();

@@ -182,7 +182,8 @@ impl Lab {
             for i in 0..t.requests.len() {
                 let req = t.requests[i].clone();
                 match &req.status {
-                    RequestStatus::Pending { ruling_at } if *ruling_at <= now => {
+                    // Weakened for the security suite: the judge rules before the ruling is due.
+                    RequestStatus::Pending { ruling_at } if *ruling_at <= now || cfg!(feature = "weakened-for-security-tests") => {
                         let status = self.rule(t, &req, now);
                         tracing::info!(team = %name, request = %req.id, ?status, "ruling");
                         let what = match &status {

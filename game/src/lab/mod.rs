@@ -15,7 +15,7 @@ pub mod openapi;
 
 pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
 pub use evidence::EvidenceDetail;
-pub use legal::{LegalRequest, RequestDraft, RequestStatus};
+pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -79,6 +79,10 @@ pub enum LabError {
     /// No such team.
     #[error("no team {0}")]
     UnknownTeam(String),
+    /// A team cannot join the roster as given: its name or a member's token is taken or
+    /// empty (a second team under a name would take over the first one's members).
+    #[error("team roster: {0}")]
+    Roster(String),
     /// The verdict report could not be rendered.
     #[error("{0}")]
     Report(String),
@@ -145,6 +149,15 @@ impl std::fmt::Debug for Lab {
     }
 }
 
+/// Whether a presented bearer token is a member's token: exactly equal, byte for byte.
+fn token_matches(member: &str, given: &str) -> bool {
+    if cfg!(feature = "weakened-for-security-tests") {
+        // Weakened for the security suite: a prefix of the token, in any case, is accepted.
+        return !member.is_empty() && member.to_ascii_lowercase().starts_with(&given.to_ascii_lowercase());
+    }
+    member == given
+}
+
 /// Real time at the lab's edge: provenance records when evidence was obtained in the
 /// real world too. It never feeds world logic or digests.
 #[allow(clippy::disallowed_methods)]
@@ -170,10 +183,26 @@ impl Lab {
         })
     }
 
-    /// Adds a team with its members; its ledger lives in `dir`.
+    /// Adds a team with its members; its ledger lives in `dir`. A team name already taken,
+    /// an empty token or a token another member holds is refused: identity is the token
+    /// alone, so each must be unique, and a team is never replaced by name.
     pub async fn add_team(&self, name: &str, members: Vec<Member>, dir: &Path) -> Result<(), LabError> {
+        let mut teams = self.teams.lock().await;
+        // Weakened for the security suite: a team added under a taken name replaces it.
+        if !cfg!(feature = "weakened-for-security-tests") {
+            if teams.contains_key(name) {
+                return Err(LabError::Roster(format!("a team named {name:?} is already in the exercise")));
+            }
+            let mut tokens: Vec<&str> = teams.values().flat_map(|t| t.members.iter().map(|m| m.token.as_str())).collect();
+            for m in &members {
+                if m.token.is_empty() || tokens.contains(&m.token.as_str()) {
+                    return Err(LabError::Roster(format!("{} of {name} needs a token of its own", m.name)));
+                }
+                tokens.push(&m.token);
+            }
+        }
         let ledger = Ledger::open(dir)?;
-        self.teams.lock().await.insert(
+        teams.insert(
             name.to_string(),
             Team { members, ledger, requests: Vec::new(), draft: None, case: None, submitted_at: None, verdict: None, hints: Vec::new() },
         );
@@ -190,7 +219,7 @@ impl Lab {
         let teams = self.teams.lock().await;
         teams
             .iter()
-            .find_map(|(name, t)| t.members.iter().find(|m| m.token == token).map(|m| (name.clone(), m.clone())))
+            .find_map(|(name, t)| t.members.iter().find(|m| token_matches(&m.token, token)).map(|m| (name.clone(), m.clone())))
             .ok_or(LabError::UnknownToken)
     }
 
