@@ -78,6 +78,7 @@ impl Lab {
             lawful_steps: u32::try_from(granted + lawful_evidence).unwrap_or(u32::MAX),
             refused_requests: u32::try_from(refused).unwrap_or(u32::MAX),
             hints_taken: &hints,
+            filed_at: now,
         });
         t.case = Some(case);
         t.submitted_at = Some(now);
