@@ -11,4 +11,5 @@ mod mixing;
 mod report;
 mod solver;
 mod support;
+mod verdict_tables;
 mod wider_web;

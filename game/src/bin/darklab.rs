@@ -104,9 +104,18 @@ enum Command {
         /// Number of teams.
         #[arg(long, default_value_t = 1)]
         teams: u32,
-        /// Serve this variant of the scenario (0: as written).
+        /// Serve this variant of the scenario (0: as written); with `--challenge`, each team
+        /// gets its own variant instead.
         #[arg(long, default_value_t = 0)]
         variant: u32,
+        /// Challenge mode: one isolated world per team, a submission deadline, verdicts held
+        /// back until the instructor announces the results, a live scoreboard at `/scoreboard`.
+        #[arg(long)]
+        challenge: bool,
+        /// With `--challenge`: when cases lock, after the scenario's start (e.g. `17d`;
+        /// default: the end of the scenario's time budget).
+        #[arg(long, requires = "challenge")]
+        deadline: Option<sim_core::clock::SimDuration>,
     },
 }
 
@@ -305,11 +314,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(demo(s, seed))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { file, seed, listen, data, teams, variant } => {
+        Command::Serve { file, seed, listen, data, teams, variant, challenge, deadline } => {
+            if challenge && variant != 0 {
+                eprintln!("error: --variant does not apply to --challenge: team K plays variant K of the scenario's declared variants");
+                return Ok(ExitCode::FAILURE);
+            }
             let Some(s) = load_variant(file.as_deref(), variant) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
-            rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams))?;
+            if challenge {
+                let config = game::challenge::ChallengeConfig { seed, listen, teams, deadline };
+                rt.block_on(game::challenge::serve(Arc::new(s), &config, &data))?;
+            } else {
+                rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
