@@ -81,7 +81,10 @@ async fn team_api(State(c): S, req: Request) -> Result<Response, LabError> {
     if (path == "/api/verdict" || path == "/api/verdict.html") && !c.announced().await {
         return Ok(error(StatusCode::FORBIDDEN, "verdicts are held back until the instructor announces the results"));
     }
-    let resp = match arena.router.clone().oneshot(req).await {
+    // The team's router matches the path afresh: drop what the front door's routing left.
+    let (mut parts, body) = req.into_parts();
+    parts.extensions = Default::default();
+    let resp = match arena.router.clone().oneshot(Request::from_parts(parts, body)).await {
         Ok(r) => r,
         Err(never) => match never {},
     };
@@ -114,18 +117,23 @@ async fn board_json(State(c): S) -> Result<Response, LabError> {
     Ok(Json(c.scoreboard().await?).into_response())
 }
 
-/// One `board` event now and one per change; comments keep the connection alive.
+/// One `board` event now and one per change; comments keep the connection alive. The
+/// stream ends when the challenge stops.
 async fn board_events(State(c): S) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let rx = c.board.subscribe();
-    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
-        if !first && rx.changed().await.is_err() {
-            return None;
+    let stopping = c.stopping.clone();
+    let stream = futures_util::stream::unfold((rx, stopping, true), |(mut rx, mut stopping, first)| async move {
+        if !first {
+            tokio::select! {
+                changed = rx.changed() => changed.ok()?,
+                _ = stopping.wait_for(|s| *s) => return None,
+            }
         }
         let event = {
             let board = rx.borrow_and_update();
             Event::default().event("board").json_data(&*board).unwrap_or_else(|_| Event::default().comment("unserialisable"))
         };
-        Some((Ok(event), (rx, false)))
+        Some((Ok(event), (rx, stopping, false)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -90,6 +90,8 @@ struct Shared {
     elapsed: Arc<dyn Fn() -> Duration + Send + Sync>,
     phases: Mutex<Phases>,
     board: watch::Sender<Scoreboard>,
+    /// Set when the challenge stops: open event streams end so the server can stop.
+    stopping: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -254,6 +256,7 @@ impl Challenge {
             teams: Vec::new(),
             ranking: None,
         });
+        let (stop, stop_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             exercise: scenario.meta.title.clone(),
             deadline,
@@ -265,12 +268,12 @@ impl Challenge {
             elapsed: elapsed.clone(),
             phases: Mutex::new(Phases::default()),
             board: board_tx,
+            stopping: stop_rx.clone(),
         });
         shared.publish().await.map_err(ExerciseError::from)?;
 
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let router = http::router(shared.clone());
         let mut stop_api = stop_rx.clone();
