@@ -10,6 +10,7 @@ mod leakage;
 mod legal;
 mod mixing;
 mod report;
+mod scoreboard_browser;
 mod solver;
 mod support;
 mod verdict_tables;
