@@ -46,7 +46,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         variant: u32,
     },
-    /// Measure: `darklab bench lab` loads one live lab with scripted team members.
+    /// Measure: `darklab bench lab` loads one live lab with scripted team members; `bench
+    /// challenge` runs N team worlds live; `bench verdict` times the prosecutor.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -140,6 +141,38 @@ enum BenchCommand {
         /// Pause between one client's requests, in milliseconds.
         #[arg(long, default_value_t = 50)]
         think_ms: u64,
+    },
+    /// A challenge: one world per team with its cast live, at a clock compression; resident
+    /// memory, CPU, and whether every world keeps up with the shared clock.
+    Challenge {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of teams (one world each).
+        #[arg(long, default_value_t = 16)]
+        teams: u32,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 1000)]
+        compression: u32,
+        /// How long to run at that compression.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// The prosecutor's time on a case of many suspect claims over a real investigated world.
+    Verdict {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Suspect claims in the case.
+        #[arg(long, default_value_t = 50)]
+        claims: usize,
+        /// Verdicts to time.
+        #[arg(long, default_value_t = 200)]
+        iterations: u32,
     },
 }
 
@@ -271,6 +304,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => println!("peak RSS unknown (no /proc)"),
             }
             Ok(if r.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Bench { command: BenchCommand::Challenge { file, seed, teams, compression, seconds } } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let data = std::env::temp_dir().join(format!("darklab-bench-challenge-{}", std::process::id()));
+            let report = rt.block_on(game::challenge::bench::challenge_load(Arc::new(s), seed, teams, compression, seconds, &data));
+            let _ = std::fs::remove_dir_all(&data);
+            let r = report.context("the challenge run failed")?;
+            let mb = |k: Option<u64>| k.map_or_else(|| "unknown".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0));
+            println!("teams {} (one world each), built in {:.1} s", r.teams, r.build_seconds);
+            println!("RSS after build {}, at the end {}, peak {}", mb(r.rss_built_kib), mb(r.rss_end_kib), mb(r.peak_rss_kib));
+            match r.cpu_seconds {
+                Some(cpu) => println!(
+                    "CPU {cpu:.1} s over {:.1} s at {compression}x = {:.0}% of one core",
+                    r.seconds,
+                    100.0 * cpu / r.seconds.max(f64::EPSILON)
+                ),
+                None => println!("CPU unknown (no /proc)"),
+            }
+            let lag = r.slowest.map(|t| r.target.since(t));
+            println!(
+                "shared clock at {}; slowest world at {} (behind by {})",
+                r.target,
+                r.slowest.map_or_else(|| "unknown".into(), |t| t.to_string()),
+                lag.map_or_else(|| "unknown".into(), |d| d.to_string())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { command: BenchCommand::Verdict { file, seed, claims, iterations } } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let data = std::env::temp_dir().join(format!("darklab-bench-verdict-{}", std::process::id()));
+            let timing = rt.block_on(game::challenge::bench::verdict_timing(Arc::new(s), seed, claims, iterations, &data));
+            let _ = std::fs::remove_dir_all(&data);
+            let t = timing.context("the verdict timing failed")?;
+            println!("case of {} claims citing {} evidence items, score {}", t.claims, t.cited, t.score);
+            println!("verdict: mean {:.3} ms, slowest {:.3} ms over {} runs", t.mean_ms, t.max_ms, t.iterations);
+            Ok(ExitCode::SUCCESS)
         }
         Command::New { name, title, dir } => {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {

@@ -13,6 +13,7 @@
 //! This module reads the wall clock only through `elapsed` (the pacing edge, as
 //! [`crate::serve`]); world logic never sees it.
 
+pub mod bench;
 pub mod board;
 mod http;
 
