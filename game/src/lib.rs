@@ -10,11 +10,14 @@
 //! - [`exercise`]: whole exercises (the headless demo).
 //! - [`serve`]: the live world for a classroom; [`pace`]: its clock; [`instructor`]: the
 //!   instructor's console API.
+//! - [`challenge`]: teams competing in isolated worlds on one timer, the deadline, the
+//!   live scoreboard and the announcement.
 //! - [`bench`]: load tests of a live classroom (`darklab bench`).
 
 pub mod autopilot;
 pub mod bench;
 pub mod case;
+pub mod challenge;
 pub mod exercise;
 pub mod extract;
 pub mod instructor;

@@ -41,7 +41,7 @@ pub struct Roster {
 
 /// The roster: read from `run_dir/roster.json` when the exercise was served before (so
 /// tokens handed out survive a restart), else made and saved.
-fn roster(run_dir: &Path, teams: u32) -> Result<Roster, ServeError> {
+pub(crate) fn roster(run_dir: &Path, teams: u32) -> Result<Roster, ServeError> {
     let path = run_dir.join("roster.json");
     if let Ok(bytes) = std::fs::read(&path) {
         let saved: Roster = serde_json::from_slice(&bytes).map_err(|e| ServeError::Roster(format!("{}: {e}", path.display())))?;
@@ -148,7 +148,7 @@ impl Classroom {
 
 /// Moves the simulated clock as the pace says (wall time × compression, unless paused) and
 /// lets the world and the lab catch up, every 200 ms, until told to stop.
-async fn drive(
+pub(crate) async fn drive(
     mut world: World,
     lab: Arc<Lab>,
     pace: Arc<Pace>,
@@ -197,7 +197,7 @@ pub async fn serve(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data:
     Ok(())
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -2,6 +2,7 @@
 //! fast-forwarded, investigated through the lab and judged.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod challenge;
 mod classroom;
 mod exercise;
 mod lab_api;
@@ -9,6 +10,8 @@ mod leakage;
 mod legal;
 mod mixing;
 mod report;
+mod scoreboard_browser;
 mod solver;
 mod support;
+mod verdict_tables;
 mod wider_web;

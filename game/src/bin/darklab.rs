@@ -46,7 +46,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         variant: u32,
     },
-    /// Measure: `darklab bench lab` loads one live lab with scripted team members.
+    /// Measure: `darklab bench lab` loads one live lab with scripted team members; `bench
+    /// challenge` runs N team worlds live; `bench verdict` times the prosecutor.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -104,9 +105,18 @@ enum Command {
         /// Number of teams.
         #[arg(long, default_value_t = 1)]
         teams: u32,
-        /// Serve this variant of the scenario (0: as written).
+        /// Serve this variant of the scenario (0: as written); with `--challenge`, each team
+        /// gets its own variant instead.
         #[arg(long, default_value_t = 0)]
         variant: u32,
+        /// Challenge mode: one isolated world per team, a submission deadline, verdicts held
+        /// back until the instructor announces the results, a live scoreboard at `/scoreboard`.
+        #[arg(long)]
+        challenge: bool,
+        /// With `--challenge`: when cases lock, after the scenario's start (e.g. `17d`;
+        /// default: the end of the scenario's time budget).
+        #[arg(long, requires = "challenge")]
+        deadline: Option<sim_core::clock::SimDuration>,
     },
 }
 
@@ -131,6 +141,38 @@ enum BenchCommand {
         /// Pause between one client's requests, in milliseconds.
         #[arg(long, default_value_t = 50)]
         think_ms: u64,
+    },
+    /// A challenge: one world per team with its cast live, at a clock compression; resident
+    /// memory, CPU, and whether every world keeps up with the shared clock.
+    Challenge {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of teams (one world each).
+        #[arg(long, default_value_t = 16)]
+        teams: u32,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 1000)]
+        compression: u32,
+        /// How long to run at that compression.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// The prosecutor's time on a case of many suspect claims over a real investigated world.
+    Verdict {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Suspect claims in the case.
+        #[arg(long, default_value_t = 50)]
+        claims: usize,
+        /// Verdicts to time.
+        #[arg(long, default_value_t = 200)]
+        iterations: u32,
     },
 }
 
@@ -263,6 +305,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if r.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Bench { command: BenchCommand::Challenge { file, seed, teams, compression, seconds } } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let data = std::env::temp_dir().join(format!("darklab-bench-challenge-{}", std::process::id()));
+            let report = rt.block_on(game::challenge::bench::challenge_load(Arc::new(s), seed, teams, compression, seconds, &data));
+            let _ = std::fs::remove_dir_all(&data);
+            let r = report.context("the challenge run failed")?;
+            let mb = |k: Option<u64>| k.map_or_else(|| "unknown".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0));
+            println!("teams {} (one world each), built in {:.1} s", r.teams, r.build_seconds);
+            println!("RSS after build {}, at the end {}, peak {}", mb(r.rss_built_kib), mb(r.rss_end_kib), mb(r.peak_rss_kib));
+            match r.cpu_seconds {
+                Some(cpu) => println!(
+                    "CPU {cpu:.1} s over {:.1} s at {compression}x = {:.0}% of one core",
+                    r.seconds,
+                    100.0 * cpu / r.seconds.max(f64::EPSILON)
+                ),
+                None => println!("CPU unknown (no /proc)"),
+            }
+            let lag = r.slowest.map(|t| r.target.since(t));
+            println!(
+                "shared clock at {}; slowest world at {} (behind by {})",
+                r.target,
+                r.slowest.map_or_else(|| "unknown".into(), |t| t.to_string()),
+                lag.map_or_else(|| "unknown".into(), |d| d.to_string())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { command: BenchCommand::Verdict { file, seed, claims, iterations } } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let data = std::env::temp_dir().join(format!("darklab-bench-verdict-{}", std::process::id()));
+            let timing = rt.block_on(game::challenge::bench::verdict_timing(Arc::new(s), seed, claims, iterations, &data));
+            let _ = std::fs::remove_dir_all(&data);
+            let t = timing.context("the verdict timing failed")?;
+            println!("case of {} claims citing {} evidence items, score {}", t.claims, t.cited, t.score);
+            println!("verdict: mean {:.3} ms, slowest {:.3} ms over {} runs", t.mean_ms, t.max_ms, t.iterations);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::New { name, title, dir } => {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 eprintln!("error: `{name}` is not a scenario name: use letters, digits, `-` and `_`");
@@ -305,11 +387,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(demo(s, seed))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { file, seed, listen, data, teams, variant } => {
+        Command::Serve { file, seed, listen, data, teams, variant, challenge, deadline } => {
+            if challenge && variant != 0 {
+                eprintln!("error: --variant does not apply to --challenge: team K plays variant K of the scenario's declared variants");
+                return Ok(ExitCode::FAILURE);
+            }
             let Some(s) = load_variant(file.as_deref(), variant) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
-            rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams))?;
+            if challenge {
+                let config = game::challenge::ChallengeConfig { seed, listen, teams, deadline };
+                rt.block_on(game::challenge::serve(Arc::new(s), &config, &data))?;
+            } else {
+                rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -2,12 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use super::{Lab, LabError, RequestStatus, Role, real_time_now};
+use super::{Lab, LabError, RequestStatus, Role, Team, real_time_now};
 use crate::case::CaseFile;
+use sim_core::clock::SimTime;
 use sim_core::ids::HintId;
 
 use crate::ledger::CustodyEvent;
-use crate::prosecutor::{self, Admissibility, CaseInput, Verdict};
+use crate::ledger::EvidenceId;
+use crate::prosecutor::{self, Admissibility, CaseInput, EvidenceAssessment, Verdict};
+use sim_core::scenario::Scenario;
 
 /// Who submits a case: the team itself (refused after the end), or the end of the
 /// exercise submitting a saved draft.
@@ -74,13 +77,29 @@ impl Lab {
             return Err(LabError::Ended);
         }
         let now = self.clock.now();
-        let mut evidence = BTreeMap::new();
         for id in case.cited() {
-            evidence.insert(id.clone(), self.assess(t, &id));
             if t.ledger.evidence(&id).is_some() {
                 t.ledger.append_custody(&id, CustodyEvent::AttachedToCase, by.to_string(), now, real_time_now())?;
             }
         }
+        let dossier = self.dossier_of(t, &case);
+        let verdict = prosecutor::assess(&dossier.input(&self.scenario, team, &case, now));
+        t.case = Some(case);
+        t.submitted_at = Some(now);
+        t.verdict = Some(verdict.clone());
+        Ok(verdict)
+    }
+
+    /// What the court would receive with `case` from `team` now, without submitting it: for
+    /// the instructor's debrief ("what if") and the verdict tables.
+    pub async fn dossier(&self, team: &str, case: &CaseFile) -> Result<Dossier, LabError> {
+        let teams = self.teams.lock().await;
+        let t = teams.get(team).ok_or_else(|| LabError::UnknownTeam(team.to_string()))?;
+        Ok(self.dossier_of(t, case))
+    }
+
+    fn dossier_of(&self, t: &Team, case: &CaseFile) -> Dossier {
+        let evidence = case.cited().into_iter().map(|id| (id.clone(), self.assess(t, &id))).collect();
         let granted = t
             .requests
             .iter()
@@ -91,20 +110,12 @@ impl Lab {
         let refused = t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Refused { .. })).count();
         let lawful_evidence =
             t.ledger.entries().iter().filter(|e| self.assess(t, &e.id).admissibility == Admissibility::Admissible).count();
-        let hints: Vec<HintId> = t.hints.iter().map(|(_, h)| h.clone()).collect();
-        let verdict = prosecutor::assess(&CaseInput {
-            scenario: &self.scenario,
-            team,
-            case: &case,
-            evidence: &evidence,
+        Dossier {
+            evidence,
             lawful_steps: u32::try_from(granted + lawful_evidence).unwrap_or(u32::MAX),
             refused_requests: u32::try_from(refused).unwrap_or(u32::MAX),
-            hints_taken: &hints,
-        });
-        t.case = Some(case);
-        t.submitted_at = Some(now);
-        t.verdict = Some(verdict.clone());
-        Ok(verdict)
+            hints_taken: t.hints.iter().map(|(_, h)| h.clone()).collect(),
+        }
     }
 
     /// The team's verdict as a self-contained HTML page (with its timeline), once submitted.
@@ -134,5 +145,55 @@ impl Lab {
             return Ok(own.or_else(|| teams.values().find_map(|t| t.verdict.clone())));
         }
         Ok(own)
+    }
+}
+
+/// What the court receives with a case besides the case itself: the lab's assessment of
+/// each cited item and the team's procedural record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dossier {
+    /// Admissibility and revealed facts of each cited item.
+    pub evidence: BTreeMap<EvidenceId, EvidenceAssessment>,
+    /// Investigative steps completed lawfully (granted requests, admissible evidence).
+    pub lawful_steps: u32,
+    /// Legal requests the judge refused.
+    pub refused_requests: u32,
+    /// Hints the team took.
+    pub hints_taken: Vec<HintId>,
+}
+
+impl Dossier {
+    /// The prosecutor's input for `case`, filed by `team` at `filed_at`.
+    pub fn input<'a>(&'a self, scenario: &'a Scenario, team: &'a str, case: &'a CaseFile, filed_at: SimTime) -> CaseInput<'a> {
+        CaseInput {
+            scenario,
+            team,
+            case,
+            evidence: &self.evidence,
+            lawful_steps: self.lawful_steps,
+            refused_requests: self.refused_requests,
+            hints_taken: &self.hints_taken,
+            filed_at,
+        }
+    }
+}
+
+/// Where a team's case stands, for a challenge's ranking (the score stays on the server).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    /// When the case was submitted (simulated), if it was.
+    pub at: Option<SimTime>,
+    /// The court's score and the full-case score, once submitted.
+    pub score: Option<(i64, i64)>,
+    /// Hints the team took.
+    pub hints: usize,
+}
+
+impl Lab {
+    /// Where `team`'s case stands: submitted when, scored what, with how many hints.
+    pub async fn submission(&self, team: &str) -> Result<Submission, LabError> {
+        let teams = self.teams.lock().await;
+        let t = teams.get(team).ok_or_else(|| LabError::UnknownTeam(team.to_string()))?;
+        Ok(Submission { at: t.submitted_at, score: t.verdict.as_ref().map(|v| (v.score, v.max_score)), hints: t.hints.len() })
     }
 }

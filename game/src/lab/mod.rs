@@ -15,6 +15,7 @@ pub mod openapi;
 
 pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
 pub use evidence::EvidenceDetail;
+pub use filing::{Dossier, Submission};
 pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query};
 
 use std::collections::BTreeMap;

@@ -21,6 +21,9 @@
 //! - Lawful steps earn `rubric.step` each up to `max_steps`; refused requests cost
 //!   `rubric.refused_request` each. Penalties are applied as negative whatever their sign
 //!   in the rubric.
+//! - A case filed after the time budget (`meta.start + world_duration + time_budget`)
+//!   costs `rubric.lateness.per_hour` for each started simulated hour it is late, at most
+//!   `rubric.lateness.max` in all (category `lateness`, explained in [`Verdict::lateness`]).
 
 mod render;
 mod report;
@@ -32,6 +35,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
+use sim_core::clock::{SimDuration, SimTime};
 use sim_core::facts::{Entity, Fact, FactSet};
 use sim_core::ids::{ActorId, ChargeId, ElementId, HintId, PersonaId};
 use sim_core::scenario::{Actor, Charge, Element, Persona, Proof, Rubric, Scenario};
@@ -93,6 +97,8 @@ pub struct CaseInput<'a> {
     pub refused_requests: u32,
     /// Hints the team took; each costs what the scenario says.
     pub hints_taken: &'a [HintId],
+    /// When the case was filed (simulated), for the lateness penalty.
+    pub filed_at: SimTime,
 }
 
 /// The court's assessment of a case.
@@ -112,6 +118,9 @@ pub struct Verdict {
     pub excluded: Vec<(EvidenceId, String)>,
     /// What a full case would have contained that this one lacks.
     pub missed: Vec<String>,
+    /// How late the case was filed and what it cost; `None` when on time.
+    #[serde(default)]
+    pub lateness: Option<String>,
 }
 
 /// The verdict on one suspect claim.
@@ -196,12 +205,14 @@ pub fn assess(input: &CaseInput) -> Verdict {
     let penalties = i64::from(tally.wrong) * -r.wrong_accusation.abs()
         + excluded_count * -r.inadmissible.abs()
         + i64::from(input.refused_requests) * -r.refused_request.abs();
+    let lateness = lateness(sc, input.filed_at);
     let categories: BTreeMap<String, i64> = [
         ("steps".to_string(), steps),
         ("attribution".to_string(), tally.attribution),
         ("elements".to_string(), tally.elements),
         ("penalties".to_string(), penalties),
         ("hints".to_string(), -hint_cost(sc, input.hints_taken)),
+        ("lateness".to_string(), -lateness.as_ref().map_or(0, |(cost, _)| *cost)),
     ]
     .into_iter()
     .collect();
@@ -213,7 +224,37 @@ pub fn assess(input: &CaseInput) -> Verdict {
         suspects,
         excluded: excluded.into_iter().collect(),
         missed,
+        lateness: lateness.map(|(_, why)| why),
     }
+}
+
+/// When the investigation's time budget ends: cases filed later are late.
+pub fn deadline(sc: &Scenario) -> SimTime {
+    sc.meta.start.plus(sc.meta.world_duration).plus(sc.meta.time_budget)
+}
+
+/// What filing at `filed_at` costs (positive points) and why, or `None` when on time or
+/// when the rubric charges nothing for lateness.
+pub fn lateness(sc: &Scenario, filed_at: SimTime) -> Option<(i64, String)> {
+    let due = deadline(sc);
+    let late = filed_at.since(due).as_secs();
+    let rule = &sc.rubric.lateness;
+    if late <= 0 || rule.per_hour == 0 {
+        return None;
+    }
+    let hours = (late + 3599) / 3600;
+    let uncapped = hours.saturating_mul(rule.per_hour.abs());
+    let cost = if rule.max == 0 { uncapped } else { uncapped.min(rule.max.abs()) };
+    let mut why = format!(
+        "filed at {filed_at}, {} after the deadline of {due}: {hours} started hour(s) × {} points",
+        SimDuration(late),
+        rule.per_hour.abs()
+    );
+    if cost < uncapped {
+        why.push_str(&format!(", capped at {cost}"));
+    }
+    why.push_str(&format!(" = -{cost}"));
+    Some((cost, why))
 }
 
 /// What the hints a team took cost, in points (positive).

@@ -55,6 +55,9 @@ impl Verdict {
                 let _ = writeln!(out, "  - {m}");
             }
         }
+        if let Some(late) = &self.lateness {
+            let _ = writeln!(out, "\nLate filing: {late}");
+        }
         let cat = |k: &str| signed(self.categories.get(k).copied().unwrap_or(0));
         let _ = writeln!(
             out,

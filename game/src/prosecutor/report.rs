@@ -64,6 +64,7 @@ impl Verdict {
             suspects => Value::from(Serde(&self.suspects)),
             excluded => Value::from(Serde(&self.excluded)),
             missed => Value::from(Serde(&self.missed)),
+            lateness => &self.lateness,
             timeline => Value::from(Serde(timeline)),
         })?;
         Ok(page)

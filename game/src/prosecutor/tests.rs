@@ -129,6 +129,7 @@ fn scenario() -> Scenario {
             wrong_accusation: -60,
             inadmissible: -5,
             refused_request: -3,
+            lateness: Lateness::default(),
         },
         injects: Vec::new(),
         hints: Vec::new(),
@@ -199,7 +200,16 @@ fn reference_case(name: &str) -> CaseFile {
 
 fn run(case: &CaseFile, evidence: &BTreeMap<EvidenceId, EvidenceAssessment>) -> Verdict {
     let sc = scenario();
-    assess(&CaseInput { scenario: &sc, team: "blue", case, evidence, lawful_steps: 5, refused_requests: 0, hints_taken: &[] })
+    assess(&CaseInput {
+        scenario: &sc,
+        team: "blue",
+        case,
+        evidence,
+        lawful_steps: 5,
+        refused_requests: 0,
+        hints_taken: &[],
+        filed_at: deadline(&sc),
+    })
 }
 
 fn element<'v>(v: &'v Verdict, id: &str) -> &'v ElementVerdict {
@@ -355,10 +365,48 @@ fn steps_are_capped_and_refusals_cost() {
         lawful_steps: 12,
         refused_requests: 2,
         hints_taken: &[],
+        filed_at: sc.meta.start,
     });
     assert_eq!(v.categories["steps"], 10);
     assert_eq!(v.categories["penalties"], -6);
     assert_eq!(v.score, 74);
+}
+
+#[test]
+fn lateness_costs_per_started_hour_up_to_the_cap_and_is_explained() {
+    let mut sc = scenario();
+    sc.rubric.lateness = Lateness { per_hour: -2, max: -20 };
+    let case = reference_case("Mark Ellis");
+    let ev = evidence();
+    let at = |sc: &Scenario, late: i64| {
+        assess(&CaseInput {
+            scenario: sc,
+            team: "blue",
+            case: &case,
+            evidence: &ev,
+            lawful_steps: 5,
+            refused_requests: 0,
+            hints_taken: &[],
+            filed_at: deadline(sc).plus(SimDuration::secs(late)),
+        })
+    };
+    let on_time = at(&sc, 0);
+    assert_eq!(on_time.score, on_time.max_score);
+    assert_eq!(on_time.lateness, None);
+    assert_eq!(on_time.categories["lateness"], 0);
+    let one = at(&sc, 1);
+    assert_eq!(one.categories["lateness"], -2, "a second late is a started hour");
+    let two_and_a_half = at(&sc, 2 * 3600 + 1800);
+    assert_eq!(two_and_a_half.categories["lateness"], -6);
+    assert_eq!(two_and_a_half.score, on_time.score - 6);
+    let why = two_and_a_half.lateness.clone().unwrap();
+    assert!(why.contains("2h30m after the deadline") && why.contains("3 started hour(s) × 2 points = -6"), "{why}");
+    assert!(two_and_a_half.render_text().contains("Late filing: filed at"));
+    let days = at(&sc, 3 * 86_400);
+    assert_eq!(days.categories["lateness"], -20, "capped at the rubric's maximum");
+    assert!(days.lateness.unwrap().contains("capped at 20"));
+    sc.rubric.lateness = Lateness::default();
+    assert_eq!(at(&sc, 3 * 86_400).categories["lateness"], 0, "no lateness rule: lateness is free");
 }
 
 #[test]

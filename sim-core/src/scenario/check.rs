@@ -525,8 +525,13 @@ impl<'a> Checker<'a> {
 
     fn rubric(&mut self) {
         let r = &self.s.rubric;
-        let penalties =
-            [("wrong_accusation", r.wrong_accusation), ("inadmissible", r.inadmissible), ("refused_request", r.refused_request)];
+        let penalties = [
+            ("wrong_accusation", r.wrong_accusation),
+            ("inadmissible", r.inadmissible),
+            ("refused_request", r.refused_request),
+            ("lateness.per_hour", r.lateness.per_hour),
+            ("lateness.max", r.lateness.max),
+        ];
         let rewards = [("step", r.step), ("attribution", r.attribution), ("element", r.element)];
         for (name, v) in rewards {
             if v < 0 {

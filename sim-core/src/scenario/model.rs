@@ -745,6 +745,24 @@ pub struct Rubric {
     pub inadmissible: i64,
     /// Points (negative) for each refused legal request.
     pub refused_request: i64,
+    /// What a case filed after the time budget costs (`world_duration` + `time_budget`
+    /// after `start`); by default lateness costs nothing.
+    #[serde(default)]
+    pub lateness: Lateness,
+}
+
+/// The lateness penalty: a case filed after the investigation's time budget loses points for
+/// every simulated hour, or part of one, it is late — as a court's deadline does, and as
+/// competitions charge late reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lateness {
+    /// Points (negative) for each started simulated hour past the deadline; 0: none.
+    #[serde(default)]
+    pub per_hour: i64,
+    /// Most points (negative) lateness can cost in all; 0: no limit.
+    #[serde(default)]
+    pub max: i64,
 }
 
 /// An instructor inject.

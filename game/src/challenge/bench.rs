@@ -1,0 +1,195 @@
+//! Measurements for challenge mode: `darklab bench challenge` (N team worlds with their
+//! casts live on the shared clock at a given compression: resident memory, CPU, whether
+//! every world keeps up) and `darklab bench verdict` (the prosecutor's time on a case of
+//! many claims, over a real investigated world). This is a measuring edge: it reads the
+//! wall clock and `/proc`, never world logic.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sim_core::clock::SimTime;
+use sim_core::scenario::Scenario;
+
+use super::{Challenge, ChallengeConfig};
+use crate::autopilot::Autopilot;
+use crate::case::CaseFile;
+use crate::exercise::ExerciseError;
+use crate::lab::{Lab, Member, Role};
+use crate::serve::ServeError;
+
+/// What a challenge load run measured.
+#[derive(Debug)]
+pub struct ChallengeReport {
+    /// Team worlds.
+    pub teams: u32,
+    /// Wall seconds to build every world.
+    pub build_seconds: f64,
+    /// Resident memory right after the worlds were built, KiB.
+    pub rss_built_kib: Option<u64>,
+    /// Resident memory at the end of the run, KiB.
+    pub rss_end_kib: Option<u64>,
+    /// Peak resident memory of the process, KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// Wall seconds the worlds ran at the compression.
+    pub seconds: f64,
+    /// CPU seconds (user + system) the process used meanwhile.
+    pub cpu_seconds: Option<f64>,
+    /// Where the shared clock stood at the end.
+    pub target: SimTime,
+    /// The slowest team world's clock at the end (from its lab's `/api/status`).
+    pub slowest: Option<SimTime>,
+}
+
+fn proc_status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// User + system CPU seconds of this process (`/proc/self/stat`, 100 ticks a second as on
+/// every Linux this runs on).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Starts a challenge of `teams` worlds, sets the clock to `compression` through the
+/// instructor's API, lets it run `seconds`, and measures.
+#[allow(clippy::disallowed_methods)]
+pub async fn challenge_load(
+    scenario: Arc<Scenario>,
+    seed: u64,
+    teams: u32,
+    compression: u32,
+    seconds: u64,
+    data: &Path,
+) -> Result<ChallengeReport, ServeError> {
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let started = std::time::Instant::now();
+    let config = ChallengeConfig { seed, listen, teams, deadline: None };
+    let challenge = Challenge::start(scenario, &config, data).await?;
+    let build_seconds = started.elapsed().as_secs_f64();
+    let rss_built_kib = proc_status_kib("VmRSS:");
+    let base = format!("http://{}", challenge.addr);
+    let http = reqwest::Client::new();
+    let fail = |e: reqwest::Error| ServeError::Roster(format!("instructor API: {e}"));
+    http.post(format!("{base}/instructor/compression"))
+        .bearer_auth(&challenge.roster.instructor)
+        .json(&json!({"factor": compression}))
+        .send()
+        .await
+        .map_err(fail)?;
+    let cpu_before = cpu_seconds();
+    let run_start = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let cpu_after = cpu_seconds();
+    let run_seconds = run_start.elapsed().as_secs_f64();
+    let status: Value = http
+        .get(format!("{base}/instructor/status"))
+        .bearer_auth(&challenge.roster.instructor)
+        .send()
+        .await
+        .map_err(fail)?
+        .json()
+        .await
+        .map_err(fail)?;
+    let target = serde_json::from_value(status["pace"]["sim_time"].clone()).unwrap_or(SimTime(0));
+    let mut slowest: Option<SimTime> = None;
+    for (_, members) in &challenge.roster.teams {
+        let Some(m) = members.first() else { continue };
+        let s: Value =
+            http.get(format!("{base}/api/status")).bearer_auth(&m.token).send().await.map_err(fail)?.json().await.map_err(fail)?;
+        if let Ok(t) = serde_json::from_value::<SimTime>(s["sim_time"].clone()) {
+            slowest = Some(slowest.map_or(t, |x| x.min(t)));
+        }
+    }
+    let rss_end_kib = proc_status_kib("VmRSS:");
+    let peak_rss_kib = proc_status_kib("VmHWM:");
+    challenge.stop().await;
+    Ok(ChallengeReport {
+        teams,
+        build_seconds,
+        rss_built_kib,
+        rss_end_kib,
+        peak_rss_kib,
+        seconds: run_seconds,
+        cpu_seconds: cpu_before.zip(cpu_after).map(|(a, b)| b - a),
+        target,
+        slowest,
+    })
+}
+
+/// What timing the prosecutor measured.
+#[derive(Debug)]
+pub struct VerdictTiming {
+    /// Suspect claims in the case.
+    pub claims: usize,
+    /// Distinct evidence items cited.
+    pub cited: usize,
+    /// Verdicts computed.
+    pub iterations: u32,
+    /// Mean and slowest time of one verdict, in milliseconds.
+    pub mean_ms: f64,
+    /// The slowest verdict, in milliseconds.
+    pub max_ms: f64,
+    /// The verdict's score (to show the case was judged in full).
+    pub score: i64,
+}
+
+/// Investigates the scenario's world with the autopilot, then times the prosecutor on a
+/// case of `claims` suspect claims built from the reference case: in turn the real claim,
+/// the same with a wrong name, and the same charged again (duplicates the court must
+/// notice), all citing the real evidence.
+#[allow(clippy::disallowed_methods)]
+pub async fn verdict_timing(
+    scenario: Arc<Scenario>,
+    seed: u64,
+    claims: usize,
+    iterations: u32,
+    data: &Path,
+) -> Result<VerdictTiming, ExerciseError> {
+    let mut world = market_sim::world::World::build(scenario.clone(), seed, std::net::IpAddr::from([127, 0, 0, 1])).await?;
+    let result = async {
+        world.run_until(world.world_end()).await?;
+        let lab = Lab::new(&world)?;
+        let token = "bench-head-of-unit";
+        let head = Member { name: "bench".into(), role: Role::HeadOfUnit, token: token.into() };
+        lab.add_team("bench", vec![head], &Lab::team_dir(data, "bench")).await?;
+        let mut team = Autopilot::new();
+        team.run(&scenario, &lab, &mut world, token).await?;
+        let reference = lab.case(token).await?.ok_or(ExerciseError::NoCase)?;
+        let mut case = CaseFile::default();
+        for i in 0..claims {
+            for s in &reference.suspects {
+                let mut claim = s.clone();
+                if i % 3 == 1 {
+                    claim.name = format!("Not {} {i}", claim.name);
+                }
+                case.suspects.push(claim);
+            }
+        }
+        case.suspects.truncate(claims);
+        let dossier = lab.dossier("bench", &case).await?;
+        let at = world.clock().now();
+        let mut times = Vec::new();
+        let mut score = 0;
+        for _ in 0..iterations.max(1) {
+            let t = std::time::Instant::now();
+            let v = crate::prosecutor::assess(&dossier.input(&scenario, "bench", &case, at));
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            score = v.score;
+        }
+        let mean_ms = times.iter().sum::<f64>() / times.len() as f64;
+        let max_ms = times.iter().copied().fold(0.0, f64::max);
+        Ok(VerdictTiming { claims: case.suspects.len(), cited: case.cited().len(), iterations: iterations.max(1), mean_ms, max_ms, score })
+    }
+    .await;
+    world.shutdown().await;
+    result
+}
