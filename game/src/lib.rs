@@ -11,6 +11,7 @@
 //! - [`serve`]: the live world for a classroom; [`pace`]: its clock; [`instructor`]: the
 //!   instructor's console API.
 //! - [`bench`]: load tests of a live classroom (`darklab bench`).
+//! - [`net`]: the onion network in tor mode (a private network of real tor daemons).
 
 pub mod autopilot;
 pub mod bench;
@@ -21,6 +22,7 @@ pub mod instructor;
 pub mod judge;
 pub mod lab;
 pub mod ledger;
+pub mod net;
 pub mod pace;
 pub mod prosecutor;
 pub mod serve;
