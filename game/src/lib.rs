@@ -13,6 +13,7 @@
 //! - [`challenge`]: teams competing in isolated worlds on one timer, the deadline, the
 //!   live scoreboard and the announcement.
 //! - [`bench`]: load tests of a live classroom (`darklab bench`).
+//! - [`net`]: the onion network in tor mode (a private network of real tor daemons).
 
 pub mod autopilot;
 pub mod bench;
@@ -24,6 +25,7 @@ pub mod instructor;
 pub mod judge;
 pub mod lab;
 pub mod ledger;
+pub mod net;
 pub mod pace;
 pub mod prosecutor;
 pub mod serve;

@@ -17,6 +17,7 @@ use sim_core::scenario::Scenario;
 use crate::exercise::ExerciseError;
 use crate::instructor::Console;
 use crate::lab::{Lab, Member, Role};
+use crate::net::live::{LiveNetwork, LiveOptions};
 use crate::pace::Pace;
 
 /// A token no one can guess: OS-seeded hashing (tokens are not world state).
@@ -84,6 +85,9 @@ pub enum ServeError {
     /// The saved roster of teams cannot be read.
     #[error("team roster: {0}")]
     Roster(String),
+    /// The onion network (tor mode) could not start.
+    #[error("onion network: {0}")]
+    Net(#[from] crate::net::NetError),
 }
 
 /// A live classroom: the world running on the paced clock, the lab serving its API.
@@ -98,17 +102,42 @@ pub struct Classroom {
     pub roster: Roster,
     /// The classroom's clock.
     pub pace: Arc<Pace>,
+    /// The private Tor network, in tor mode (stopped with the classroom).
+    pub network: Option<LiveNetwork>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Classroom {
     /// Builds the world and the lab, starts the lab's API on `listen` and the world's clock.
-    #[allow(clippy::disallowed_methods)]
     pub async fn start(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data: &Path, teams: u32) -> Result<Classroom, ServeError> {
+        Self::start_with(scenario, seed, listen, data, teams, None).await
+    }
+
+    /// [`Classroom::start`], in tor mode when `network` is given: the private network is
+    /// started for the world's onion services and arti becomes every party's transport.
+    #[allow(clippy::disallowed_methods)]
+    pub async fn start_with(
+        scenario: Arc<Scenario>,
+        seed: u64,
+        listen: SocketAddr,
+        data: &Path,
+        teams: u32,
+        network: Option<LiveOptions>,
+    ) -> Result<Classroom, ServeError> {
         let run_dir = data.join(format!("{}-seed{seed}", scenario.meta.id));
         let storage = Storage::Dir(run_dir.join("world"));
         let world = World::build_with(scenario.clone(), seed, listen.ip(), &storage).await.map_err(ExerciseError::from)?;
+        let network = match network {
+            Some(options) => match crate::net::live::start_for_world(&world, &scenario, seed, &options).await {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    world.shutdown().await;
+                    return Err(e.into());
+                }
+            },
+            None => None,
+        };
         let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
         let roster = roster(&run_dir, teams)?;
         for (team, members) in &roster.teams {
@@ -134,7 +163,7 @@ impl Classroom {
         }));
         let services = world.services().to_vec();
         tasks.push(tokio::spawn(drive(world, lab.clone(), pace.clone(), elapsed, stop_rx)));
-        Ok(Classroom { lab, lab_addr, services, roster, pace, stop, tasks })
+        Ok(Classroom { lab, lab_addr, services, roster, pace, network, stop, tasks })
     }
 
     /// Stops the clock, the lab's API and every service of the world.
@@ -143,6 +172,7 @@ impl Classroom {
         for t in self.tasks {
             let _ = t.await;
         }
+        drop(self.network);
     }
 }
 
@@ -175,11 +205,28 @@ pub(crate) async fn drive(
 
 /// Runs a classroom until SIGINT or SIGTERM; prints `service <name> <url>` lines, the
 /// team tokens, then `ready`.
-pub async fn serve(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data: &Path, teams: u32) -> Result<(), ServeError> {
-    let classroom = Classroom::start(scenario, seed, listen, data, teams).await?;
+/// With `network` (tor mode) it also prints `tor-socks <addr>` (a tor client's SOCKS
+/// port for curl or a browser) and `arti-socks <addr>`.
+pub async fn serve(
+    scenario: Arc<Scenario>,
+    seed: u64,
+    listen: SocketAddr,
+    data: &Path,
+    teams: u32,
+    network: Option<LiveOptions>,
+) -> Result<(), ServeError> {
+    let classroom = Classroom::start_with(scenario, seed, listen, data, teams, network).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "service lab http://{}", classroom.lab_addr)?;
+        if let Some(net) = &classroom.network {
+            if let Some(socks) = net.tor.state().plan.socks_addr() {
+                writeln!(out, "tor-socks {socks}")?;
+            }
+            if let Some(socks) = net.arti_socks {
+                writeln!(out, "arti-socks {socks}")?;
+            }
+        }
         for s in &classroom.services {
             writeln!(out, "service {} {}", s.name, s.url())?;
         }
@@ -197,7 +244,8 @@ pub async fn serve(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data:
     Ok(())
 }
 
-pub(crate) async fn wait_for_signal() {
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -117,7 +117,120 @@ enum Command {
         /// default: the end of the scenario's time budget).
         #[arg(long, requires = "challenge")]
         deadline: Option<sim_core::clock::SimDuration>,
+        /// How onion services are reached: `direct` (names mapped to local sockets) or `tor`
+        /// (a private network of real tor daemons; the cast and the lab use arti).
+        #[arg(long, value_parser = ["direct", "tor"], default_value = "direct")]
+        network: String,
+        /// Tor mode: routers listen on 127.<subnet>.0.<n>.
+        #[arg(long, default_value_t = 77)]
+        subnet: u8,
     },
+    /// The onion network in tor mode: a private network of real tor daemons.
+    Net {
+        #[command(subcommand)]
+        command: NetCommand,
+    },
+    /// Run this board's routers of a deployed network: fetch their keys from the lab
+    /// (`darklab net up --deploy`), start them, run until Ctrl-C.
+    Board {
+        /// The lab's board configuration URL, e.g. http://10.0.0.1:8099.
+        #[arg(long)]
+        lab: String,
+        /// This board's id in the deployment file.
+        #[arg(long)]
+        id: String,
+        /// Where the board keeps its routers' data.
+        #[arg(long, default_value = "darklab-board")]
+        dir: PathBuf,
+        /// Seconds allowed for fetching the configuration and for bootstrapping.
+        #[arg(long, default_value_t = 240)]
+        timeout: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum NetCommand {
+    /// Start the scenario's world and its private Tor network; runs until Ctrl-C or `net down`.
+    Up {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Show the network map (relays with flags and bandwidth, onion services) from the live consensus.
+    Status {
+        /// The network's folder.
+        #[arg(long, default_value = "darklab-data/net")]
+        dir: PathBuf,
+        /// Print the map as JSON (what the instructor's console draws).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the network started by `net up` in this folder.
+    Down {
+        /// The network's folder.
+        #[arg(long, default_value = "darklab-data/net")]
+        dir: PathBuf,
+    },
+    /// Measure: time from start to the first market page over the onion network, the
+    /// network's resident memory, and onion vs direct latency. Adds a forum and a mixer
+    /// as onion services and relays up to `--relays` when the scenario has fewer.
+    Bench {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        net: NetArgs,
+        /// Relays in the measured network.
+        #[arg(long, default_value_t = 6)]
+        relays: u32,
+        /// Market page fetches per mode for the latency comparison.
+        #[arg(long, default_value_t = 20)]
+        fetches: u32,
+    },
+}
+
+/// Where and how a private network runs.
+#[derive(clap::Args)]
+struct NetArgs {
+    /// World seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The network's folder (torrcs, data directories, logs).
+    #[arg(long, default_value = "darklab-data/net")]
+    dir: PathBuf,
+    /// Routers listen on 127.<subnet>.0.<n>.
+    #[arg(long, default_value_t = 77)]
+    subnet: u8,
+    /// Relays to add to the scenario's.
+    #[arg(long, default_value_t = 0)]
+    extra_relays: u32,
+    /// Seconds allowed for bootstrapping.
+    #[arg(long, default_value_t = 240)]
+    timeout: u64,
+    /// Also bootstrap arti-client on the network and route the world's onion traffic through it.
+    #[arg(long)]
+    arti: bool,
+    /// Deployment file (RON): which board carries which routers; boards run `darklab board`.
+    #[arg(long)]
+    deploy: Option<PathBuf>,
+    /// With --deploy: the port on the lab address where boards fetch their configuration.
+    #[arg(long, default_value_t = 8099)]
+    board_port: u16,
+}
+
+impl NetArgs {
+    fn options(&self) -> anyhow::Result<game::net::live::LiveOptions> {
+        let deployment = self.deploy.as_deref().map(game::net::plan::Deployment::read).transpose()?;
+        Ok(game::net::live::LiveOptions {
+            dir: self.dir.clone(),
+            subnet: self.subnet,
+            extra_relays: self.extra_relays,
+            timeout: std::time::Duration::from_secs(self.timeout),
+            arti: self.arti,
+            deployment,
+            board_port: self.board_port,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -387,20 +500,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(demo(s, seed))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { file, seed, listen, data, teams, variant, challenge, deadline } => {
+        Command::Serve { file, seed, listen, data, teams, variant, challenge, deadline, network, subnet } => {
             if challenge && variant != 0 {
                 eprintln!("error: --variant does not apply to --challenge: team K plays variant K of the scenario's declared variants");
                 return Ok(ExitCode::FAILURE);
             }
+            if challenge && network == "tor" {
+                eprintln!("error: --network tor serves one world; a challenge's team worlds run in direct mode");
+                return Ok(ExitCode::FAILURE);
+            }
             let Some(s) = load_variant(file.as_deref(), variant) else { return Ok(ExitCode::FAILURE) };
+            let net = (network == "tor").then(|| game::net::live::LiveOptions {
+                dir: data.join(format!("{}-seed{seed}", s.meta.id)).join("net"),
+                subnet,
+                extra_relays: 0,
+                timeout: std::time::Duration::from_secs(240),
+                arti: true,
+                deployment: None,
+                board_port: 0,
+            });
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
             if challenge {
                 let config = game::challenge::ChallengeConfig { seed, listen, teams, deadline };
                 rt.block_on(game::challenge::serve(Arc::new(s), &config, &data))?;
             } else {
-                rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams))?;
+                rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams, net))?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Net { command } => net_command(command),
+        Command::Board { lab, id, dir, timeout } => {
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            rt.block_on(board(&lab, &id, &dir, std::time::Duration::from_secs(timeout)))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -456,5 +589,131 @@ async fn demo(s: Scenario, seed: u64) -> anyhow::Result<()> {
     write!(out, "{}", report.verdict.render_text())?;
     writeln!(out, "\nworld: {} blocks, {} facts", report.blocks, report.facts)?;
     writeln!(out, "world-digest: {}", hex::encode(report.digest))?;
+    Ok(())
+}
+
+/// `darklab net …`.
+#[allow(clippy::print_stdout)]
+fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        NetCommand::Up { file, net } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            rt.block_on(net_up(s, &net))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        NetCommand::Status { dir, json } => {
+            let state = game::net::supervise::NetState::read(&dir)?;
+            let map = game::net::consensus::network_map(&state)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&map).context("encoding the map")?);
+            } else {
+                let alive = Path::new(&format!("/proc/{}", state.supervisor_pid)).exists();
+                println!(
+                    "network in {} (supervisor pid {}{})",
+                    dir.display(),
+                    state.supervisor_pid,
+                    if alive { "" } else { ", not running" }
+                );
+                if let Some(socks) = state.plan.socks_addr() {
+                    println!("tor SOCKS port: {socks}");
+                }
+                print!("{}", map.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        NetCommand::Down { dir } => {
+            let state = game::net::supervise::NetState::read(&dir)?;
+            let proc_dir = PathBuf::from(format!("/proc/{}", state.supervisor_pid));
+            if !proc_dir.exists() {
+                println!("network in {} is not running", dir.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let status =
+                std::process::Command::new("kill").arg("-TERM").arg(state.supervisor_pid.to_string()).status().context("running kill")?;
+            anyhow::ensure!(status.success(), "kill -TERM {} failed", state.supervisor_pid);
+            for _ in 0..100 {
+                if !proc_dir.exists() {
+                    println!("network in {} stopped", dir.display());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            anyhow::bail!("the supervisor (pid {}) did not stop within 10 s", state.supervisor_pid)
+        }
+        NetCommand::Bench { file, net, relays, fetches } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let report = rt.block_on(game::net::bench::run(s, net.options()?, net.seed, relays, fetches))?;
+            print!("{}", report.render());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `darklab net up`: the world, its network, a `ready` line; then until a signal.
+#[allow(clippy::print_stdout)]
+async fn net_up(s: Scenario, net: &NetArgs) -> anyhow::Result<()> {
+    let s = Arc::new(s);
+    let options = net.options()?;
+    // With boards, the world listens on the lab's classroom address so boards reach it.
+    let ip = options.deployment.as_ref().map(|d| std::net::IpAddr::from(d.lab)).unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let world = market_sim::world::World::build(s.clone(), net.seed, ip).await.context("building the world")?;
+    let live = match game::net::live::start_for_world(&world, &s, net.seed, &options).await {
+        Ok(l) => l,
+        Err(e) => {
+            world.shutdown().await;
+            return Err(e.into());
+        }
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "network {} routers in {}", live.tor.state().plan.routers.len(), net.dir.display())?;
+        if let Some(socks) = live.tor.state().plan.socks_addr() {
+            writeln!(out, "tor-socks {socks}")?;
+        }
+        if let Some(socks) = live.arti_socks {
+            writeln!(out, "arti-socks {socks}")?;
+        }
+        if let Some(addr) = live.board_server {
+            writeln!(out, "boards http://{addr}")?;
+        }
+        for o in &live.tor.state().plan.onions {
+            writeln!(out, "onion {} http://{}", o.site, o.host)?;
+        }
+        writeln!(out, "ready")?;
+        out.flush()?;
+    }
+    game::serve::wait_for_signal().await;
+    drop(live);
+    world.shutdown().await;
+    Ok(())
+}
+
+/// `darklab board`: this board's routers of a deployed network, until a signal.
+#[allow(clippy::print_stdout)]
+async fn board(lab: &str, id: &str, dir: &Path, timeout: std::time::Duration) -> anyhow::Result<()> {
+    let config = game::net::board::fetch_config(lab, id, timeout).await?;
+    let state = game::net::board::install(config, dir)?;
+    let board = id.to_string();
+    let net = tokio::task::spawn_blocking(move || -> Result<game::net::TorNetwork, game::net::NetError> {
+        let mut net = game::net::TorNetwork::launch(state, Some(&board))?;
+        net.wait_bootstrapped(timeout)?;
+        Ok(net)
+    })
+    .await
+    .context("waiting for the routers")??;
+    {
+        let mut out = std::io::stdout().lock();
+        for (nick, pid) in net.pids() {
+            writeln!(out, "router {nick} pid {pid}")?;
+        }
+        writeln!(out, "ready")?;
+        out.flush()?;
+    }
+    game::serve::wait_for_signal().await;
+    drop(net);
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod cast;
 pub mod network;
 pub mod onion;
 mod sites;
+pub mod tor_client;
 pub mod truth;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -401,7 +402,7 @@ impl World {
             let market =
                 MarketService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", site.id)), escrow, explorer())
                     .map_err(|e| service_err(&name, e))?;
-            let host = onion::onion_host(rng::stream_seed(seed, &format!("onion:{}", site.id)));
+            let host = onion::onion_host(onion::site_key_seed(seed, site.id.as_str()));
             let label = if up.has("market") { name.clone() } else { "market".to_string() };
             up.launch(&label, &host, true, market.router()).await?;
             directory.sites.insert(site.id.clone(), format!("http://{host}"));
@@ -429,7 +430,7 @@ impl World {
         let mut tumblers = Vec::new();
         let mut coordinators = Vec::new();
         for site in &scenario.sites {
-            let host = onion::onion_host(rng::stream_seed(seed, &format!("onion:{}", site.id)));
+            let host = onion::onion_host(onion::site_key_seed(seed, site.id.as_str()));
             let router = match &site.kind {
                 SiteKind::Mixer(m) => {
                     let config = TumblerConfig {

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -34,10 +35,23 @@ pub struct Host {
     pub onion: bool,
 }
 
-/// The direct-mode network: a name table shared by every party.
+/// How `.onion` hosts are reached: the transport behind every party's onion client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnionTransport {
+    /// Direct mode: onion names resolve to the services' loopback sockets.
+    #[default]
+    Direct,
+    /// Tor mode: through a SOCKS5 proxy that resolves onion names itself — a tor client's
+    /// SOCKS port, or the arti-client bridge of [`super::tor_client`].
+    Socks(SocketAddr),
+}
+
+/// The direct-mode network: a name table shared by every party, and the onion transport
+/// (shared by every clone, so parties built before tor mode starts follow the switch).
 #[derive(Clone, Debug, Default)]
 pub struct DirectNetwork {
     hosts: BTreeMap<String, Host>,
+    onion_transport: Arc<RwLock<OnionTransport>>,
 }
 
 impl DirectNetwork {
@@ -61,6 +75,18 @@ impl DirectNetwork {
         self.hosts.values()
     }
 
+    /// Switches how every party (built before or after) reaches onion services.
+    pub fn set_onion_transport(&self, transport: OnionTransport) {
+        if let Ok(mut t) = self.onion_transport.write() {
+            *t = transport;
+        }
+    }
+
+    /// How onion services are reached now.
+    pub fn onion_transport(&self) -> OnionTransport {
+        self.onion_transport.read().map(|t| *t).unwrap_or_default()
+    }
+
     /// The clients of a party whose simulated public IP is `client_ip` (`None` for
     /// parties whose IP does not matter, such as the lab).
     pub fn party(&self, client_ip: Option<&str>) -> Result<Party, NetworkError> {
@@ -71,6 +97,15 @@ impl DirectNetwork {
     /// services as `X-Forwarded-For` (direct mode's stand-in for a connection's source).
     fn client(&self, client_ip: Option<&str>) -> Result<reqwest::Client, NetworkError> {
         let mut builder = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).pool_max_idle_per_host(2);
+        // Consulted per request: `.onion` URLs go through the SOCKS proxy in tor mode only.
+        let transport = self.onion_transport.clone();
+        builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+            let onion = url.host_str().is_some_and(|h| h.ends_with(".onion"));
+            match transport.read().map(|t| *t) {
+                Ok(OnionTransport::Socks(addr)) if onion => format!("socks5h://{addr}").parse::<reqwest::Url>().ok(),
+                _ => None,
+            }
+        }));
         if let Some(ip) = client_ip {
             let mut headers = HeaderMap::new();
             let value = HeaderValue::from_str(ip).map_err(|_| NetworkError::BadClientIp(ip.to_string()))?;

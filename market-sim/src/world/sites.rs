@@ -102,7 +102,7 @@ pub(super) async fn launch_web(
                     .map_err(|e| service_err(&name, e))?;
                 let router = forum.router();
                 records.insert(format!("site:{}", site.id), Box::new(forum));
-                (onion::onion_host(rng::stream_seed(seed, &format!("onion:{}", site.id))), router)
+                (onion::onion_host(onion::site_key_seed(seed, site.id.as_str())), router)
             }
             SiteKind::Social => {
                 let social = SocialService::new(SocialConfig { name: site.name.clone() }, storage.open(&name)?, clock.clone(), rng)

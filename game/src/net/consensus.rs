@@ -1,0 +1,130 @@
+//! The instructors' network map, read from the live consensus an authority caches:
+//! relays with their flags and bandwidth, and the onion services the network hosts.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::NetError;
+use super::supervise::NetState;
+
+/// One relay as the consensus lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayEntry {
+    /// Nickname.
+    pub nick: String,
+    /// Address and OR port.
+    pub address: String,
+    /// Flags the authorities voted (Authority, Guard, Exit, HSDir, Running, …).
+    pub flags: Vec<String>,
+    /// Consensus bandwidth weight.
+    pub bandwidth: u64,
+}
+
+/// One onion service of the network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnionEntry {
+    /// The site it serves.
+    pub site: String,
+    /// Its `.onion` name.
+    pub host: String,
+    /// The router hosting it.
+    pub router: String,
+}
+
+/// What the console draws: the consensus's relays and the onion services.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkMap {
+    /// The consensus's `valid-after` time (empty when there is none yet).
+    pub valid_after: String,
+    /// Relays, in consensus order.
+    pub relays: Vec<RelayEntry>,
+    /// Onion services.
+    pub onion_services: Vec<OnionEntry>,
+}
+
+/// Parses the relays of a consensus document (`r`, `s` and `w` lines).
+pub fn parse_consensus(text: &str) -> (String, Vec<RelayEntry>) {
+    let mut valid_after = String::new();
+    let mut relays: Vec<RelayEntry> = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("valid-after") => valid_after = words.collect::<Vec<_>>().join(" "),
+            Some("r") => {
+                // r nickname identity digest date time IP ORPort DirPort
+                let w: Vec<&str> = words.collect();
+                if let (Some(nick), Some(ip), Some(port)) = (w.first(), w.get(5), w.get(6)) {
+                    relays.push(RelayEntry { nick: nick.to_string(), address: format!("{ip}:{port}"), flags: Vec::new(), bandwidth: 0 });
+                }
+            }
+            Some("s") => {
+                if let Some(r) = relays.last_mut() {
+                    r.flags = words.map(String::from).collect();
+                }
+            }
+            Some("w") => {
+                if let Some(r) = relays.last_mut() {
+                    r.bandwidth = words.find_map(|kv| kv.strip_prefix("Bandwidth=")).and_then(|v| v.parse().ok()).unwrap_or(0);
+                }
+            }
+            _ => {}
+        }
+    }
+    (valid_after, relays)
+}
+
+/// The map of the network whose state is `state`, from the first authority's cached
+/// consensus (no consensus yet: no relays).
+pub fn network_map(state: &NetState) -> Result<NetworkMap, NetError> {
+    let plan = &state.plan;
+    let mut map = NetworkMap::default();
+    for auth in plan.authorities() {
+        let path = plan.data_dir(auth).join("cached-consensus");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            (map.valid_after, map.relays) = parse_consensus(&text);
+            break;
+        }
+    }
+    let host = plan.routers.iter().find(|r| r.role == super::Role::OnionHost).map(|r| r.nick.clone()).unwrap_or_default();
+    map.onion_services =
+        plan.onions.iter().map(|o| OnionEntry { site: o.site.clone(), host: o.host.clone(), router: host.clone() }).collect();
+    Ok(map)
+}
+
+impl NetworkMap {
+    /// The text view `darklab net status` prints.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "consensus valid-after: {}", if self.valid_after.is_empty() { "(none yet)" } else { &self.valid_after });
+        let _ = writeln!(out, "{:<20} {:<22} {:>10}  flags", "relay", "address", "bandwidth");
+        for r in &self.relays {
+            let _ = writeln!(out, "{:<20} {:<22} {:>10}  {}", r.nick, r.address, r.bandwidth, r.flags.join(" "));
+        }
+        let _ = writeln!(out, "onion services:");
+        for o in &self.onion_services {
+            let _ = writeln!(out, "  {:<16} {} (on {})", o.site, o.host, o.router);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consensus_lines_become_relays() {
+        let text = "network-status-version 3 microdesc\nvalid-after 2026-11-25 08:00:00\n\
+            r auth1 AAAA BBBB 2026-11-25 07:59:00 127.5.0.1 5100 7100\ns Authority Fast Running V2Dir Valid\nw Bandwidth=20\n\
+            r relay1 CCCC DDDD 2026-11-25 07:59:00 127.5.0.4 5100 7100\ns Fast Guard HSDir Running Valid\nw Bandwidth=30 Unmeasured=1\n";
+        let (va, relays) = parse_consensus(text);
+        assert_eq!(va, "2026-11-25 08:00:00");
+        assert_eq!(relays.len(), 2);
+        assert_eq!(relays[1].nick, "relay1");
+        assert_eq!(relays[1].address, "127.5.0.4:5100");
+        assert_eq!(relays[1].bandwidth, 30);
+        assert!(relays[1].flags.contains(&"HSDir".to_string()));
+        assert!(relays[0].flags.contains(&"Authority".to_string()));
+    }
+}

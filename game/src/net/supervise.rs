@@ -1,0 +1,301 @@
+//! Starting, watching and stopping the daemons of a private network.
+//!
+//! No orphans: each tor is told `__OwningControllerProcess <our pid>` (tor exits when we
+//! die, even by SIGKILL), runs in its own process group (a terminal's Ctrl-C reaches us, and
+//! we stop them), and [`TorNetwork`]'s `Drop` kills and reaps every one of them.
+//!
+//! Bootstrapping a test network is flaky (FIELD-NOTES.md): a router whose progress stalls
+//! is restarted once; a router still not done at the deadline fails the start with its
+//! name and the tail of its log.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::keys;
+use super::plan::{NetPlan, Role, Router};
+use super::torrc::{self, AuthorityInfo};
+use super::{NetError, find_program};
+
+/// How long a router may sit at the same bootstrap step before it is restarted (once).
+const STALL: Duration = Duration::from_secs(45);
+
+/// What `darklab net status` and `net down` read: the plan and who supervises it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NetState {
+    /// The supervising process (owner of every tor).
+    pub supervisor_pid: u32,
+    /// The network.
+    pub plan: NetPlan,
+    /// Each relay's RSA fingerprint and ed25519 identity, by nickname.
+    pub identities: BTreeMap<String, (String, String)>,
+    /// The authorities' v3 identities, by nickname.
+    pub v3idents: BTreeMap<String, String>,
+}
+
+impl NetState {
+    /// The state file of a network folder.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("state.json")
+    }
+    /// Writes the state file into the plan's folder.
+    pub fn write(&self) -> Result<(), NetError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| NetError::Plan(e.to_string()))?;
+        std::fs::write(Self::path(&self.plan.dir), json)?;
+        Ok(())
+    }
+    /// Reads the state of the network in `dir`.
+    pub fn read(dir: &Path) -> Result<NetState, NetError> {
+        let path = Self::path(dir);
+        let bytes = std::fs::read(&path).map_err(|e| NetError::File { path: path.clone(), message: format!("no network here ({e})") })?;
+        serde_json::from_slice(&bytes).map_err(|e| NetError::File { path, message: e.to_string() })
+    }
+}
+
+/// The last `n` lines of a router's log.
+pub fn log_tail(data_dir: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(data_dir.join("notice.log")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines.get(lines.len().saturating_sub(n)..).unwrap_or_default();
+    if tail.is_empty() { "  (empty log)".into() } else { tail.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n") }
+}
+
+/// A router's last bootstrap line and its percentage.
+pub fn bootstrap_progress(data_dir: &Path) -> (u32, String) {
+    let text = std::fs::read_to_string(data_dir.join("notice.log")).unwrap_or_default();
+    text.lines()
+        .rev()
+        .find_map(|l| {
+            let at = l.find("Bootstrapped ")?;
+            let rest = &l[at + "Bootstrapped ".len()..];
+            let pct = rest.split('%').next()?.trim().parse().ok()?;
+            Some((pct, rest.to_string()))
+        })
+        .unwrap_or((0, "no bootstrap line yet".into()))
+}
+
+/// A running private network. Dropping it stops every daemon.
+pub struct TorNetwork {
+    state: NetState,
+    tor: PathBuf,
+    local: Vec<Router>,
+    children: BTreeMap<String, Child>,
+}
+
+impl std::fmt::Debug for TorNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TorNetwork").field("dir", &self.state.plan.dir).field("routers", &self.children.len()).finish()
+    }
+}
+
+impl TorNetwork {
+    /// Prepares keys and torrcs for `plan`, checks every address is free, starts all
+    /// routers and waits until each has bootstrapped (at most `timeout`).
+    pub fn start(plan: NetPlan, timeout: Duration) -> Result<TorNetwork, NetError> {
+        let state = Self::prepare(plan)?;
+        let mut net = Self::launch(state, None)?;
+        net.wait_bootstrapped(timeout)?;
+        Ok(net)
+    }
+
+    /// Makes every router's keys (authorities' with `tor-gencert`, relays' identities) and
+    /// the onion services' keys, and writes the state file; starts nothing.
+    pub fn prepare(plan: NetPlan) -> Result<NetState, NetError> {
+        find_program("tor")?;
+        find_program("tor-gencert")?;
+        keys::private_dir(&plan.dir)?;
+        // Key generation takes a second or more per router: all routers at once.
+        type Keys = (String, Option<String>, Option<(String, String)>);
+        let made: Vec<Result<Keys, NetError>> = std::thread::scope(|scope| {
+            let jobs: Vec<_> = plan
+                .routers
+                .iter()
+                .map(|router| {
+                    let data = plan.data_dir(router);
+                    scope.spawn(move || -> Result<Keys, NetError> {
+                        keys::private_dir(&data)?;
+                        let v3 = match router.role {
+                            Role::Authority => Some(keys::authority_keys(&data, &router.dir_addr().to_string())?),
+                            _ => None,
+                        };
+                        let identity = if router.is_relay() { Some(keys::router_identity(&data, &router.nick)?) } else { None };
+                        Ok((router.nick.clone(), v3, identity))
+                    })
+                })
+                .collect();
+            jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err(NetError::Plan("key generation panicked".into())))).collect()
+        });
+        let mut identities = BTreeMap::new();
+        let mut v3idents = BTreeMap::new();
+        for keys in made {
+            let (nick, v3, identity) = keys?;
+            if let Some(v3) = v3 {
+                v3idents.insert(nick.clone(), v3);
+            }
+            if let Some(identity) = identity {
+                identities.insert(nick, identity);
+            }
+        }
+        for router in plan.routers.iter().filter(|r| r.role == Role::OnionHost) {
+            for onion in &plan.onions {
+                keys::onion_service_dir(&plan.data_dir(router).join("hs").join(&onion.site), onion.key_seed)?;
+            }
+        }
+        let state = NetState { supervisor_pid: std::process::id(), plan, identities, v3idents };
+        state.write()?;
+        Ok(state)
+    }
+
+    /// Starts the routers of `state` that run on `board` (`None`: the lab's machine), after
+    /// checking their addresses are free; does not wait for them to bootstrap.
+    pub fn launch(state: NetState, board: Option<&str>) -> Result<TorNetwork, NetError> {
+        let tor = find_program("tor")?;
+        let plan = &state.plan;
+        let local: Vec<Router> = plan.routers.iter().filter(|r| NetPlan::runs_on(r, board)).cloned().collect();
+        for router in &local {
+            for addr in router.listen_addrs() {
+                if let Err(e) = TcpListener::bind(addr) {
+                    let router = router.nick.clone();
+                    return Err(if e.kind() == std::io::ErrorKind::AddrInUse {
+                        NetError::PortTaken { router, addr: addr.to_string() }
+                    } else {
+                        NetError::Io(std::io::Error::new(e.kind(), format!("router {router}: cannot listen on {addr}: {e}")))
+                    });
+                }
+            }
+        }
+        std::fs::write(plan.dir.join("empty"), "")?;
+        let authorities: Vec<AuthorityInfo> = plan
+            .authorities()
+            .filter_map(|r| {
+                let v3ident = state.v3idents.get(&r.nick)?.clone();
+                let fingerprint = state.identities.get(&r.nick)?.0.clone();
+                Some(AuthorityInfo { nick: r.nick.clone(), or_addr: r.or_addr(), dir_addr: r.dir_addr(), v3ident, fingerprint })
+            })
+            .collect();
+        let fingerprints: BTreeMap<String, String> = state.identities.iter().map(|(n, (fp, _))| (n.clone(), fp.clone())).collect();
+        let owner = std::process::id();
+        for router in &local {
+            std::fs::write(plan.data_dir(router).join("torrc"), torrc::torrc(plan, router, &authorities, &fingerprints, owner))?;
+        }
+        let mut net = TorNetwork { state, tor, local: local.clone(), children: BTreeMap::new() };
+        for router in &local {
+            net.spawn(router)?;
+        }
+        Ok(net)
+    }
+
+    /// Starts one router (its old log is kept as `notice.log.1`).
+    fn spawn(&mut self, router: &Router) -> Result<(), NetError> {
+        let data = self.state.plan.data_dir(router);
+        let log = data.join("notice.log");
+        if log.exists() {
+            std::fs::rename(&log, data.join("notice.log.1"))?;
+        }
+        let child = Command::new(&self.tor)
+            .arg("-f")
+            .arg(data.join("torrc"))
+            .arg("--defaults-torrc")
+            .arg(self.state.plan.dir.join("empty"))
+            .env("MALLOC_ARENA_MAX", "2")
+            .env("MALLOC_MMAP_THRESHOLD_", "131072")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()?;
+        tracing::debug!(router = %router.nick, pid = child.id(), "tor started");
+        self.children.insert(router.nick.clone(), child);
+        Ok(())
+    }
+
+    /// Waits until every router started here logs "Bootstrapped 100%" (a stalled router is
+    /// restarted once), then checks tor serves each onion service under its world name.
+    pub fn wait_bootstrapped(&mut self, timeout: Duration) -> Result<(), NetError> {
+        self.wait_all(timeout)?;
+        for router in self.local.iter().filter(|r| r.role == Role::OnionHost) {
+            for onion in &self.state.plan.onions {
+                keys::check_onion_name(&self.state.plan.data_dir(router).join("hs").join(&onion.site), &onion.site, &onion.host)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::disallowed_methods)] // real tor runs on wall-clock time
+    fn wait_all(&mut self, timeout: Duration) -> Result<(), NetError> {
+        let start = std::time::Instant::now();
+        let mut seen: BTreeMap<String, (u32, std::time::Instant)> = BTreeMap::new();
+        let mut restarted: Vec<String> = Vec::new();
+        loop {
+            let mut pending = None;
+            let routers = self.local.clone();
+            for router in &routers {
+                let data = self.state.plan.data_dir(router);
+                if let Some(child) = self.children.get_mut(&router.nick)
+                    && let Ok(Some(status)) = child.try_wait()
+                {
+                    return Err(NetError::Exited {
+                        router: router.nick.clone(),
+                        status: status.to_string(),
+                        log_tail: log_tail(&data, 15),
+                    });
+                }
+                let (pct, line) = bootstrap_progress(&data);
+                if pct >= 100 {
+                    continue;
+                }
+                let entry = seen.entry(router.nick.clone()).or_insert((pct, std::time::Instant::now()));
+                if entry.0 != pct {
+                    *entry = (pct, std::time::Instant::now());
+                } else if entry.1.elapsed() > STALL && !restarted.contains(&router.nick) {
+                    tracing::warn!(router = %router.nick, progress = %line, "bootstrap stalled; restarting the router");
+                    if let Some(mut child) = self.children.remove(&router.nick) {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                    }
+                    self.spawn(router)?;
+                    restarted.push(router.nick.clone());
+                    *entry = (0, std::time::Instant::now());
+                }
+                pending.get_or_insert((router.nick.clone(), line, data));
+            }
+            let Some((router, progress, data)) = pending else { return Ok(()) };
+            if start.elapsed() > timeout {
+                return Err(NetError::BootstrapTimeout { router, seconds: timeout.as_secs(), progress, log_tail: log_tail(&data, 15) });
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The network's state (plan, identities).
+    pub fn state(&self) -> &NetState {
+        &self.state
+    }
+
+    /// The process ids of the running daemons, by nickname.
+    pub fn pids(&self) -> BTreeMap<String, u32> {
+        self.children.iter().map(|(n, c)| (n.clone(), c.id())).collect()
+    }
+
+    /// Stops every daemon and waits for each to exit.
+    pub fn stop(&mut self) {
+        for (nick, child) in self.children.iter_mut() {
+            if let Err(e) = child.kill() {
+                tracing::debug!(router = %nick, "kill: {e}");
+            }
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for TorNetwork {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
