@@ -11,6 +11,8 @@
 //! - [`serve`]: the live world for a classroom; [`pace`]: its clock; [`instructor`]: the
 //!   instructor's console API.
 //! - [`bench`]: load tests of a live classroom (`darklab bench`).
+//! - [`workstation`]: the trainee workstation and instructor console as plain state and
+//!   actions over the lab API (the Bevy window is the `workstation` feature's binary).
 
 pub mod autopilot;
 pub mod bench;
@@ -24,3 +26,4 @@ pub mod ledger;
 pub mod pace;
 pub mod prosecutor;
 pub mod serve;
+pub mod workstation;

@@ -1,0 +1,2 @@
+//! Placeholder while the workstation binary is written.
+fn main() {}
