@@ -31,7 +31,7 @@ pub struct PageTable {
 pub struct PageView {
     /// The URL it came from.
     pub url: String,
-    /// A title, from the page's `title`, `name` or `handle`, else the URL.
+    /// A title, from the page's `title`, `name`, `handle`, `username` or `market`, else the URL.
     pub title: String,
     /// Scalar fields (nested objects flattened to `a.b`), by name.
     pub fields: Vec<(String, String)>,
@@ -93,13 +93,43 @@ impl PageView {
                 return page;
             }
         };
-        page.title = ["title", "name", "handle", "username"]
+        page.title = ["title", "name", "handle", "username", "market"]
             .iter()
             .find_map(|k| obj.get(*k).and_then(Value::as_str))
             .map(str::to_string)
             .unwrap_or_else(|| url.to_string());
-        page.collect(url, "", &Value::Object(obj));
+        page.collect(url, "", &Value::Object(obj.clone()));
+        page.market_links(url, &obj);
         page
+    }
+
+    /// The market's JSON names listings by `id` and vendors by handle rather than by URL:
+    /// its pages' links (`/listing/{id}`, its photo, `/vendor/{handle}`) are rebuilt here.
+    fn market_links(&mut self, url: &str, obj: &serde_json::Map<String, Value>) {
+        let mut records: Vec<&serde_json::Map<String, Value>> = vec![obj];
+        for v in obj.values() {
+            if let Value::Array(items) = v {
+                records.extend(items.iter().filter_map(Value::as_object));
+            }
+        }
+        for (i, r) in records.into_iter().enumerate() {
+            let id = r.get("id").and_then(Value::as_i64);
+            let vendor = r.get("vendor").and_then(Value::as_str);
+            if let (Some(id), Some(vendor)) = (id, vendor) {
+                let title = r.get("title").and_then(Value::as_str).unwrap_or("listing");
+                self.push_link(title, join(url, &format!("/listing/{id}")));
+                self.push_link(&format!("vendor {vendor}"), join(url, &format!("/vendor/{vendor}")));
+                if i == 0 {
+                    self.images.push(join(url, &format!("/listing/{id}/photo.jpg")));
+                }
+            }
+        }
+    }
+
+    fn push_link(&mut self, label: &str, url: String) {
+        if !self.links.iter().any(|l| l.url == url) {
+            self.links.push(PageLink { label: label.to_string(), url });
+        }
     }
 
     fn collect(&mut self, url: &str, prefix: &str, value: &Value) {
@@ -148,8 +178,8 @@ impl PageView {
             if !self.images.contains(&abs) {
                 self.images.push(abs);
             }
-        } else if !self.links.iter().any(|l| l.url == abs) {
-            self.links.push(PageLink { label: key.to_string(), url: abs });
+        } else {
+            self.push_link(key, abs);
         }
     }
 }
@@ -312,6 +342,12 @@ mod tests {
         assert!(v.links.iter().any(|l| l.url == "http://abc.onion/listing/1"));
         assert!(v.links.iter().any(|l| l.url == "http://abc.onion/vendor/GreenLeafUK" && l.label == "vendor.url"));
         assert_eq!(join("http://a.onion/x/y", "z"), "http://a.onion/x/z");
+        let home = json!({"market": "Silk Lane", "listings": [{"id": 4, "title": "Weed", "vendor": "GreenLeafUK"}]});
+        let v = PageView::from_json("http://abc.onion", &home);
+        assert_eq!(v.links[0], PageLink { label: "Weed".into(), url: "http://abc.onion/listing/4".into() });
+        assert_eq!(v.links[1].url, "http://abc.onion/vendor/GreenLeafUK");
+        let listing = json!({"id": 4, "title": "Weed", "vendor": "GreenLeafUK", "description": "x"});
+        assert_eq!(PageView::from_json("http://abc.onion/listing/4", &listing).images, vec!["http://abc.onion/listing/4/photo.jpg"]);
         assert_eq!(join("http://a.onion", "z"), "http://a.onion/z");
     }
 

@@ -138,8 +138,8 @@ mod tests {
     fn every_key_the_code_uses_exists() {
         let en = Locale::shipped(Lang::En).unwrap();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = vec![root.join("bin/darklab-workstation.rs")];
-        for dir in [root.join("workstation"), root.join("bin/workstation")] {
+        let mut files = Vec::new();
+        for dir in [root.join("workstation"), root.join("bin/darklab-workstation")] {
             if let Ok(rd) = std::fs::read_dir(&dir) {
                 files.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
             }

@@ -406,6 +406,7 @@ impl Workstation {
     async fn search(&mut self, q: &str) -> Result<(), ClientError> {
         let base = self.explorer_base()?;
         if let Ok(height) = q.parse::<u32>() {
+            self.explorer.block = None;
             let hash = String::from_utf8_lossy(&self.client.browse(&format!("{base}/block-height/{height}")).await?).trim().to_string();
             let txids: Vec<String> = self.client.browse_json(&format!("{base}/block/{hash}/txids")).await?;
             self.explorer.block = Some((height, hash, txids));

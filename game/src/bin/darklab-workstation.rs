@@ -1,2 +1,0 @@
-//! Placeholder while the workstation binary is written.
-fn main() {}
