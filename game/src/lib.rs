@@ -14,6 +14,8 @@
 //!   live scoreboard and the announcement.
 //! - [`bench`]: load tests of a live classroom (`darklab bench`).
 //! - [`net`]: the onion network in tor mode (a private network of real tor daemons).
+//! - [`workstation`]: the trainee workstation and instructor console as plain state and
+//!   actions over the lab API (the Bevy window is the `workstation` feature's binary).
 
 pub mod autopilot;
 pub mod bench;
@@ -29,3 +31,4 @@ pub mod net;
 pub mod pace;
 pub mod prosecutor;
 pub mod serve;
+pub mod workstation;

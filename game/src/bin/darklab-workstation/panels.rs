@@ -1,0 +1,784 @@
+//! Drawing: one function per panel, each reading the workstation's state and queuing
+//! actions. No logic here beyond layout; every string comes from the locale.
+
+use std::collections::BTreeSet;
+
+use bevy_egui::egui::{self, Align2, Color32, FontId, Pos2, RichText, Sense, Stroke, Vec2};
+use game::ledger::EvidenceId;
+use game::workstation::board::{Entity, EntityKind};
+use game::workstation::console::{Console, ConsoleAction, REMOTE_VIEWS};
+use game::workstation::flow::{FlowKind, Heuristic, Verdict};
+use game::workstation::locale::Locale;
+use game::workstation::locker::{HashCheck, kind_key};
+use game::workstation::{Action, Notice, Panel, Remote, Workstation, legal};
+use sim_core::scenario::RequestKind;
+
+/// Form fields that are not part of the workstation's state.
+#[derive(Default)]
+pub struct UiState {
+    link_a: (usize, String),
+    link_b: (usize, String),
+    relation: String,
+    link_evidence: BTreeSet<EvidenceId>,
+    cite: (String, String, String),
+    cite_evidence: BTreeSet<EvidenceId>,
+    loaded_remote: BTreeSet<Panel>,
+}
+
+/// The console's form fields.
+#[derive(Default)]
+pub struct ConsoleUi {
+    compression: String,
+    timeline_team: String,
+    /// The console's section shown (0 teams, 1 timeline, 2.. optional views).
+    pub section: usize,
+}
+
+const KINDS: [(EntityKind, &str); 6] = [
+    (EntityKind::Persona, "board.kind.persona"),
+    (EntityKind::Identity, "board.kind.identity"),
+    (EntityKind::Address, "board.kind.address"),
+    (EntityKind::Account, "board.kind.account"),
+    (EntityKind::Server, "board.kind.server"),
+    (EntityKind::Evidence, "board.kind.evidence"),
+];
+
+fn kind_color(k: EntityKind) -> Color32 {
+    match k {
+        EntityKind::Persona => Color32::from_rgb(230, 150, 60),
+        EntityKind::Identity => Color32::from_rgb(220, 80, 80),
+        EntityKind::Address => Color32::from_rgb(90, 170, 230),
+        EntityKind::Account => Color32::from_rgb(120, 200, 120),
+        EntityKind::Server => Color32::from_rgb(170, 130, 220),
+        EntityKind::Evidence => Color32::from_rgb(200, 200, 200),
+    }
+}
+
+fn request_kind_key(k: RequestKind) -> &'static str {
+    match k {
+        RequestKind::Preservation => "legal.kind.preservation",
+        RequestKind::ProductionOrder => "legal.kind.production",
+        RequestKind::SearchWarrant => "legal.kind.warrant",
+        RequestKind::UndercoverAuthorisation => "legal.kind.undercover",
+        RequestKind::MutualLegalAssistance => "legal.kind.mla",
+    }
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+fn notices(ui: &mut egui::Ui, l: &Locale, list: &mut Vec<Notice>) {
+    ui.horizontal(|ui| {
+        ui.heading(l.t("app.notifications"));
+        if ui.small_button(l.t("app.dismiss")).clicked() {
+            list.clear();
+        }
+    });
+    egui::ScrollArea::vertical().id_salt("notices").max_height(160.0).stick_to_bottom(true).show(ui, |ui| {
+        for n in list.iter() {
+            let color = if n.error { Color32::from_rgb(240, 110, 110) } else { Color32::from_rgb(170, 210, 170) };
+            ui.label(RichText::new(format!("{} {}", l.t(&n.key), n.text)).color(color));
+        }
+    });
+}
+
+/// Picks evidence from the locker (checkboxes).
+fn evidence_picker(ui: &mut egui::Ui, id: &str, ws: &Workstation, picked: &mut BTreeSet<EvidenceId>) {
+    egui::ScrollArea::vertical().id_salt(id).max_height(120.0).show(ui, |ui| {
+        for e in &ws.locker.entries {
+            let mut on = picked.contains(&e.id);
+            if ui.checkbox(&mut on, format!("{} {}", e.id, short(&e.source, 60))).changed() {
+                if on {
+                    picked.insert(e.id.clone());
+                } else {
+                    picked.remove(&e.id);
+                }
+            }
+        }
+    });
+}
+
+/// The trainee's window.
+pub fn trainee(ctx: &egui::Context, l: &Locale, ws: &mut Workstation, st: &mut UiState, queue: &mut Vec<Action>) {
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "root".into(),
+        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+    );
+    egui::Panel::top("top").show(&mut root, |ui| {
+        ui.horizontal(|ui| {
+            ui.heading(l.t("app.title"));
+            ui.separator();
+            if let Some(s) = &ws.status {
+                ui.label(format!("{}: {}", l.t("app.exercise"), s.exercise));
+                ui.separator();
+                ui.label(RichText::new(format!("{} {}", l.t("app.clock"), s.sim_time)).strong().color(Color32::from_rgb(250, 210, 120)));
+            }
+            if ui.button(l.t("app.refresh")).clicked() {
+                queue.push(Action::Refresh);
+            }
+        });
+    });
+    egui::Panel::left("nav").resizable(false).exact_size(190.0).show(&mut root, |ui| {
+        ui.add_space(6.0);
+        for p in Panel::ALL {
+            if ui.add_sized([176.0, 30.0], egui::Button::selectable(ws.panel == p, l.t(p.key()))).clicked() {
+                ws.panel = p;
+            }
+        }
+        ui.separator();
+        notices(ui, l, &mut ws.notices);
+    });
+    if let Some(path) = ws.panel.remote_path().map(|_| ws.panel)
+        && st.loaded_remote.insert(path)
+    {
+        queue.push(Action::LoadRemote(path));
+    }
+    egui::CentralPanel::default().show(&mut root, |ui| match ws.panel {
+        Panel::Browser => browser(ui, l, ws, queue),
+        Panel::Explorer => explorer(ui, l, ws, queue),
+        Panel::Board => board(ui, l, ws, st, queue),
+        Panel::Locker => locker(ui, l, ws, queue),
+        Panel::Legal => legal_panel(ui, l, ws, queue),
+        Panel::Undercover | Panel::Seized => remote(ui, l, ws.remote.get(&ws.panel)),
+        Panel::Case => case(ui, l, ws, st, queue),
+    });
+}
+
+fn browser(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, queue: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        if ui.button(l.t("browser.back")).clicked() {
+            queue.push(Action::Back);
+        }
+        if ui.button(l.t("browser.forward")).clicked() {
+            queue.push(Action::Forward);
+        }
+        ui.label(l.t("browser.address"));
+        let r = ui.add(egui::TextEdit::singleline(&mut ws.browser.address).desired_width(620.0).font(egui::TextStyle::Monospace));
+        if ui.button(l.t("browser.go")).clicked() || (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
+            queue.push(Action::Open(ws.browser.address.clone()));
+        }
+        if ui.add_enabled(ws.browser.page.is_some(), egui::Button::new(RichText::new(l.t("browser.capture")).strong())).clicked() {
+            queue.push(Action::Capture);
+        }
+    });
+    ui.separator();
+    let Some(page) = ws.browser.page.clone() else {
+        ui.label(l.t("browser.empty"));
+        if let Some(s) = &ws.status {
+            ui.heading(l.t("browser.sites"));
+            for (site, url) in &s.sites {
+                if ui.link(format!("{site}  —  {url}")).clicked() {
+                    queue.push(Action::Open(url.clone()));
+                }
+            }
+        }
+        return;
+    };
+    egui::Panel::right("browser-side").default_size(320.0).show(ui, |ui| {
+        ui.heading(l.t("browser.links"));
+        egui::ScrollArea::vertical().id_salt("links").max_height(300.0).show(ui, |ui| {
+            for link in &page.links {
+                if ui.link(format!("{} → {}", link.label, short(&link.url, 48))).clicked() {
+                    queue.push(Action::Open(link.url.clone()));
+                }
+            }
+        });
+        ui.heading(l.t("browser.images"));
+        for img in &page.images {
+            if ui.link(short(img, 48)).on_hover_text(l.t("browser.show_image")).clicked() {
+                queue.push(Action::ShowImage(img.clone()));
+            }
+        }
+        if let Some(info) = &ws.browser.image {
+            ui.separator();
+            ui.monospace(short(&info.url, 48));
+            ui.label(format!("{}: {}", l.t("browser.image_size"), info.size));
+            for (k, v) in &info.metadata {
+                ui.label(format!("{k}: {v}"));
+            }
+        }
+        ui.heading(l.t("browser.history"));
+        for (i, h) in ws.browser.history.iter().enumerate().rev().take(12) {
+            let text = if i == ws.browser.position { RichText::new(short(h, 48)).strong() } else { RichText::new(short(h, 48)) };
+            ui.label(text);
+        }
+    });
+    egui::ScrollArea::vertical().id_salt("page").show(ui, |ui| {
+        ui.heading(&page.title);
+        ui.monospace(&page.url);
+        ui.add_space(6.0);
+        egui::Grid::new("fields").striped(true).num_columns(2).show(ui, |ui| {
+            for (k, v) in &page.fields {
+                ui.label(RichText::new(k).color(Color32::GRAY));
+                ui.label(v);
+                ui.end_row();
+            }
+        });
+        for t in &page.tables {
+            ui.add_space(8.0);
+            ui.strong(&t.name);
+            egui::Grid::new(format!("table-{}", t.name)).striped(true).show(ui, |ui| {
+                for c in &t.columns {
+                    ui.strong(c);
+                }
+                ui.end_row();
+                for row in &t.rows {
+                    for cell in row {
+                        ui.label(short(cell, 60));
+                    }
+                    ui.end_row();
+                }
+            });
+        }
+    });
+}
+
+fn explorer(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, queue: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.label(l.t("explorer.search"));
+        let r = ui.add(egui::TextEdit::singleline(&mut ws.explorer.query).desired_width(560.0).font(egui::TextStyle::Monospace));
+        if ui.button(l.t("explorer.find")).clicked() || (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
+            queue.push(Action::Search(ws.explorer.query.clone()));
+        }
+        ui.label(l.tf(
+            "explorer.nodes",
+            &[("nodes", &ws.explorer.flow.nodes.len().to_string()), ("edges", &ws.explorer.flow.edges.len().to_string())],
+        ));
+    });
+    egui::Panel::right("flow-side").default_size(380.0).show(ui, |ui| {
+        ui.heading(l.t("explorer.suggestions"));
+        egui::ScrollArea::vertical().id_salt("suggestions").max_height(300.0).show(ui, |ui| {
+            for (i, s) in ws.explorer.flow.suggestions.iter().enumerate() {
+                let h = match s.heuristic {
+                    Heuristic::CommonInput => l.t("explorer.heuristic.common_input"),
+                    Heuristic::Change => l.t("explorer.heuristic.change"),
+                };
+                ui.group(|ui| {
+                    ui.strong(format!("{h}: {}", s.reason));
+                    ui.monospace(format!("{} {}", l.t("explorer.tx"), short(&s.txid, 16)));
+                    for a in &s.addresses {
+                        ui.monospace(short(a, 44));
+                    }
+                    match s.verdict {
+                        Verdict::Open => {
+                            ui.horizontal(|ui| {
+                                if ui.button(l.t("explorer.accept")).clicked() {
+                                    queue.push(Action::Decide(i, true));
+                                }
+                                if ui.button(l.t("explorer.reject")).clicked() {
+                                    queue.push(Action::Decide(i, false));
+                                }
+                            });
+                        }
+                        Verdict::Accepted => {
+                            ui.label(RichText::new(l.t("explorer.accepted")).color(Color32::LIGHT_GREEN));
+                        }
+                        Verdict::Rejected => {
+                            ui.label(RichText::new(l.t("explorer.rejected")).color(Color32::GRAY));
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(sel) = ws.explorer.selected.clone() {
+            ui.separator();
+            ui.monospace(short(&sel, 44));
+            if ui.button(l.t("explorer.expand")).clicked() {
+                queue.push(Action::Expand(sel.clone()));
+            }
+            if let Some(tx) = ws.explorer.txs.get(&sel) {
+                ui.strong(l.t("explorer.inputs"));
+                for i in &tx.vin {
+                    if let Some(p) = &i.prevout {
+                        ui.monospace(format!("{} {}", short(p.scriptpubkey_address.as_deref().unwrap_or("?"), 30), p.value));
+                    }
+                }
+                ui.strong(l.t("explorer.outputs"));
+                for o in &tx.vout {
+                    ui.monospace(format!("{} {}", short(o.scriptpubkey_address.as_deref().unwrap_or("?"), 30), o.value));
+                }
+            }
+        }
+        if let Some((h, hash, txids)) = &ws.explorer.block {
+            ui.separator();
+            ui.strong(format!("{} {h}", l.t("explorer.block")));
+            ui.monospace(short(hash, 40));
+            for t in txids {
+                if ui.link(short(t, 40)).clicked() {
+                    queue.push(Action::Search(t.clone()));
+                }
+            }
+        }
+    });
+    ui.heading(l.t("explorer.graph"));
+    if ws.explorer.flow.nodes.is_empty() {
+        ui.label(l.t("explorer.empty"));
+        return;
+    }
+    flow_graph(ui, ws, queue);
+}
+
+fn flow_graph(ui: &mut egui::Ui, ws: &Workstation, queue: &mut Vec<Action>) {
+    let layout = ws.explorer.flow.layout();
+    let (w, h) = layout.values().fold((0.0f32, 0.0f32), |(w, h), (x, y)| (w.max(*x), h.max(*y)));
+    egui::ScrollArea::both().id_salt("flow").show(ui, |ui| {
+        let (resp, painter) = ui.allocate_painter(Vec2::new(w + 260.0, h + 60.0), Sense::click());
+        let origin = resp.rect.min + Vec2::new(40.0, 24.0);
+        let clip = ui.clip_rect();
+        let pos = |id: &str| layout.get(id).map(|(x, y)| origin + Vec2::new(*x, *y));
+        for e in &ws.explorer.flow.edges {
+            if let (Some(a), Some(b)) = (pos(&e.from), pos(&e.to))
+                && clip.intersects(egui::Rect::from_two_pos(a, b))
+            {
+                painter.line_segment([a, b], Stroke::new(1.0, Color32::from_rgb(90, 100, 120)));
+            }
+        }
+        let click = resp.clicked().then(|| resp.interact_pointer_pos()).flatten();
+        for n in ws.explorer.flow.nodes.values() {
+            let Some(p) = pos(&n.id) else { continue };
+            if !clip.expand(80.0).contains(p) {
+                continue;
+            }
+            let selected = ws.explorer.selected.as_deref() == Some(n.id.as_str());
+            let color = match (n.kind, n.coinjoin) {
+                (FlowKind::Tx, true) => Color32::from_rgb(230, 90, 90),
+                (FlowKind::Tx, false) => Color32::from_rgb(230, 190, 90),
+                (FlowKind::Address, _) => Color32::from_rgb(90, 170, 230),
+            };
+            match n.kind {
+                FlowKind::Tx => {
+                    painter.rect_filled(egui::Rect::from_center_size(p, Vec2::splat(12.0)), 2.0, color);
+                }
+                FlowKind::Address => {
+                    painter.circle_filled(p, 6.0, color);
+                }
+            }
+            if !n.expanded {
+                painter.circle_stroke(p, 9.0, Stroke::new(1.0, Color32::GRAY));
+            }
+            if selected {
+                painter.circle_stroke(p, 12.0, Stroke::new(2.0, Color32::WHITE));
+            }
+            let label = if n.coinjoin { format!("{} ⚠ CoinJoin", short(&n.id, 10)) } else { short(&n.id, 14) };
+            painter.text(p + Vec2::new(14.0, 0.0), Align2::LEFT_CENTER, label, FontId::monospace(11.0), Color32::LIGHT_GRAY);
+            if let Some(c) = click
+                && c.distance(p) < 10.0
+            {
+                queue.push(Action::Expand(n.id.clone()));
+            }
+        }
+    });
+}
+
+fn board(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, st: &mut UiState, queue: &mut Vec<Action>) {
+    egui::Panel::right("board-side").default_size(400.0).show(ui, |ui| {
+        ui.heading(l.t("board.add_link"));
+        for (label, (kind, text)) in [(l.t("board.from"), &mut st.link_a), (l.t("board.to"), &mut st.link_b)] {
+            ui.horizontal(|ui| {
+                ui.label(&label);
+                egui::ComboBox::from_id_salt(format!("kind-{label}")).selected_text(l.t(KINDS[*kind].1)).show_ui(ui, |ui| {
+                    for (i, (_, key)) in KINDS.iter().enumerate() {
+                        ui.selectable_value(kind, i, l.t(key));
+                    }
+                });
+                ui.text_edit_singleline(text);
+            });
+        }
+        ui.horizontal(|ui| {
+            ui.label(l.t("board.relation"));
+            ui.text_edit_singleline(&mut st.relation);
+        });
+        ui.label(l.t("board.evidence"));
+        evidence_picker(ui, "link-evidence", ws, &mut st.link_evidence);
+        if ui.button(l.t("board.add_link")).clicked() {
+            queue.push(Action::Link {
+                a: Entity::new(KINDS[st.link_a.0].0, &st.link_a.1),
+                b: Entity::new(KINDS[st.link_b.0].0, &st.link_b.1),
+                relation: st.relation.clone(),
+                evidence: st.link_evidence.iter().cloned().collect(),
+            });
+        }
+        ui.separator();
+        ui.heading(l.t("board.links"));
+        let mut remove = None;
+        egui::ScrollArea::vertical().id_salt("links-list").show(ui, |ui| {
+            for (i, link) in ws.board.links.iter().enumerate() {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(format!("{} — {} — {}", short(&link.a.label, 24), link.relation, short(&link.b.label, 24)));
+                    let ids: Vec<&str> = link.evidence.iter().map(|e| e.0.as_str()).collect();
+                    ui.label(RichText::new(format!("{} {}", l.t("board.cites"), ids.join(", "))).color(Color32::GRAY));
+                    if ui.small_button(l.t("board.remove")).clicked() {
+                        remove = Some(i);
+                    }
+                });
+            }
+        });
+        if let Some(i) = remove {
+            ws.board.unlink(i);
+        }
+    });
+    ui.heading(l.t("board.chart"));
+    let layout = ws.board.layout();
+    let (w, h) = layout.values().fold((600.0f32, 300.0f32), |(w, h), (x, y)| (w.max(*x + 200.0), h.max(*y + 60.0)));
+    egui::ScrollArea::both().id_salt("chart").show(ui, |ui| {
+        let (resp, painter) = ui.allocate_painter(Vec2::new(w, h), Sense::hover());
+        let origin = resp.rect.min + Vec2::new(60.0, 10.0);
+        let at = |e: &Entity| layout.get(e).map(|(x, y)| origin + Vec2::new(*x, *y));
+        for link in &ws.board.links {
+            if let (Some(a), Some(b)) = (at(&link.a), at(&link.b)) {
+                painter.line_segment([a, b], Stroke::new(1.5, Color32::from_rgb(140, 150, 170)));
+                let mid = Pos2::new((a.x + b.x) / 2.0, (a.y + b.y) / 2.0);
+                let ids: Vec<&str> = link.evidence.iter().map(|e| e.0.as_str()).collect();
+                painter.text(
+                    mid,
+                    Align2::CENTER_BOTTOM,
+                    format!("{} [{}]", short(&link.relation, 22), ids.join(",")),
+                    FontId::proportional(11.0),
+                    Color32::from_rgb(250, 210, 120),
+                );
+            }
+        }
+        for e in &ws.board.entities {
+            let Some(p) = at(e) else { continue };
+            let r = egui::Rect::from_center_size(p, Vec2::new(170.0, 26.0));
+            painter.rect_filled(r, 6.0, kind_color(e.kind).gamma_multiply(0.35));
+            painter.rect_stroke(r, 6.0, Stroke::new(1.5, kind_color(e.kind)), egui::StrokeKind::Inside);
+            painter.text(p, Align2::CENTER_CENTER, short(&e.label, 22), FontId::proportional(12.0), Color32::WHITE);
+        }
+    });
+}
+
+fn locker(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, queue: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.label(l.t("locker.filter"));
+        ui.text_edit_singleline(&mut ws.locker.filter);
+        let shown = ws.locker.filtered().len();
+        ui.label(l.tf("locker.count", &[("shown", &shown.to_string()), ("total", &ws.locker.entries.len().to_string())]));
+    });
+    egui::Panel::right("locker-side").default_size(480.0).show(ui, |ui| {
+        let Some(d) = &ws.locker.detail else {
+            ui.label(l.t("locker.pick"));
+            return;
+        };
+        ui.heading(format!("{} — {}", d.entry.id, l.t(kind_key(d.entry.kind))));
+        egui::Grid::new("detail").num_columns(2).striped(true).show(ui, |ui| {
+            let rows = [
+                (l.t("locker.source"), d.entry.source.clone()),
+                (l.t("locker.by"), d.entry.obtained_by.clone()),
+                (l.t("locker.time"), d.entry.sim_time.to_string()),
+                (l.t("locker.authority"), format!("{:?}", d.entry.authority)),
+                (l.t("locker.integrity"), format!("{:?}", d.integrity)),
+                ("SHA-256".to_string(), d.entry.content_hash.clone()),
+            ];
+            for (k, v) in rows {
+                ui.label(RichText::new(k).color(Color32::GRAY));
+                ui.add(egui::Label::new(RichText::new(v).monospace()).wrap());
+                ui.end_row();
+            }
+        });
+        if ui.button(l.t("locker.check_hash")).clicked() {
+            queue.push(Action::CheckHash);
+        }
+        match &ws.locker.hash {
+            Some(HashCheck::Match(_)) => {
+                ui.label(RichText::new(l.t("locker.hash_ok")).color(Color32::LIGHT_GREEN));
+            }
+            Some(HashCheck::Mismatch { actual, .. }) => {
+                ui.label(RichText::new(format!("{} ({actual})", l.t("locker.hash_bad"))).color(Color32::LIGHT_RED));
+            }
+            None => {}
+        }
+        ui.heading(l.t("locker.custody"));
+        for c in &d.custody {
+            ui.label(format!("{}  {:?}  {}", c.sim_time, c.event, c.by));
+        }
+    });
+    let rows: Vec<_> = ws.locker.filtered().into_iter().cloned().collect();
+    let row_h = 22.0;
+    egui::Grid::new("locker-head").num_columns(5).min_col_width(90.0).show(ui, |ui| {
+        for k in ["locker.id", "locker.kind", "locker.time", "locker.by", "locker.source"] {
+            ui.strong(l.t(k));
+        }
+        ui.end_row();
+    });
+    egui::ScrollArea::vertical().id_salt("locker-rows").show_rows(ui, row_h, rows.len(), |ui, range| {
+        egui::Grid::new("locker-grid").num_columns(5).min_col_width(90.0).striped(true).show(ui, |ui| {
+            for e in &rows[range] {
+                let selected = ws.locker.detail.as_ref().is_some_and(|d| d.entry.id == e.id);
+                if ui.selectable_label(selected, e.id.0.as_str()).clicked() {
+                    queue.push(Action::Select(e.id.clone()));
+                }
+                ui.label(l.t(kind_key(e.kind)));
+                ui.label(e.sim_time.to_string());
+                ui.label(short(&e.obtained_by, 24));
+                ui.label(short(&e.source, 70));
+                ui.end_row();
+            }
+        });
+    });
+}
+
+fn legal_panel(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, queue: &mut Vec<Action>) {
+    egui::Panel::left("legal-form").default_size(460.0).show(ui, |ui| {
+        let form = &mut ws.legal.form;
+        egui::Grid::new("legal-grid").num_columns(2).show(ui, |ui| {
+            ui.label(l.t("legal.kind"));
+            egui::ComboBox::from_id_salt("legal-kind").selected_text(l.t(request_kind_key(form.kind))).show_ui(ui, |ui| {
+                for k in legal::KINDS {
+                    ui.selectable_value(&mut form.kind, k, l.t(request_kind_key(k)));
+                }
+            });
+            ui.end_row();
+            ui.label(l.t("legal.provider"));
+            ui.text_edit_singleline(&mut form.provider);
+            ui.end_row();
+            ui.label(l.t("legal.target"));
+            ui.text_edit_singleline(&mut form.target);
+            ui.end_row();
+        });
+        ui.label(l.t("legal.grounds"));
+        let mut grounds = form.grounds.clone();
+        evidence_picker(ui, "grounds", ws, &mut grounds);
+        ws.legal.form.grounds = grounds;
+        if ui.button(RichText::new(l.t("legal.file")).strong()).clicked() {
+            queue.push(Action::FileRequest);
+        }
+    });
+    ui.heading(l.t("legal.requests"));
+    egui::ScrollArea::vertical().id_salt("requests").show(ui, |ui| {
+        for r in ws.legal.requests.iter().rev() {
+            ui.group(|ui| {
+                ui.horizontal(|ui| {
+                    ui.strong(&r.id);
+                    ui.label(l.t(request_kind_key(r.kind)));
+                    ui.label(format!("→ {}  ({})", r.provider, r.target));
+                    ui.label(RichText::new(l.t(legal::status_key(&r.status))).strong().color(Color32::from_rgb(250, 210, 120)));
+                });
+                let ids: Vec<&str> = r.grounds.iter().map(|g| g.0.as_str()).collect();
+                ui.label(format!("{}: {}", l.t("legal.grounds"), ids.join(", ")));
+                for (at, what) in &r.log {
+                    ui.label(RichText::new(format!("{at}  {what}")).color(Color32::GRAY));
+                }
+            });
+        }
+    });
+}
+
+fn remote(ui: &mut egui::Ui, l: &Locale, data: Option<&Remote>) {
+    match data {
+        None => {
+            ui.spinner();
+        }
+        Some(Remote::NotAvailable) => {
+            ui.heading(l.t("app.not_available"));
+        }
+        Some(Remote::Failed(e)) => {
+            ui.label(format!("{} {e}", l.t("app.failed")));
+        }
+        Some(Remote::Loaded(v)) => {
+            egui::ScrollArea::both().show(ui, |ui| {
+                ui.monospace(serde_json::to_string_pretty(v).unwrap_or_default());
+            });
+        }
+    }
+}
+
+fn case(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, st: &mut UiState, queue: &mut Vec<Action>) {
+    egui::Panel::left("case-form").default_size(460.0).show(ui, |ui| {
+        ui.heading(l.t("case.cite"));
+        egui::Grid::new("cite-grid").num_columns(2).show(ui, |ui| {
+            ui.label(l.t("case.suspect"));
+            ui.text_edit_singleline(&mut st.cite.0);
+            ui.end_row();
+            ui.label(l.t("case.charge"));
+            ui.text_edit_singleline(&mut st.cite.1);
+            ui.end_row();
+            ui.label(l.t("case.element"));
+            ui.text_edit_singleline(&mut st.cite.2);
+            ui.end_row();
+        });
+        evidence_picker(ui, "cite-evidence", ws, &mut st.cite_evidence);
+        if ui.button(l.t("case.cite")).clicked() {
+            queue.push(Action::Cite {
+                suspect: st.cite.0.clone(),
+                charge: st.cite.1.clone(),
+                element: st.cite.2.clone(),
+                evidence: st.cite_evidence.iter().cloned().collect(),
+            });
+        }
+        ui.separator();
+        ui.strong(l.t("case.elements"));
+        for e in &ws.case.elements {
+            let ids: Vec<&str> = e.evidence.iter().map(|x| x.0.as_str()).collect();
+            ui.label(format!("{} / {} / {}: {}", e.suspect, e.charge, e.element, ids.join(", ")));
+        }
+        ui.separator();
+        ui.horizontal(|ui| {
+            if ui.button(l.t("case.save")).clicked() {
+                queue.push(Action::SaveCase);
+            }
+            if ui.button(RichText::new(l.t("case.submit")).strong()).clicked() {
+                queue.push(Action::SubmitCase);
+            }
+        });
+    });
+    ui.heading(l.t("case.preview"));
+    egui::ScrollArea::vertical().id_salt("case-preview").show(ui, |ui| {
+        match ws.case.case_file(&ws.board) {
+            Ok(c) => {
+                ui.monospace(serde_json::to_string_pretty(&c).unwrap_or_default());
+            }
+            Err(e) => {
+                ui.label(e.to_string());
+            }
+        }
+        if let Some(v) = &ws.verdict {
+            ui.separator();
+            ui.heading(format!("{}: {} {} / {}", l.t("case.verdict"), l.t("case.score"), v.score, v.max_score));
+            for (k, n) in &v.categories {
+                ui.label(format!("{k}: {n}"));
+            }
+            for m in &v.missed {
+                ui.label(RichText::new(m).color(Color32::GRAY));
+            }
+        }
+    });
+}
+
+/// The instructor's window.
+pub fn console(ctx: &egui::Context, l: &Locale, c: &mut Console, st: &mut ConsoleUi, queue: &mut Vec<ConsoleAction>) {
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "root".into(),
+        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+    );
+    egui::Panel::top("console-top").show(&mut root, |ui| {
+        ui.horizontal(|ui| {
+            ui.heading(l.t("console.title"));
+            ui.separator();
+            if let Some(s) = &c.status {
+                let state = if s.pace.paused { l.t("console.paused") } else { l.t("console.running") };
+                ui.label(
+                    RichText::new(format!("{} {}  ×{}  {state}", l.t("app.clock"), s.pace.sim_time, s.pace.compression))
+                        .strong()
+                        .color(Color32::from_rgb(250, 210, 120)),
+                );
+                if s.ended {
+                    ui.label(RichText::new(l.t("console.ended")).color(Color32::LIGHT_RED));
+                }
+                let (label, pause) = if s.pace.paused { (l.t("console.resume"), false) } else { (l.t("console.pause"), true) };
+                if ui.button(label).clicked() {
+                    queue.push(ConsoleAction::Pause(pause));
+                }
+            }
+            ui.label(l.t("console.compression"));
+            ui.add(egui::TextEdit::singleline(&mut st.compression).desired_width(60.0));
+            if ui.button(l.t("console.set")).clicked()
+                && let Ok(f) = st.compression.trim().parse()
+            {
+                queue.push(ConsoleAction::Compression(f));
+            }
+            if ui.button(l.t("app.refresh")).clicked() {
+                queue.push(ConsoleAction::Refresh);
+            }
+        });
+    });
+    egui::Panel::left("console-nav").resizable(false).exact_size(210.0).show(&mut root, |ui| {
+        let mut sections = vec![l.t("console.teams"), l.t("console.timeline")];
+        sections.extend(REMOTE_VIEWS.iter().map(|(k, _)| l.t(k)));
+        for (i, s) in sections.iter().enumerate() {
+            if ui.add_sized([196.0, 30.0], egui::Button::selectable(st.section == i, s.as_str())).clicked() {
+                st.section = i;
+                if i >= 2 {
+                    queue.push(ConsoleAction::View(i - 2));
+                }
+            }
+        }
+        ui.separator();
+        ui.label(l.t("console.inject"));
+        ui.add(egui::TextEdit::multiline(&mut c.inject_text).desired_rows(3));
+        if ui.button(l.t("console.send")).clicked() && !c.inject_text.trim().is_empty() {
+            queue.push(ConsoleAction::Inject(c.inject_text.clone()));
+        }
+        ui.separator();
+        ui.label(l.t("console.team"));
+        ui.text_edit_singleline(&mut c.hint_form.0);
+        ui.label(l.t("console.hint"));
+        ui.text_edit_singleline(&mut c.hint_form.1);
+        if ui.button(l.t("console.give")).clicked() {
+            queue.push(ConsoleAction::Hint { team: c.hint_form.0.clone(), hint: c.hint_form.1.clone() });
+        }
+        ui.separator();
+        notices(ui, l, &mut c.notices);
+    });
+    egui::CentralPanel::default().show(&mut root, |ui| match st.section {
+        0 => teams(ui, l, c, st, queue),
+        1 => {
+            ui.horizontal(|ui| {
+                ui.label(l.t("console.team"));
+                ui.text_edit_singleline(&mut st.timeline_team);
+                if ui.button(l.t("console.load")).clicked() {
+                    queue.push(ConsoleAction::Timeline(st.timeline_team.clone()));
+                }
+            });
+            if let Some((team, events)) = &c.timeline {
+                ui.heading(format!("{} — {team}", l.t("console.timeline")));
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    egui::Grid::new("timeline").striped(true).num_columns(3).show(ui, |ui| {
+                        for e in events {
+                            ui.monospace(e.at.to_string());
+                            ui.label(e.by.clone().unwrap_or_default());
+                            ui.label(&e.what);
+                            ui.end_row();
+                        }
+                    });
+                });
+            }
+        }
+        n => remote(ui, l, c.views.get(&(n - 2))),
+    });
+}
+
+fn teams(ui: &mut egui::Ui, l: &Locale, c: &Console, st: &mut ConsoleUi, queue: &mut Vec<ConsoleAction>) {
+    ui.heading(l.t("console.teams"));
+    let Some(s) = &c.status else { return };
+    let behind = c.behind();
+    let best = s.teams.iter().map(|t| t.facts_uncovered).max().unwrap_or(0).max(1);
+    egui::Grid::new("teams").striped(true).num_columns(8).min_col_width(80.0).show(ui, |ui| {
+        for k in [
+            "console.team",
+            "console.evidence",
+            "console.requests",
+            "console.facts",
+            "console.hints",
+            "console.draft",
+            "console.score",
+            "console.timeline",
+        ] {
+            ui.strong(l.t(k));
+        }
+        ui.end_row();
+        for t in &s.teams {
+            let name = if behind.contains(&t.team) {
+                RichText::new(format!("{} ⚠ {}", t.team, l.t("console.behind"))).color(Color32::LIGHT_RED)
+            } else {
+                RichText::new(&t.team)
+            };
+            ui.label(name);
+            ui.label(t.evidence.to_string());
+            ui.label(format!("{}/{}/{}", t.requests[0], t.requests[1], t.requests[2]));
+            ui.add(egui::ProgressBar::new(t.facts_uncovered as f32 / best as f32).text(t.facts_uncovered.to_string()).desired_width(140.0));
+            ui.label(t.hints.to_string());
+            ui.label(if t.draft { "✔" } else { "—" });
+            ui.label(t.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into()));
+            if ui.button(l.t("console.load")).clicked() {
+                st.timeline_team = t.team.clone();
+                st.section = 1;
+                queue.push(ConsoleAction::Timeline(t.team.clone()));
+            }
+            ui.end_row();
+        }
+    });
+}
