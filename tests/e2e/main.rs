@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod classroom;
+mod crowd;
 mod exercise;
 mod lab_api;
 mod leakage;

@@ -134,6 +134,7 @@ fn scenario() -> Scenario {
         hints: Vec::new(),
         variants: None,
         solution: Vec::new(),
+        population: None,
     }
 }
 
