@@ -125,8 +125,7 @@ async fn the_exit_scam_sweeps_every_open_escrow_to_the_operator() {
     assert!(line.ok);
     assert_eq!(line.time, start.plus(exit_at), "at the scripted time");
     drop(truth);
-    let got: u64 =
-        explorer.address_utxos(&coin_sim::params::parse_address(&to).unwrap()).await.unwrap().iter().map(|u| u.value_sat).sum();
+    let got: u64 = explorer.address_utxos(&coin_sim::params::parse_address(&to).unwrap()).await.unwrap().iter().map(|u| u.value_sat).sum();
     assert!(got <= held && got + 20_000 > held, "the operator got the escrow less one fee: held {held}, got {got}");
     // The market's news says "maintenance", as scripted.
     let news = world.records_of("site:silk-lane").unwrap().unwrap();

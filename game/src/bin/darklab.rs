@@ -267,7 +267,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let counts = |st: &market_sim::world::WorldStats| {
                 format!(
                     "actors {}, orders {}, transactions {}, blocks {}, messages {}, reviews {}, disputes {}, listings {}, actions {} ok / {} failed, facts {}",
-                    st.actors, st.orders, st.transactions, st.blocks, st.messages, st.reviews, st.disputes, st.listings, st.actions_ok, st.actions_failed, st.facts
+                    st.actors,
+                    st.orders,
+                    st.transactions,
+                    st.blocks,
+                    st.messages,
+                    st.reviews,
+                    st.disputes,
+                    st.listings,
+                    st.actions_ok,
+                    st.actions_failed,
+                    st.facts
                 )
             };
             let rss = |kib: Option<u64>| kib.map_or_else(|| "unknown".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0));
@@ -281,12 +291,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let r = rt.block_on(game::bench::world_fast_forward(Arc::new(s), seed)).context("the fast-forward failed")?;
-            println!("built in {:.2} s; fast-forwarded {:.2} simulated days in {:.2} s wall ({:.0}x real time), cpu {:.2} s",
+            println!(
+                "built in {:.2} s; fast-forwarded {:.2} simulated days in {:.2} s wall ({:.0}x real time), cpu {:.2} s",
                 r.build_seconds,
                 r.simulated_seconds as f64 / 86_400.0,
                 r.run_seconds,
                 r.simulated_seconds as f64 / r.run_seconds.max(1e-9),
-                r.cpu_seconds.unwrap_or(f64::NAN));
+                r.cpu_seconds.unwrap_or(f64::NAN)
+            );
             println!("{}", counts(&r.stats));
             println!("peak RSS {}", rss(r.peak_rss_kib));
             println!("world-digest {}", r.digest);

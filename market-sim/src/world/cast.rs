@@ -223,7 +223,13 @@ impl Stage<'_> {
 }
 
 /// Sends a JSON request and returns the JSON answer, mapping error statuses to `Refused`.
-pub(super) async fn call(party: &Party, method: reqwest::Method, url: &str, token: Option<&str>, body: Option<Value>) -> Result<Value, CastError> {
+pub(super) async fn call(
+    party: &Party,
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<Value, CastError> {
     let mut req = party.client_for(url).request(method, url).header("accept", "application/json");
     if let Some(t) = token {
         req = req.bearer_auth(t);

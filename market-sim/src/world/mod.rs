@@ -14,9 +14,9 @@ pub mod cast;
 pub mod network;
 pub mod onion;
 pub mod population;
+pub mod roles;
 pub mod scheduler;
 mod sites;
-pub mod roles;
 pub mod truth;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -540,7 +540,10 @@ impl World {
             if let (Some(_), Some(pop)) = (&part, &scenario.population) {
                 // Crowd members turn up over the first hours, each in its own active hours.
                 let first = start.plus(population::exp_wait(&mut jitter_rng, pop.vendors.check_in_every.min(pop.buyers.order_every)));
-                agenda.push(roles::next_active(first, a.identity.utc_offset_hours, a.habits.active_hours), scheduler::Event::Wake { actor: i });
+                agenda.push(
+                    roles::next_active(first, a.identity.utc_offset_hours, a.habits.active_hours),
+                    scheduler::Event::Wake { actor: i },
+                );
             }
             actors.push(ActorState::new(a, seed, party));
             crowd.push(part);

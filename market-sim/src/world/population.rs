@@ -9,32 +9,40 @@ use serde_json::{Value, json};
 use sim_core::clock::SimDuration;
 use sim_core::ids::{ActorId, PersonaId, Sats};
 use sim_core::rng::{self, SimRng};
-use sim_core::scenario::{
-    Action, ActiveHours, Actor, Habits, Identity, ListingSpec, Persona, Population, Role, Scenario, WritingQuirk,
-};
+use sim_core::scenario::{Action, ActiveHours, Actor, Habits, Identity, ListingSpec, Persona, Population, Role, Scenario, WritingQuirk};
 
 use super::cast::{self, ActorState, Stage, call, session};
 use super::roles;
 
 const FIRST: [&str; 24] = [
-    "Alex", "Sam", "Jordan", "Chris", "Robin", "Kim", "Dana", "Lee", "Nico", "Mia", "Jonas", "Lena", "Tom", "Eva", "Luca", "Nora",
-    "Piet", "Sara", "Omar", "Ines", "Karl", "Anya", "Ravi", "Zoe",
+    "Alex", "Sam", "Jordan", "Chris", "Robin", "Kim", "Dana", "Lee", "Nico", "Mia", "Jonas", "Lena", "Tom", "Eva", "Luca", "Nora", "Piet",
+    "Sara", "Omar", "Ines", "Karl", "Anya", "Ravi", "Zoe",
 ];
 const LAST: [&str; 24] = [
-    "Meyer", "Novak", "Jansen", "Rossi", "Dubois", "Kowalski", "Smith", "Larsen", "Costa", "Horvat", "Weber", "Moreau", "Silva",
-    "Nagy", "Berg", "Fischer", "Bakker", "Ricci", "Lopez", "Popescu", "Olsen", "Keller", "Marin", "Varga",
+    "Meyer", "Novak", "Jansen", "Rossi", "Dubois", "Kowalski", "Smith", "Larsen", "Costa", "Horvat", "Weber", "Moreau", "Silva", "Nagy",
+    "Berg", "Fischer", "Bakker", "Ricci", "Lopez", "Popescu", "Olsen", "Keller", "Marin", "Varga",
 ];
-const WORDS: [&str; 16] =
-    ["green", "frost", "night", "lucky", "silent", "blue", "dutch", "alpine", "rapid", "shadow", "golden", "north", "cosmic", "urban", "royal", "zen"];
+const WORDS: [&str; 16] = [
+    "green", "frost", "night", "lucky", "silent", "blue", "dutch", "alpine", "rapid", "shadow", "golden", "north", "cosmic", "urban",
+    "royal", "zen",
+];
 const NOUNS: [&str; 16] =
     ["fox", "leaf", "owl", "panda", "wolf", "tulip", "rider", "ghost", "tiger", "baron", "pilot", "monk", "bear", "crow", "shop", "lab"];
 const GOODS: [&str; 12] = [
-    "Amnesia Haze", "White Widow", "MDMA crystals", "Speed paste", "Ketamine", "Hash (Moroccan)", "LSD tabs", "Cocaine (fishscale)",
-    "Xanax bars", "Psilocybin caps", "Oxycodone 30mg", "2C-B pills",
+    "Amnesia Haze",
+    "White Widow",
+    "MDMA crystals",
+    "Speed paste",
+    "Ketamine",
+    "Hash (Moroccan)",
+    "LSD tabs",
+    "Cocaine (fishscale)",
+    "Xanax bars",
+    "Psilocybin caps",
+    "Oxycodone 30mg",
+    "2C-B pills",
 ];
-const PHRASES: [&str; 8] = [
-    "stay safe", "cheers mate", "peace and love", "A+++", "will buy again", "respect", "no worries", "big up",
-];
+const PHRASES: [&str; 8] = ["stay safe", "cheers mate", "peace and love", "A+++", "will buy again", "respect", "no worries", "big up"];
 const QUESTIONS: [&str; 5] = [
     "Hi, just paid. When will it ship?",
     "Can you do discreet packaging to a PO box?",
@@ -300,7 +308,12 @@ async fn restock(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId,
 }
 
 /// Browses the market like a customer: picks a listing in stock at random and orders it.
-async fn browse_and_order(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, max_quantity: u32) -> Result<(String, i64), cast::CastError> {
+async fn browse_and_order(
+    state: &mut ActorState,
+    stage: &Stage<'_>,
+    persona: &PersonaId,
+    max_quantity: u32,
+) -> Result<(String, i64), cast::CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
     let base = stage.site_url(&site)?.to_string();
     let all = call(&state.party, reqwest::Method::GET, &format!("{base}/api/listings"), None, None).await?;
@@ -317,7 +330,8 @@ async fn browse_and_order(state: &mut ActorState, stage: &Stage<'_>, persona: &P
                 .collect()
         })
         .unwrap_or_default();
-    let Some((id, stock, title, vendor)) = offers.get(usize::try_from(rng::below(&mut state.rng, offers.len() as u64)).unwrap_or(0)).cloned()
+    let Some((id, stock, title, vendor)) =
+        offers.get(usize::try_from(rng::below(&mut state.rng, offers.len() as u64)).unwrap_or(0)).cloned()
     else {
         return Err(cast::CastError::Script("nothing in stock".into()));
     };

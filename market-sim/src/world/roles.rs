@@ -90,9 +90,14 @@ async fn operator_session(state: &mut ActorState, stage: &Stage<'_>, persona: &P
         return Ok((base, token.to_string()));
     }
     let password = operator_password(state.seed, state.id());
-    let login =
-        call(&state.party, reqwest::Method::POST, &format!("{base}/api/login"), None, Some(json!({"username": handle, "password": password})))
-            .await?;
+    let login = call(
+        &state.party,
+        reqwest::Method::POST,
+        &format!("{base}/api/login"),
+        None,
+        Some(json!({"username": handle, "password": password})),
+    )
+    .await?;
     let token = str_field(&login, "token", "operator login")?.to_string();
     state.sessions.insert(persona.clone(), token.clone());
     stage.truth.write().personas.insert((state.persona_site(stage.scenario, persona)?.0, handle), persona.clone());
@@ -118,7 +123,11 @@ pub async fn answer_messages(state: &mut ActorState, stage: &Stage<'_>, persona:
     }
     let mut answered = Vec::new();
     for (to, subject) in waiting {
-        let text = in_own_words(&state.actor.habits, &mut state.rng, "Thanks for your message. Orders ship within 48 hours of payment, stealth packing as always.");
+        let text = in_own_words(
+            &state.actor.habits,
+            &mut state.rng,
+            "Thanks for your message. Orders ship within 48 hours of payment, stealth packing as always.",
+        );
         let subject = if subject.is_empty() { "Re: your message".to_string() } else { format!("Re: {subject}") };
         call(
             &state.party,
@@ -138,7 +147,13 @@ pub async fn answer_messages(state: &mut ActorState, stage: &Stage<'_>, persona:
 }
 
 /// The operator publishes news on its market.
-pub async fn announce(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, title: &str, body: &str) -> Result<String, CastError> {
+pub async fn announce(
+    state: &mut ActorState,
+    stage: &Stage<'_>,
+    persona: &PersonaId,
+    title: &str,
+    body: &str,
+) -> Result<String, CastError> {
     let (base, token) = operator_session(state, stage, persona).await?;
     let body = in_own_words(&state.actor.habits, &mut state.rng, body);
     call(&state.party, reqwest::Method::POST, &format!("{base}/operator/news"), Some(&token), Some(json!({"title": title, "body": body})))
@@ -160,7 +175,8 @@ pub async fn collect_commission(state: &mut ActorState, stage: &Stage<'_>, perso
     let dash = dash.get("dashboard").unwrap_or(&dash);
     let from = str_field(dash, "commission_address", "operator dashboard")?.to_string();
     let from = darkcoin_address(&from, "operator dashboard")?;
-    let explorer = coin_sim::EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
+    let explorer =
+        coin_sim::EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
     let coins = explorer.address_utxos(&from).await.map_err(|e| CastError::Coin(e.to_string()))?;
     let held: u64 = coins.iter().map(|u| u.value_sat).sum();
     // Leave room for the withdrawal's own fee: every coin an input, two outputs, the
@@ -216,7 +232,8 @@ pub(super) async fn order_listing(
     let body = json!({"listing_id": listing, "quantity": quantity, "shipping_info": shipping});
     let answer = call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders"), Some(&token), Some(body)).await?;
     let order_id = int_field(&answer, "order_id", "order")?;
-    let amount = u64::try_from(int_field(&answer, "amount_sat", "order")?).map_err(|_| CastError::Protocol("order".into(), "negative amount".into()))?;
+    let amount = u64::try_from(int_field(&answer, "amount_sat", "order")?)
+        .map_err(|_| CastError::Protocol("order".into(), "negative amount".into()))?;
     let escrow = darkcoin_address(str_field(&answer, "escrow_address", "order")?, "order")?;
     state.orders.entry(persona.clone()).or_default().push(order_id);
     pay(state, stage, &escrow, amount).await?;

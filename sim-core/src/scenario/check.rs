@@ -401,12 +401,18 @@ impl<'a> Checker<'a> {
             ));
         }
         if pop.buyers.count > 0 && pop.vendors.count == 0 && !self.s.cast.iter().any(|a| a.role == Role::Vendor) {
-            self.push(Problem::new("population.buyers.count", "background buyers need vendors to buy from").with_help("add `vendors: (count: …)`"));
+            self.push(
+                Problem::new("population.buyers.count", "background buyers need vendors to buy from")
+                    .with_help("add `vendors: (count: …)`"),
+            );
         }
         if pop.buyers.ratings.len() != 5 || pop.buyers.ratings.iter().all(|w| *w == 0) {
             self.push(
-                Problem::new("population.buyers.ratings", format!("expected five weights (1 to 5 stars), not all 0; found {:?}", pop.buyers.ratings))
-                    .with_help("e.g. `ratings: [2, 1, 3, 10, 30]`"),
+                Problem::new(
+                    "population.buyers.ratings",
+                    format!("expected five weights (1 to 5 stars), not all 0; found {:?}", pop.buyers.ratings),
+                )
+                .with_help("e.g. `ratings: [2, 1, 3, 10, 30]`"),
             );
         }
         if pop.buyers.dispute_percent > 100 {
@@ -424,7 +430,11 @@ impl<'a> Checker<'a> {
     fn operator_persona(&mut self, path: String, actor: &Actor, p: &PersonaId) {
         self.own_persona(path.clone(), actor, p);
         let Some(persona) = actor.personas.iter().find(|x| x.id == *p) else { return };
-        let runs = self.s.sites.iter().any(|x| x.id == persona.site && matches!(&x.kind, SiteKind::Market(m) if m.operator.as_ref() == Some(&actor.id)));
+        let runs = self
+            .s
+            .sites
+            .iter()
+            .any(|x| x.id == persona.site && matches!(&x.kind, SiteKind::Market(m) if m.operator.as_ref() == Some(&actor.id)));
         if !runs {
             self.push(
                 Problem::new(path, format!("actor `{}` does not operate `{}`, where persona `{p}` lives", actor.id, persona.site))
