@@ -112,19 +112,20 @@ async fn the_exit_scam_sweeps_every_open_escrow_to_the_operator() {
         assert!(explorer.address_utxos(&a).await.unwrap().is_empty(), "escrow {a} emptied");
     }
     let operator: PersonaId = "silk-admin".into();
-    let truth = world.truth().read();
-    let to = truth
-        .facts
-        .iter()
-        .find_map(|f| match (&f.kind, &f.subject, &f.object) {
-            (FactKind::ControlsAddress, Entity::Persona(p), Entity::Address(a)) if *p == operator => Some(a.clone()),
-            _ => None,
-        })
-        .expect("ground truth knows where the operator took the money");
-    let line = truth.chronicle.iter().find(|c| c.text.contains("swept the escrow")).expect("the exit is in the chronicle");
-    assert!(line.ok);
-    assert_eq!(line.time, start.plus(exit_at), "at the scripted time");
-    drop(truth);
+    let to = {
+        let truth = world.truth().read();
+        let line = truth.chronicle.iter().find(|c| c.text.contains("swept the escrow")).expect("the exit is in the chronicle");
+        assert!(line.ok);
+        assert_eq!(line.time, start.plus(exit_at), "at the scripted time");
+        truth
+            .facts
+            .iter()
+            .find_map(|f| match (&f.kind, &f.subject, &f.object) {
+                (FactKind::ControlsAddress, Entity::Persona(p), Entity::Address(a)) if *p == operator => Some(a.clone()),
+                _ => None,
+            })
+            .expect("ground truth knows where the operator took the money")
+    };
     let got: u64 = explorer.address_utxos(&coin_sim::params::parse_address(&to).unwrap()).await.unwrap().iter().map(|u| u.value_sat).sum();
     assert!(got <= held && got + 20_000 > held, "the operator got the escrow less one fee: held {held}, got {got}");
     // The market's news says "maintenance", as scripted.

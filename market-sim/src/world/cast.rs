@@ -539,7 +539,7 @@ async fn paste(
     title: &str,
     body: &str,
 ) -> Result<String, CastError> {
-    let base = stage.site_url(&site)?.to_string();
+    let base = stage.site_url(site)?.to_string();
     let handle = match author {
         Some(p) => Some(state.persona_site(stage.scenario, p)?.1),
         None => None,

@@ -29,11 +29,14 @@ pub enum Event {
     },
 }
 
+/// An event's place in the agenda: (time, steps before wake-ups, actor, sequence), then the event.
+type Slot = (SimTime, u8, usize, u64, Event);
+
 /// Events by time; at one time scripted steps come before wake-ups, each by actor, then
 /// in the order they were scheduled.
 #[derive(Debug, Default)]
 pub struct Agenda {
-    heap: BinaryHeap<Reverse<(SimTime, u8, usize, u64, Event)>>,
+    heap: BinaryHeap<Reverse<Slot>>,
     scheduled: u64,
 }
 
