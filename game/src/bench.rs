@@ -141,3 +141,96 @@ pub async fn lab_load(
         peak_rss_kib: peak_rss_kib(),
     })
 }
+
+/// What `darklab bench world` measured of one fast-forwarded world.
+#[derive(Debug)]
+pub struct WorldReport {
+    /// Wall seconds to build the world (services, chain, crowd).
+    pub build_seconds: f64,
+    /// Wall seconds to fast-forward it to its end.
+    pub run_seconds: f64,
+    /// Simulated seconds fast-forwarded.
+    pub simulated_seconds: i64,
+    /// The world's counts at its end.
+    pub stats: market_sim::world::WorldStats,
+    /// The world digest at its end (hex).
+    pub digest: String,
+    /// CPU seconds (user + system) of this process while running.
+    pub cpu_seconds: Option<f64>,
+    /// Peak resident set of this process, in KiB.
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// CPU time (user + system, every thread) this process has used so far, from
+/// `/proc/self/stat` (clock ticks of 1/100 s, Linux's `USER_HZ`).
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at state (field 3).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Builds the scenario's world and fast-forwards it to its end, timing both.
+#[allow(clippy::disallowed_methods)]
+pub async fn world_fast_forward(scenario: Arc<Scenario>, seed: u64) -> Result<WorldReport, market_sim::world::WorldError> {
+    let t0 = std::time::Instant::now();
+    let mut world = market_sim::world::World::build(scenario, seed, std::net::IpAddr::from([127, 0, 0, 1])).await?;
+    let build_seconds = t0.elapsed().as_secs_f64();
+    let cpu0 = cpu_seconds();
+    let t1 = std::time::Instant::now();
+    let end = world.world_end();
+    let simulated_seconds = end.secs() - world.clock().now().secs();
+    world.run_until(end).await?;
+    let run_seconds = t1.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+    let stats = world.stats()?;
+    let digest = hex::encode(world.digest()?);
+    world.shutdown().await;
+    Ok(WorldReport { build_seconds, run_seconds, simulated_seconds, stats, digest, cpu_seconds, peak_rss_kib: peak_rss_kib() })
+}
+
+/// What `darklab bench world --live` measured: a world following the wall clock.
+#[derive(Debug)]
+pub struct LiveReport {
+    /// Wall seconds it ran.
+    pub seconds: f64,
+    /// Simulated seconds that passed.
+    pub simulated_seconds: i64,
+    /// CPU seconds (user + system) the process used meanwhile.
+    pub cpu_seconds: Option<f64>,
+    /// The world's counts at the end.
+    pub stats: market_sim::world::WorldStats,
+    /// Peak resident set of this process, in KiB.
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// Runs the world live for `seconds` of wall time at `compression` — the classroom's own
+/// loop: every 200 ms the clock moves to where the pace says and the world catches up.
+#[allow(clippy::disallowed_methods)]
+pub async fn world_live(
+    scenario: Arc<Scenario>,
+    seed: u64,
+    compression: u32,
+    seconds: u64,
+) -> Result<LiveReport, market_sim::world::WorldError> {
+    let mut world = market_sim::world::World::build(scenario, seed, std::net::IpAddr::from([127, 0, 0, 1])).await?;
+    let start_sim = world.clock().now();
+    let pace = crate::pace::Pace::new(start_sim, compression);
+    let cpu0 = cpu_seconds();
+    let t0 = std::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    while t0.elapsed() < Duration::from_secs(seconds) {
+        tick.tick().await;
+        let target = pace.target(t0.elapsed()).min(world.world_end());
+        world.run_until(target).await?;
+    }
+    let cpu_seconds = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+    let simulated_seconds = world.clock().now().secs() - start_sim.secs();
+    let stats = world.stats()?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    world.shutdown().await;
+    Ok(LiveReport { seconds: elapsed, simulated_seconds, cpu_seconds, stats, peak_rss_kib: peak_rss_kib() })
+}

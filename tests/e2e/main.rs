@@ -4,6 +4,7 @@
 
 mod challenge;
 mod classroom;
+mod crowd;
 mod exercise;
 mod lab_api;
 mod leakage;

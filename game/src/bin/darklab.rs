@@ -235,6 +235,22 @@ impl NetArgs {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Fast-forward a whole world on one core (or run it live with --live) and report its
+    /// counts, wall and CPU time and peak memory.
+    World {
+        /// The scenario file (default: the shipped careless-vendor scenario; the busy one is
+        /// scenarios/busy-market.ron).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Run live for this many wall seconds instead of fast-forwarding.
+        #[arg(long)]
+        live: Option<u64>,
+        /// Compression of the live run (simulated seconds per real second).
+        #[arg(long, default_value_t = 1000)]
+        compression: u32,
+    },
     /// Teams × members of scripted clients against one lab with the cast running live.
     Lab {
         /// The scenario file (default: the shipped careless-vendor scenario).
@@ -399,6 +415,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             }
         }),
+        Command::Bench { command: BenchCommand::World { file, seed, live, compression } } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            // One thread: the world, its services and the cast share one core.
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+            let counts = |st: &market_sim::world::WorldStats| {
+                format!(
+                    "actors {}, orders {}, transactions {}, blocks {}, messages {}, reviews {}, disputes {}, listings {}, actions {} ok / {} failed, facts {}",
+                    st.actors,
+                    st.orders,
+                    st.transactions,
+                    st.blocks,
+                    st.messages,
+                    st.reviews,
+                    st.disputes,
+                    st.listings,
+                    st.actions_ok,
+                    st.actions_failed,
+                    st.facts
+                )
+            };
+            let rss = |kib: Option<u64>| kib.map_or_else(|| "unknown".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0));
+            if let Some(seconds) = live {
+                let r = rt.block_on(game::bench::world_live(Arc::new(s), seed, compression, seconds)).context("the live run failed")?;
+                let cpu = r.cpu_seconds.unwrap_or(f64::NAN);
+                println!("live at {compression}x for {:.1} s: {} simulated s", r.seconds, r.simulated_seconds);
+                println!("cpu {cpu:.2} s = {:.1} % of one core", 100.0 * cpu / r.seconds.max(1e-9));
+                println!("{}", counts(&r.stats));
+                println!("peak RSS {}", rss(r.peak_rss_kib));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let r = rt.block_on(game::bench::world_fast_forward(Arc::new(s), seed)).context("the fast-forward failed")?;
+            println!(
+                "built in {:.2} s; fast-forwarded {:.2} simulated days in {:.2} s wall ({:.0}x real time), cpu {:.2} s",
+                r.build_seconds,
+                r.simulated_seconds as f64 / 86_400.0,
+                r.run_seconds,
+                r.simulated_seconds as f64 / r.run_seconds.max(1e-9),
+                r.cpu_seconds.unwrap_or(f64::NAN)
+            );
+            println!("{}", counts(&r.stats));
+            println!("peak RSS {}", rss(r.peak_rss_kib));
+            println!("world-digest {}", r.digest);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench { command: BenchCommand::Lab { file, seed, teams, members, seconds, think_ms } } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
             let rt =

@@ -135,6 +135,7 @@ fn scenario() -> Scenario {
         hints: Vec::new(),
         variants: None,
         solution: Vec::new(),
+        population: None,
     }
 }
 

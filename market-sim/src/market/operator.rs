@@ -57,6 +57,24 @@ pub struct WithdrawRequest {
     pub amount_sat: u64,
 }
 
+/// Body of `POST /operator/exit`: where the operator sweeps every open escrow.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExitRequest {
+    /// Destination (a `bcrt1…` address).
+    pub address: String,
+}
+
+/// What an exit sweep took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitSweep {
+    /// The sweeping transaction.
+    pub txid: String,
+    /// Orders whose escrow it emptied.
+    pub orders: Vec<i64>,
+    /// What reached the destination, in satoshis.
+    pub amount_sat: u64,
+}
+
 /// One commission withdrawal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Withdrawal {

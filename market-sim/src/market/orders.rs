@@ -308,6 +308,22 @@ pub fn vendor_order_ids(conn: &Connection, vendor_id: i64) -> Result<Vec<i64>, M
     Ok(ids)
 }
 
+/// Ids of the orders sold by `vendor_id` with status `status`, by id (one indexed query,
+/// so a vendor with a long history lists today's work without reading all of it).
+pub fn vendor_order_ids_in(conn: &Connection, vendor_id: i64, status: OrderStatus) -> Result<Vec<i64>, MarketError> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM orders WHERE vendor_id = ?1 AND status = ?2 ORDER BY id")?;
+    let ids = stmt.query_map(params![vendor_id, status.as_str()], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
+}
+
+/// Every order whose escrow still holds the buyer's coins (paid, shipped or disputed):
+/// (id, escrow address), by id.
+pub fn open_escrows(conn: &Connection) -> Result<Vec<(i64, String)>, MarketError> {
+    let mut stmt = conn.prepare("SELECT id, escrow_address FROM orders WHERE status IN ('paid', 'shipped', 'disputed') ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<(i64, String)>, _>>()?;
+    Ok(rows)
+}
+
 /// Ids of the orders bought by `buyer_id`, by id.
 pub fn buyer_order_ids(conn: &Connection, buyer_id: i64) -> Result<Vec<i64>, MarketError> {
     let mut stmt = conn.prepare("SELECT id FROM orders WHERE buyer_id = ?1 ORDER BY id")?;

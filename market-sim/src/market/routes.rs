@@ -14,8 +14,10 @@
 //! - `GET /api/listings` → `[ListingSummary]`; `GET /api/listings/{id}` → `ListingDetail`
 //! - `GET /api/vendors/{handle}` → `VendorProfile`
 //! - 🔒 `POST /api/orders` `{listing_id, quantity, shipping_info}` → 201 `{order_id, escrow_address, amount_sat, status}`
-//! - 🔒 `GET /api/orders` (the caller's purchases), `GET /api/orders/{id}`, `GET /api/vendor/orders`
-//!   → `OrderView`(s), payment refreshed from the chain first
+//! - 🔒 `GET /api/orders` (the caller's purchases), `GET /api/orders/{id}`, `GET /api/vendor/orders[?status=paid]`
+//!   → `OrderView`(s), payment refreshed from the chain first (a vendor's listing refreshes
+//!   only the orders still awaiting payment, and `status` keeps only orders in that state)
+//! - 🔒 `POST /api/listings/{id}/stock` `{stock}` → 204 (the listing's vendor restocks)
 //! - 🔒 `POST /api/orders/{id}/ship`, `POST /api/orders/{id}/finalize` → `OrderView`
 //! - 🔒 `POST /api/orders/{id}/feedback` `{rating, text}` → 201 `{id}`
 //! - 🔒 `POST /api/orders/{id}/dispute` `{reason, refund_address}` → 201 `{id}`; `GET /api/disputes`
@@ -39,14 +41,14 @@ use serde::Serialize;
 use super::accounts::{self, Credentials, User};
 use super::disputes::{self, OpenDispute, Ruling};
 use super::messages::{self, Mailbox, NewMessage};
-use super::operator::{self, WithdrawRequest};
+use super::operator::{self, ExitRequest, ExitSweep, WithdrawRequest};
 use super::orders::{self, NewFeedback, OrderHead, OrderPlaced, OrderStatus, OrderView, PlaceOrder};
 use super::shop::{self, Bond, ListingDetail, ListingSummary, NewListing, OpenShop, VendorProfile};
 use super::site::{self, Canary, NewsPost};
 use super::{MarketError, MarketService, captcha, escrow, photo, serverlog, web};
 use crate::chain;
 use crate::credentials::TokenResponse;
-use crate::http_util::{ApiJson, ApiPath, client_ip, method_not_allowed, not_found};
+use crate::http_util::{ApiJson, ApiPath, ApiQuery, client_ip, method_not_allowed, not_found};
 
 /// `{"id": n}` — the id of something just created.
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +80,7 @@ pub fn router(svc: MarketService) -> Router {
         .route("/api/listings", get(list_listings).post(create_listing))
         .route("/api/listings/{id}", get(get_listing))
         .route("/api/listings/{id}/photo", post(upload_photo))
+        .route("/api/listings/{id}/stock", post(restock))
         .route("/api/vendors/{handle}", get(vendor_profile))
         .route("/api/orders", get(my_orders).post(place_order))
         .route("/api/orders/{id}", get(get_order))
@@ -270,6 +273,18 @@ async fn upload_photo(
     Ok((StatusCode::CREATED, Json(PhotoStored { id, photo_url: shop::photo_url(id) })))
 }
 
+async fn restock(
+    State(svc): State<MarketService>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<shop::Restock>,
+) -> ApiResult<StatusCode> {
+    let user = authenticate(&svc, &headers)?;
+    let st = svc.lock()?;
+    shop::restock(&st.conn, &user, id, req.stock)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn list_listings(State(svc): State<MarketService>) -> ApiResult<Json<Vec<ListingSummary>>> {
     let st = svc.lock()?;
     Ok(Json(shop::list_listings(&st.conn)?))
@@ -352,17 +367,40 @@ pub(crate) async fn purchases(svc: &MarketService, user: &User) -> ApiResult<Vec
     Ok(out)
 }
 
-/// The caller's sales (refreshed), by id; empty for a non-vendor.
-pub(crate) async fn sales(svc: &MarketService, user: &User) -> ApiResult<Vec<OrderView>> {
-    let ids = {
-        let st = svc.lock()?;
-        orders::vendor_order_ids(&st.conn, user.id)?
+/// The caller's sales (refreshed), by id; empty for a non-vendor. With `only`, just the
+/// orders in that state: the chain is asked about the orders awaiting payment alone (the
+/// others cannot change by a payment), then one indexed query picks the wanted ones.
+pub(crate) async fn sales(svc: &MarketService, user: &User, only: Option<OrderStatus>) -> ApiResult<Vec<OrderView>> {
+    let Some(status) = only else {
+        let ids = {
+            let st = svc.lock()?;
+            orders::vendor_order_ids(&st.conn, user.id)?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(refreshed_view(svc, user, id).await?);
+        }
+        return Ok(out);
     };
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(refreshed_view(svc, user, id).await?);
+    let awaiting = {
+        let st = svc.lock()?;
+        orders::vendor_order_ids_in(&st.conn, user.id, OrderStatus::AwaitingPayment)?
+    };
+    for id in awaiting {
+        let head = {
+            let st = svc.lock()?;
+            orders::order_head(&st.conn, id)?
+        };
+        refresh_payment(svc, &head).await?;
     }
-    Ok(out)
+    let st = svc.lock()?;
+    orders::vendor_order_ids_in(&st.conn, user.id, status)?.into_iter().map(|id| orders::order_view(&st.conn, id)).collect()
+}
+
+/// `?status=` of a vendor's order listing.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct SalesQuery {
+    status: Option<String>,
 }
 
 async fn get_order(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<OrderView>> {
@@ -375,15 +413,23 @@ async fn my_orders(State(svc): State<MarketService>, headers: HeaderMap) -> ApiR
     Ok(Json(purchases(&svc, &user).await?))
 }
 
-async fn vendor_orders(State(svc): State<MarketService>, headers: HeaderMap) -> ApiResult<Json<Vec<OrderView>>> {
+async fn vendor_orders(
+    State(svc): State<MarketService>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<SalesQuery>,
+) -> ApiResult<Json<Vec<OrderView>>> {
     let user = authenticate(&svc, &headers)?;
+    let only = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| MarketError::BadInput(format!("no order status {s:?}")))?),
+    };
     {
         let st = svc.lock()?;
         if !shop::is_vendor(&st.conn, user.id)? {
             return Err(MarketError::Forbidden("only vendors have vendor orders"));
         }
     }
-    Ok(Json(sales(&svc, &user).await?))
+    Ok(Json(sales(&svc, &user, only).await?))
 }
 
 /// The vendor ships (counting a payment that arrived since the last look).
@@ -505,6 +551,38 @@ pub(crate) async fn do_withdraw(svc: &MarketService, user: &User, req: &Withdraw
     let st = svc.lock()?;
     operator::record_withdrawal(&st.conn, svc.inner.clock.now(), req, &txid.to_string())?;
     Ok(txid.to_string())
+}
+
+/// The operator's exit: sweeps the escrow of every open order (paid, shipped, disputed) to
+/// `req.address` in one transaction signed by the escrow wallet, and records it among the
+/// withdrawals (the operator's own books). 409 when no escrow holds coins.
+pub(crate) async fn do_exit(svc: &MarketService, user: &User, req: &ExitRequest) -> ApiResult<ExitSweep> {
+    operator::require_operator(user)?;
+    let to = shop::parse_regtest_address(&req.address)?;
+    let open = {
+        let st = svc.lock()?;
+        orders::open_escrows(&st.conn)?
+    };
+    let mut utxos = Vec::new();
+    let mut swept = Vec::new();
+    for (id, address) in &open {
+        let found = chain::spendable(&svc.inner.chain, &stored_address(address)?).await.map_err(|e| MarketError::Chain(e.to_string()))?;
+        if !found.is_empty() {
+            swept.push(*id);
+            utxos.extend(found);
+        }
+    }
+    let total: u64 = utxos.iter().map(|u| u.value_sat).sum();
+    let (tx, split) = {
+        let st = svc.lock()?;
+        escrow::build_payout(&st.wallet, &utxos, total, 0, svc.inner.config.feerate_sat_per_vb, &to, &to)?
+    };
+    let txid = chain::broadcast(&svc.inner.chain, &tx).await.map_err(|e| MarketError::Chain(e.to_string()))?;
+    let st = svc.lock()?;
+    let record = WithdrawRequest { address: req.address.clone(), amount_sat: split.vendor_sat };
+    operator::record_withdrawal(&st.conn, svc.inner.clock.now(), &record, &txid.to_string())?;
+    tracing::warn!(orders = swept.len(), amount_sat = split.vendor_sat, "market: the operator swept every open escrow");
+    Ok(ExitSweep { txid: txid.to_string(), orders: swept, amount_sat: split.vendor_sat })
 }
 
 async fn feedback(

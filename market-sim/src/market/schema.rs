@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS orders (
     finalized_early INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS orders_vendor ON orders(vendor_id);
+CREATE INDEX IF NOT EXISTS orders_vendor_status ON orders(vendor_id, status);
 CREATE INDEX IF NOT EXISTS orders_buyer ON orders(buyer_id);
 CREATE TABLE IF NOT EXISTS feedback (
     id        INTEGER PRIMARY KEY,

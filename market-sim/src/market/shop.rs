@@ -344,6 +344,28 @@ pub fn set_photo(conn: &Connection, now: SimTime, user: &User, listing_id: i64, 
     Ok(())
 }
 
+/// Body of `POST /api/listings/{id}/stock`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Restock {
+    /// Units now in stock.
+    pub stock: u32,
+}
+
+/// Sets how many units a listing has left (the vendor restocks, or marks it sold out).
+/// 403 unless `user` owns the listing.
+pub fn restock(conn: &Connection, user: &User, listing_id: i64, stock: u32) -> Result<(), MarketError> {
+    let owner: Option<i64> =
+        conn.query_row("SELECT vendor_id FROM listings WHERE id = ?1", params![listing_id], |r| r.get(0)).optional()?;
+    match owner {
+        None => Err(MarketError::NotFound("listing")),
+        Some(o) if o != user.id => Err(MarketError::Forbidden("only the listing's vendor may restock it")),
+        Some(_) => {
+            conn.execute("UPDATE listings SET stock = ?1 WHERE id = ?2", params![stock, listing_id])?;
+            Ok(())
+        }
+    }
+}
+
 /// A listing's photo bytes; 404 if it has none.
 pub fn photo(conn: &Connection, listing_id: i64) -> Result<Vec<u8>, MarketError> {
     conn.query_row("SELECT bytes FROM photos WHERE listing_id = ?1", params![listing_id], |r| r.get(0))

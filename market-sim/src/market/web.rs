@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use super::accounts::{Credentials, User};
 use super::disputes::{self, OpenDispute, Resolve};
 use super::messages::{self, NewMessage};
-use super::operator::{self, BanRequest, WithdrawRequest};
+use super::operator::{self, BanRequest, ExitRequest, WithdrawRequest};
 use super::orders::{self, NewFeedback, PlaceOrder};
 use super::routes::{self as flows, authenticate};
 use super::site::{self, NewCanary, NewNews};
@@ -97,6 +97,7 @@ pub(crate) fn routes() -> Router<MarketService> {
         .route("/operator/canary", post(set_canary))
         .route("/operator/disputes/{id}/resolve", post(resolve))
         .route("/operator/withdraw", post(withdraw))
+        .route("/operator/exit", post(exit))
 }
 
 /// The logged-in user, if any (a bad or banned session counts as none).
@@ -314,7 +315,7 @@ async fn orders_page(State(svc): State<MarketService>, headers: HeaderMap) -> Re
     let r = async {
         let user = authenticate(&svc, &headers)?;
         let purchases = flows::purchases(&svc, &user).await?;
-        let sales = flows::sales(&svc, &user).await?;
+        let sales = flows::sales(&svc, &user, None).await?;
         Ok(page(&svc, &headers, StatusCode::OK, "orders.html", json!({"purchases": purchases, "sales": sales})))
     }
     .await;
@@ -523,6 +524,16 @@ async fn withdraw(State(svc): State<MarketService>, headers: HeaderMap, FormInpu
         let user = operator_user(&svc, &headers)?;
         let txid = flows::do_withdraw(&svc, &user, &req).await?;
         Ok(done(&headers, "/operator", json!({"txid": txid})))
+    }
+    .await;
+    finish(&svc, &headers, r)
+}
+
+async fn exit(State(svc): State<MarketService>, headers: HeaderMap, FormInput(req): FormInput<ExitRequest>) -> Response {
+    let r = async {
+        let user = operator_user(&svc, &headers)?;
+        let sweep = flows::do_exit(&svc, &user, &req).await?;
+        Ok(done(&headers, "/operator", json_of(sweep)?))
     }
     .await;
     finish(&svc, &headers, r)

@@ -64,13 +64,15 @@ pub struct Directory {
 pub struct ActorState {
     /// The scenario's description of this actor.
     pub actor: Actor,
-    party: Party,
-    wallet: Wallet,
+    pub(super) party: Party,
+    pub(super) wallet: Wallet,
     /// The address the actor receives funds at (and, carelessly, reuses).
     pub main_address: Address,
-    rng: SimRng,
-    sessions: BTreeMap<PersonaId, String>,
-    orders: BTreeMap<PersonaId, Vec<i64>>,
+    pub(super) rng: SimRng,
+    /// The world seed (the actor's own secrets, e.g. an operator's password, derive from it).
+    pub(super) seed: u64,
+    pub(super) sessions: BTreeMap<PersonaId, String>,
+    pub(super) orders: BTreeMap<PersonaId, Vec<i64>>,
     accounts: BTreeMap<ProviderId, (String, String)>,
     joins: Vec<PendingJoin>,
 }
@@ -110,6 +112,7 @@ impl ActorState {
             wallet,
             main_address,
             rng,
+            seed,
             sessions: BTreeMap::new(),
             orders: BTreeMap::new(),
             accounts: BTreeMap::new(),
@@ -171,14 +174,17 @@ impl ActorState {
         &self.actor.id
     }
 
-    fn persona_site<'a>(&self, scenario: &'a Scenario, persona: &PersonaId) -> Result<(&'a SiteId, String), CastError> {
-        let p = scenario
-            .cast
+    /// The site and handle of a persona: the actor's own (a crowd member's are generated,
+    /// not in the scenario), else any in the scenario's cast.
+    pub(super) fn persona_site(&self, scenario: &Scenario, persona: &PersonaId) -> Result<(SiteId, String), CastError> {
+        let p = self
+            .actor
+            .personas
             .iter()
-            .flat_map(|a| a.personas.iter())
+            .chain(scenario.cast.iter().flat_map(|a| a.personas.iter()))
             .find(|p| &p.id == persona)
             .ok_or_else(|| CastError::Script(format!("unknown persona {persona}")))?;
-        Ok((&p.site, p.handle.clone()))
+        Ok((p.site.clone(), p.handle.clone()))
     }
 
     fn has_slip(&self, wanted: impl Fn(&SlipKind) -> bool) -> bool {
@@ -201,10 +207,10 @@ pub struct Stage<'a> {
 }
 
 impl Stage<'_> {
-    fn record(&self, fact: Fact) {
+    pub(super) fn record(&self, fact: Fact) {
         self.truth.write().record(fact);
     }
-    fn site_url(&self, site: &SiteId) -> Result<&str, CastError> {
+    pub(super) fn site_url(&self, site: &SiteId) -> Result<&str, CastError> {
         self.directory.sites.get(site).map(String::as_str).ok_or_else(|| CastError::Script(format!("site {site} is not running")))
     }
     fn provider_url(&self, provider: &ProviderId) -> Result<&str, CastError> {
@@ -217,7 +223,13 @@ impl Stage<'_> {
 }
 
 /// Sends a JSON request and returns the JSON answer, mapping error statuses to `Refused`.
-async fn call(party: &Party, method: reqwest::Method, url: &str, token: Option<&str>, body: Option<Value>) -> Result<Value, CastError> {
+pub(super) async fn call(
+    party: &Party,
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<Value, CastError> {
     let mut req = party.client_for(url).request(method, url).header("accept", "application/json");
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -237,11 +249,11 @@ async fn call(party: &Party, method: reqwest::Method, url: &str, token: Option<&
     serde_json::from_str(&text).map_err(|e| CastError::Protocol(url.to_string(), e.to_string()))
 }
 
-fn str_field<'v>(v: &'v Value, key: &str, what: &str) -> Result<&'v str, CastError> {
+pub(super) fn str_field<'v>(v: &'v Value, key: &str, what: &str) -> Result<&'v str, CastError> {
     v.get(key).and_then(Value::as_str).ok_or_else(|| CastError::Protocol(what.to_string(), format!("no `{key}` in {v}")))
 }
 
-fn int_field(v: &Value, key: &str, what: &str) -> Result<i64, CastError> {
+pub(super) fn int_field(v: &Value, key: &str, what: &str) -> Result<i64, CastError> {
     v.get(key).and_then(Value::as_i64).ok_or_else(|| CastError::Protocol(what.to_string(), format!("no `{key}` in {v}")))
 }
 
@@ -261,6 +273,11 @@ pub fn phrase(action: &Action) -> String {
         Action::Profile { persona, .. } => format!("write the profile of {persona}"),
         Action::Paste { site, .. } => format!("paste on {site}"),
         Action::CoinJoin { via } => format!("join a CoinJoin round at {via}"),
+        Action::AnswerMessages(p) => format!("answer the messages of {p}"),
+        Action::Announce { persona, .. } => format!("announce news as {persona}"),
+        Action::Ban { handle, .. } => format!("ban {handle}"),
+        Action::CollectCommission(p) => format!("collect the commission as {p}"),
+        Action::ExitScam(p) => format!("exit-scam as {p}"),
     }
 }
 
@@ -280,19 +297,24 @@ pub async fn perform(state: &mut ActorState, stage: &Stage<'_>, action: &Action)
         Action::Profile { persona, bio } => profile(state, stage, persona, bio).await,
         Action::Paste { site, author, title, body } => paste(state, stage, site, author.as_ref(), title, body).await,
         Action::CoinJoin { via } => coinjoin(state, stage, via).await,
+        Action::AnswerMessages(p) => super::roles::answer_messages(state, stage, p).await,
+        Action::Announce { persona, title, body } => super::roles::announce(state, stage, persona, title, body).await,
+        Action::Ban { persona, handle } => super::roles::ban(state, stage, persona, handle).await,
+        Action::CollectCommission(p) => super::roles::collect_commission(state, stage, p).await,
+        Action::ExitScam(p) => super::roles::exit_scam(state, stage, p).await,
     }
 }
 
-fn session<'s>(state: &'s ActorState, persona: &PersonaId) -> Result<&'s str, CastError> {
+pub(super) fn session<'s>(state: &'s ActorState, persona: &PersonaId) -> Result<&'s str, CastError> {
     state.sessions.get(persona).map(String::as_str).ok_or_else(|| CastError::Script(format!("{persona} has not registered")))
 }
 
 async fn register(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
-    let base = stage.site_url(site)?.to_string();
+    let base = stage.site_url(&site)?.to_string();
     let password = state.password();
     // Markets register under /api; forums and social sites on their own /register form.
-    let path = match stage.scenario.sites.iter().find(|x| &x.id == site).map(|x| &x.kind) {
+    let path = match stage.scenario.sites.iter().find(|x| x.id == site).map(|x| &x.kind) {
         Some(SiteKind::Forum | SiteKind::Social) => "register",
         _ => "api/register",
     };
@@ -307,7 +329,7 @@ async fn register(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId
 
 async fn open_shop(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, bio: &str) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
-    let base = stage.site_url(site)?.to_string();
+    let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
     let payout = state.main_address.to_string();
     let leaks = state.has_slip(|k| matches!(k, SlipKind::AddressInProfile(p) if p == persona));
@@ -326,7 +348,7 @@ async fn open_shop(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaI
 
 async fn list(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, l: &ListingSpec) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
-    let base = stage.site_url(site)?.to_string();
+    let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
     let body = json!({
         "title": l.title, "category": l.category, "description": l.description, "price_sat": l.price.0,
@@ -373,7 +395,7 @@ async fn order(
     quantity: u32,
 ) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
-    let base = stage.site_url(site)?.to_string();
+    let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
     let spec = listing_spec(stage.scenario, listing)?;
     let market_id = find_listing(&state.party, &base, spec).await?;
@@ -395,7 +417,7 @@ async fn order(
 
 /// Pays `amount` to `to` from the actor's wallet (as its habits say), broadcasting through
 /// the explorer.
-async fn pay(state: &mut ActorState, stage: &Stage<'_>, to: &Address, amount: u64) -> Result<bitcoin::Txid, CastError> {
+pub(super) async fn pay(state: &mut ActorState, stage: &Stage<'_>, to: &Address, amount: u64) -> Result<bitcoin::Txid, CastError> {
     let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
     let coins = state.coins(&explorer).await?;
     let payment =
@@ -425,7 +447,7 @@ async fn sweep_to(state: &mut ActorState, stage: &Stage<'_>, to: &Address) -> Re
 }
 
 /// Parses an address a service gave, on darkcoin's network.
-fn darkcoin_address(s: &str, what: &str) -> Result<Address, CastError> {
+pub(super) fn darkcoin_address(s: &str, what: &str) -> Result<Address, CastError> {
     coin_sim::params::parse_address(s).ok_or_else(|| CastError::Protocol(what.to_string(), format!("bad address {s}")))
 }
 
@@ -479,8 +501,9 @@ async fn post(
     body: &str,
 ) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
-    let base = stage.site_url(site)?.to_string();
+    let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
+    let body = super::roles::in_own_words(&state.actor.habits, &mut state.rng, body);
     let answer = call(
         &state.party,
         reqwest::Method::POST,
@@ -495,7 +518,7 @@ async fn post(
 
 async fn profile(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, bio: &str) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
-    let base = stage.site_url(site)?.to_string();
+    let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
     call(
         &state.party,
@@ -530,9 +553,11 @@ async fn paste(
 
 async fn ship(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
-    let base = stage.site_url(site)?.to_string();
+    let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
-    let orders = call(&state.party, reqwest::Method::GET, &format!("{base}/api/vendor/orders"), Some(&token), None).await?;
+    // Only the orders waiting to be shipped: the market answers them from an index, however
+    // long the vendor's history.
+    let orders = call(&state.party, reqwest::Method::GET, &format!("{base}/api/vendor/orders?status=paid"), Some(&token), None).await?;
     let items = orders.as_array().or_else(|| orders.get("orders").and_then(Value::as_array)).cloned().unwrap_or_default();
     let mut shipped = Vec::new();
     for o in &items {
@@ -551,7 +576,7 @@ async fn ship(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) ->
 
 async fn finalize(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, rating: u8, feedback: &str) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
-    let base = stage.site_url(site)?.to_string();
+    let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
     let mut done = Vec::new();
     for id in state.orders.get(persona).cloned().unwrap_or_default() {
@@ -560,6 +585,7 @@ async fn finalize(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId
             continue;
         }
         let fin = call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/finalize"), Some(&token), None).await?;
+        let feedback = super::roles::in_own_words(&state.actor.habits, &mut state.rng, feedback);
         call(
             &state.party,
             reqwest::Method::POST,

@@ -3,12 +3,19 @@
 //!
 //! [`World::build`] starts the explorer, each market and each exchange as real HTTP
 //! services and names them on the [`network::DirectNetwork`]; [`World::run_until`]
-//! fast-forwards: it moves the clock from event to event (a scripted step or a block),
-//! performing each in order, so the same scenario and seed give the same world.
+//! moves the clock from event to event (a scripted step, a crowd member's wake-up from
+//! the [`scheduler::Agenda`], or a block), performing each in order, so the same scenario
+//! and seed give the same world. Fast-forward runs it to the world's end at once; a live
+//! classroom runs it every tick up to where its pace (wall time × compression) allows.
+//! Actors with active hours wait for their next window ([`roles::next_active`]); the
+//! scenario's `population` adds generated crowds ([`population`]).
 
 pub mod cast;
 pub mod network;
 pub mod onion;
+pub mod population;
+pub mod roles;
+pub mod scheduler;
 mod sites;
 pub mod tor_client;
 pub mod truth;
@@ -116,11 +123,12 @@ pub struct WorldStats {
     pub actions_ok: usize,
     /// Scripted actions that failed.
     pub actions_failed: usize,
-}
-
-enum Due {
-    Block,
-    Step { actor: usize, step: usize },
+    /// Private messages on every market.
+    pub messages: usize,
+    /// Feedback left on every market.
+    pub reviews: usize,
+    /// Disputes opened on every market.
+    pub disputes: usize,
 }
 
 /// A scenario's world, running.
@@ -143,9 +151,10 @@ pub struct World {
     desks: BTreeMap<ProviderId, ProviderDesk>,
     truth: SharedTruth,
     actors: Vec<ActorState>,
-    /// Scheduled steps, sorted by (time, actor, step).
-    steps: Vec<(SimTime, usize, usize)>,
-    next_step: usize,
+    /// Scripted steps and crowd wake-ups still to come.
+    agenda: scheduler::Agenda,
+    /// Each actor's part in a background crowd (`None` for the scenario's own cast).
+    crowd: Vec<Option<population::Part>>,
     next_block: SimTime,
     miner: Address,
     shutdown: watch::Sender<bool>,
@@ -163,6 +172,13 @@ async fn serve(ip: IpAddr, router: axum::Router, mut stop: watch::Receiver<bool>
     let addr = SocketAddr::new(ip, 0);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| WorldError::Listen { addr, source })?;
     let socket = listener.local_addr().map_err(|source| WorldError::Listen { addr, source })?;
+    // Answers go out at once: with Nagle's algorithm a response written in two pieces waits
+    // for the client's delayed ACK (40 ms), which would dominate a world on loopback.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::trace!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let stopped = async move {
@@ -338,12 +354,21 @@ impl World {
         let (shutdown, stop) = watch::channel(false);
 
         // The cast's wallets exist before the chain: the genesis block pays their funds.
-        let actors_spec = scenario.cast.clone();
-        let wallets: BTreeMap<ActorId, Address> = actors_spec.iter().map(|a| (a.id.clone(), cast::actor_wallet(a, seed).1)).collect();
+        let members = population::generate(&scenario, seed);
+        let mut actors_spec: Vec<(sim_core::scenario::Actor, Option<population::Part>)> =
+            scenario.cast.iter().map(|a| (a.clone(), None)).collect();
+        actors_spec.extend(members.into_iter().map(|m| (m.actor, Some(m.part))));
+        let wallets: BTreeMap<ActorId, Address> = actors_spec.iter().map(|(a, _)| (a.id.clone(), cast::actor_wallet(a, seed).1)).collect();
         let mut allocations = Vec::new();
         for f in &scenario.coin.initial_funds {
             if let Some(addr) = wallets.get(&f.actor) {
                 allocations.push((addr.clone(), f.amount.0));
+            }
+        }
+        // The crowd's buyers start with the money the scenario gives them.
+        for (a, part) in &actors_spec {
+            if let (Some(population::Part::Buyer { .. }), Some(pop), Some(addr)) = (part, &scenario.population, wallets.get(&a.id)) {
+                allocations.push((addr.clone(), pop.buyers.funds.0));
             }
         }
         // Mixers start with a float of their own, so payouts need not be the deposit itself.
@@ -391,11 +416,20 @@ impl World {
             let SiteKind::Market(m) = &site.kind else { continue };
             let name = site.id.to_string();
             let db = storage.open(&name)?;
+            // The operator's account: its persona's handle on this market, with a password
+            // only the operator actor derives.
+            let operator = m.operator.as_ref().and_then(|op| {
+                let actor = scenario.cast.iter().find(|a| &a.id == op)?;
+                let persona = actor.personas.iter().find(|p| p.site == site.id)?;
+                Some((persona.handle.clone(), roles::operator_password(seed, op)))
+            });
             let config = MarketConfig {
                 name: site.name.clone(),
                 commission_bps: m.commission_bps,
                 feerate_sat_per_vb: scenario.coin.fee_rate,
                 min_confirmations: m.min_confirmations,
+                operator_username: operator.as_ref().map(|o| o.0.clone()),
+                operator_password: operator.map(|o| o.1),
                 ..MarketConfig::default()
             };
             let escrow = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:escrow:{}", site.id)));
@@ -494,18 +528,27 @@ impl World {
 
         // The cast, each with its own party on the network and its own random stream.
         let mut actors = Vec::new();
-        let mut steps = Vec::new();
-        for (i, a) in actors_spec.into_iter().enumerate() {
+        let mut crowd = Vec::new();
+        let mut agenda = scheduler::Agenda::new();
+        for (i, (a, part)) in actors_spec.into_iter().enumerate() {
             let party = network.party(Some(&a.identity.home_ip))?;
             let mut jitter_rng = rng::stream(seed, &format!("schedule:{}", a.id));
             for (j, s) in a.script.iter().enumerate() {
                 let jitter = rng::below(&mut jitter_rng, u64::try_from(s.jitter.as_secs()).unwrap_or(0).saturating_add(1));
                 let at = start.plus(s.at).plus(SimDuration::secs(i64::try_from(jitter).unwrap_or(0)));
-                steps.push((at, i, j));
+                agenda.push(at, scheduler::Event::Step { actor: i, step: j });
+            }
+            if let (Some(_), Some(pop)) = (&part, &scenario.population) {
+                // Crowd members turn up over the first hours, each in its own active hours.
+                let first = start.plus(population::exp_wait(&mut jitter_rng, pop.vendors.check_in_every.min(pop.buyers.order_every)));
+                agenda.push(
+                    roles::next_active(first, a.identity.utc_offset_hours, a.habits.active_hours),
+                    scheduler::Event::Wake { actor: i },
+                );
             }
             actors.push(ActorState::new(a, seed, party));
+            crowd.push(part);
         }
-        steps.sort();
         provision(&scenario, seed, &directory, &network, &actors).await;
 
         Ok(World {
@@ -524,8 +567,8 @@ impl World {
             desks,
             truth,
             actors,
-            steps,
-            next_step: 0,
+            agenda,
+            crowd,
             miner,
             shutdown,
             tasks,
@@ -583,35 +626,58 @@ impl World {
         self.truth.write().chronicle.push(ChronicleEntry { time, actor, text, ok });
     }
 
-    fn next_due(&self) -> (SimTime, Due) {
-        match self.steps.get(self.next_step) {
-            Some(&(t, actor, step)) if t < self.next_block => (t, Due::Step { actor, step }),
-            _ => (self.next_block, Due::Block),
-        }
-    }
-
     /// Runs the world, event by event, until simulated time `end`; the clock ends at `end`.
+    /// Cast events due before the next block come first; a block comes at its time.
     pub async fn run_until(&mut self, end: SimTime) -> Result<(), WorldError> {
         loop {
-            let (t, due) = self.next_due();
-            if t > end {
+            let bound = if self.next_block <= end { self.next_block } else { end.plus(SimDuration::secs(1)) };
+            if let Some((t, event)) = self.agenda.pop_before(bound) {
+                self.clock.advance_to(t);
+                match event {
+                    scheduler::Event::Step { actor, step } => self.step(actor, step, t).await,
+                    scheduler::Event::Wake { actor } => self.wake(actor).await,
+                }
+                continue;
+            }
+            if self.next_block > end {
                 break;
             }
-            self.clock.advance_to(t);
-            match due {
-                Due::Block => {
-                    self.mine_block()?;
-                    self.next_block = self.next_block.plus(self.scenario.coin.block_interval);
-                    self.services_after_block().await;
-                }
-                Due::Step { actor, step } => {
-                    self.next_step += 1;
-                    self.perform(actor, step).await;
-                }
-            }
+            self.clock.advance_to(self.next_block);
+            self.mine_block()?;
+            self.next_block = self.next_block.plus(self.scenario.coin.block_interval);
+            self.services_after_block().await;
         }
         self.clock.advance_to(end);
         Ok(())
+    }
+
+    /// A scripted step: performed now, or put off to the actor's next active hours.
+    async fn step(&mut self, actor: usize, step: usize, due: SimTime) {
+        let Some(a) = self.actors.get(actor) else { return };
+        let online = roles::next_active(due, a.actor.identity.utc_offset_hours, a.actor.habits.active_hours);
+        if online > due {
+            self.agenda.push(online, scheduler::Event::Step { actor, step });
+            return;
+        }
+        self.perform(actor, step).await;
+    }
+
+    /// A crowd member's rounds, and its next wake-up (in its active hours).
+    async fn wake(&mut self, actor: usize) {
+        let Some(pop) = self.scenario.population.clone() else { return };
+        let scenario = self.scenario.clone();
+        let (Some(state), Some(Some(part))) = (self.actors.get_mut(actor), self.crowd.get_mut(actor)) else { return };
+        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth };
+        let rounds = population::wake(part, state, &stage, &pop).await;
+        let id = state.id().clone();
+        let next = self.clock.now().plus(rounds.next);
+        let next = roles::next_active(next, state.actor.identity.utc_offset_hours, state.actor.habits.active_hours);
+        for (text, ok) in rounds.done {
+            self.chronicle(Some(id.clone()), text, ok);
+        }
+        if next < self.world_end() {
+            self.agenda.push(next, scheduler::Event::Wake { actor });
+        }
     }
 
     /// What the world's own services do on each block: tumblers pay what is due, and
@@ -745,13 +811,14 @@ impl World {
         let blocks = chain.height();
         let transactions = (1..=blocks).filter_map(|h| chain.block_at(h)).map(|b| b.txdata.len().saturating_sub(1)).sum();
         drop(chain);
-        let mut orders = 0;
-        let mut listings = 0;
+        let mut counts = BTreeMap::<&str, usize>::new();
         for (id, r) in self.records.iter().filter(|(id, _)| id.starts_with("site:")) {
             let dump = r.records().map_err(|e| service_err(id, e))?;
-            orders += dump.get("orders").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
-            listings += dump.get("listings").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
+            for table in ["orders", "listings", "messages", "feedback", "disputes"] {
+                *counts.entry(table).or_default() += dump.get(table).and_then(serde_json::Value::as_array).map_or(0, Vec::len);
+            }
         }
+        let count = |t: &str| counts.get(t).copied().unwrap_or(0);
         let truth = self.truth.read();
         let actions_ok = truth.chronicle.iter().filter(|c| c.actor.is_some() && c.ok).count();
         let actions_failed = truth.chronicle.iter().filter(|c| c.actor.is_some() && !c.ok).count();
@@ -759,12 +826,21 @@ impl World {
             actors: self.actors.len(),
             blocks,
             transactions,
-            listings,
-            orders,
+            listings: count("listings"),
+            orders: count("orders"),
             facts: truth.facts.len(),
             actions_ok,
             actions_failed,
+            messages: count("messages"),
+            reviews: count("feedback"),
+            disputes: count("disputes"),
         })
+    }
+
+    /// Every record a service keeps (`site:<id>` or `provider:<id>`), tables by name — what
+    /// the world digest covers; for tests and benchmarks, never served to a team.
+    pub fn records_of(&self, service: &str) -> Result<Option<serde_json::Value>, WorldError> {
+        self.records.get(service).map(|r| r.records().map_err(|e| service_err(service, e))).transpose()
     }
 
     /// Which member of the cast owns an output script (by the addresses its wallet made).

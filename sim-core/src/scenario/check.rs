@@ -97,6 +97,7 @@ fn check_one(s: &Scenario) -> Vec<Problem> {
     c.coin();
     c.providers();
     c.cast();
+    c.population();
     c.legal();
     c.charges();
     c.rubric();
@@ -381,6 +382,67 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A background population trades on a market, with sane ranges and hours.
+    fn population(&mut self) {
+        for (i, a) in self.s.cast.iter().enumerate() {
+            if let Some(h) = a.habits.active_hours.filter(|h| h.from > 24 || h.to > 24 || h.from == h.to) {
+                self.push(Problem::new(
+                    format!("cast[{i}].habits.active_hours"),
+                    format!("({}, {}) is not a window of hours 0–24", h.from, h.to),
+                ));
+            }
+        }
+        let Some(pop) = &self.s.population else { return };
+        self.site_of_kind("population.market".into(), pop.market.as_str(), "a Market", |k| matches!(k, SiteKind::Market(_)));
+        if pop.vendors.min_price > pop.vendors.max_price {
+            self.push(Problem::new(
+                "population.vendors.min_price",
+                format!("min_price {} is above max_price {}", pop.vendors.min_price, pop.vendors.max_price),
+            ));
+        }
+        if pop.buyers.count > 0 && pop.vendors.count == 0 && !self.s.cast.iter().any(|a| a.role == Role::Vendor) {
+            self.push(
+                Problem::new("population.buyers.count", "background buyers need vendors to buy from")
+                    .with_help("add `vendors: (count: …)`"),
+            );
+        }
+        if pop.buyers.ratings.len() != 5 || pop.buyers.ratings.iter().all(|w| *w == 0) {
+            self.push(
+                Problem::new(
+                    "population.buyers.ratings",
+                    format!("expected five weights (1 to 5 stars), not all 0; found {:?}", pop.buyers.ratings),
+                )
+                .with_help("e.g. `ratings: [2, 1, 3, 10, 30]`"),
+            );
+        }
+        if pop.buyers.dispute_percent > 100 {
+            self.push(Problem::new("population.buyers.dispute_percent", format!("{} is not a per cent", pop.buyers.dispute_percent)));
+        }
+        if pop.buyers.order_every.as_secs() <= 0 || pop.vendors.check_in_every.as_secs() <= 0 {
+            self.push(Problem::new("population", "order_every and check_in_every must be positive durations"));
+        }
+        if let Some(h) = pop.active_hours.filter(|h| h.from > 24 || h.to > 24 || h.from == h.to) {
+            self.push(Problem::new("population.active_hours", format!("({}, {}) is not a window of hours 0–24", h.from, h.to)));
+        }
+    }
+
+    /// Checks that `p` is the actor's own persona on a market the actor operates.
+    fn operator_persona(&mut self, path: String, actor: &Actor, p: &PersonaId) {
+        self.own_persona(path.clone(), actor, p);
+        let Some(persona) = actor.personas.iter().find(|x| x.id == *p) else { return };
+        let runs = self
+            .s
+            .sites
+            .iter()
+            .any(|x| x.id == persona.site && matches!(&x.kind, SiteKind::Market(m) if m.operator.as_ref() == Some(&actor.id)));
+        if !runs {
+            self.push(
+                Problem::new(path, format!("actor `{}` does not operate `{}`, where persona `{p}` lives", actor.id, persona.site))
+                    .with_help(format!("set `operator: Some(\"{}\")` on the market `{}`", actor.id, persona.site)),
+            );
+        }
+    }
+
     fn step(&mut self, i: usize, a: &Actor, k: usize, step: &Step) {
         let s = self.s;
         let base = format!("cast[{i}].script[{k}]");
@@ -439,6 +501,11 @@ impl<'a> Checker<'a> {
             Action::CoinJoin { via } => self.site_of_kind(format!("{act}.CoinJoin.via"), via.as_str(), "a CoinJoin coordinator", |k| {
                 matches!(k, SiteKind::CoinJoin(_))
             }),
+            Action::AnswerMessages(p) => self.own_persona(format!("{act}.AnswerMessages"), a, p),
+            Action::Announce { persona, .. } => self.operator_persona(format!("{act}.Announce.persona"), a, persona),
+            Action::Ban { persona, .. } => self.operator_persona(format!("{act}.Ban.persona"), a, persona),
+            Action::CollectCommission(p) => self.operator_persona(format!("{act}.CollectCommission"), a, p),
+            Action::ExitScam(p) => self.operator_persona(format!("{act}.ExitScam"), a, p),
             Action::CashOut { provider } => {
                 let path = format!("{act}.CashOut.provider");
                 if self.provider(path.clone(), provider.as_str()) && account_before(a, k, provider).is_none() {

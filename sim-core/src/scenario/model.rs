@@ -47,6 +47,11 @@ pub struct Scenario {
     pub variants: Option<Variants>,
     /// The reference solution the autopilot follows; it must score full marks.
     pub solution: Vec<SolutionStep>,
+    /// Background crowds (vendors and buyers generated from the seed) that make a market
+    /// busy; they act through the same APIs as the cast but carry no scenario facts the
+    /// case depends on. None when absent.
+    #[serde(default)]
+    pub population: Option<Population>,
 }
 
 /// Metadata for instructors and the world's timing.
@@ -282,6 +287,41 @@ pub struct Habits {
     /// Pay with taproot (BIP86) addresses instead of P2WPKH (BIP84).
     #[serde(default)]
     pub taproot: bool,
+    /// Hours of the day (in the actor's own time zone) when the actor is online; a step
+    /// due outside them waits for the next active window. Always online when absent.
+    #[serde(default)]
+    pub active_hours: Option<ActiveHours>,
+    /// Favourite phrases, now and then worked into what the actor writes (feedback,
+    /// posts, messages, shop texts) — a stylometric trace.
+    #[serde(default)]
+    pub phrases: Vec<String>,
+    /// How the actor writes: quirks applied to every text they write.
+    #[serde(default)]
+    pub quirks: Vec<WritingQuirk>,
+}
+
+/// A daily window of activity, in local hours `from` (inclusive) to `to` (exclusive), 0–24;
+/// a window past midnight has `from > to` (e.g. 22 to 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveHours {
+    /// First active hour (local time).
+    pub from: u32,
+    /// First hour no longer active (local time).
+    pub to: u32,
+}
+
+/// Writing habits that make one author's texts recognisable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum WritingQuirk {
+    /// Writes everything in lower case.
+    Lowercase,
+    /// Leaves out apostrophes (`dont`, `im`).
+    NoApostrophes,
+    /// Ends sentences with `!!` instead of `.`.
+    Exclamations,
+    /// Trails off with `...` at the end of a text.
+    Ellipses,
 }
 
 fn yes_habit() -> bool {
@@ -290,7 +330,15 @@ fn yes_habit() -> bool {
 
 impl Default for Habits {
     fn default() -> Self {
-        Habits { reuse_addresses: true, round_amounts: false, consolidate: false, taproot: false }
+        Habits {
+            reuse_addresses: true,
+            round_amounts: false,
+            consolidate: false,
+            taproot: false,
+            active_hours: None,
+            phrases: Vec::new(),
+            quirks: Vec::new(),
+        }
     }
 }
 
@@ -554,6 +602,31 @@ pub enum Action {
         /// The exchange.
         provider: ProviderId,
     },
+    /// Reply to every unanswered private message the persona received on its market.
+    AnswerMessages(PersonaId),
+    /// The market's operator (the site's `operator`, logged in as its persona there)
+    /// publishes news on the market.
+    Announce {
+        /// The operator's persona on the market.
+        persona: PersonaId,
+        /// Headline.
+        title: String,
+        /// Text.
+        body: String,
+    },
+    /// The operator bans an account of the market by its handle.
+    Ban {
+        /// The operator's persona on the market.
+        persona: PersonaId,
+        /// The handle to ban.
+        handle: String,
+    },
+    /// The operator withdraws the commission the market has earned to the actor's wallet.
+    CollectCommission(PersonaId),
+    /// The operator's exit scam: every escrow of an order still open (paid, shipped or
+    /// disputed) is swept to the actor's wallet through the operator's side of the
+    /// market, and the market announces "maintenance".
+    ExitScam(PersonaId),
 }
 
 /// A listing an actor puts on a market.
@@ -624,6 +697,133 @@ pub enum ReactionKind {
     GoDark,
     /// Delete data the actor controls.
     WipeData,
+}
+
+/// Background crowds generated deterministically from the seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Population {
+    /// The market the crowd trades on.
+    pub market: SiteId,
+    /// Background vendors.
+    #[serde(default)]
+    pub vendors: VendorCrowd,
+    /// Background buyers.
+    #[serde(default)]
+    pub buyers: BuyerCrowd,
+    /// Time zones (hours from UTC) the crowd's members are drawn from, evenly; UTC when empty.
+    #[serde(default)]
+    pub utc_offsets: Vec<i32>,
+    /// Local hours the crowd is online (each member's window is shifted by up to an hour).
+    #[serde(default)]
+    pub active_hours: Option<ActiveHours>,
+}
+
+/// How many background vendors there are and how they trade.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorCrowd {
+    /// Number of vendors.
+    #[serde(default)]
+    pub count: u32,
+    /// Listings each vendor opens with.
+    #[serde(default = "three")]
+    pub listings: u32,
+    /// Categories listings are drawn from.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Lowest unit price.
+    #[serde(default = "min_price")]
+    pub min_price: Sats,
+    /// Highest unit price.
+    #[serde(default = "max_price")]
+    pub max_price: Sats,
+    /// Units in stock per listing; a vendor restocks a listing that ran low.
+    #[serde(default = "stock")]
+    pub stock: u32,
+    /// How often (on average) a vendor checks in: ships, restocks, answers messages.
+    #[serde(default = "check_in")]
+    pub check_in_every: SimDuration,
+}
+
+impl Default for VendorCrowd {
+    fn default() -> Self {
+        VendorCrowd {
+            count: 0,
+            listings: three(),
+            categories: Vec::new(),
+            min_price: min_price(),
+            max_price: max_price(),
+            stock: stock(),
+            check_in_every: check_in(),
+        }
+    }
+}
+
+/// How many background buyers there are and how they buy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyerCrowd {
+    /// Number of buyers.
+    #[serde(default)]
+    pub count: u32,
+    /// Mean time between one buyer's orders (exponentially distributed).
+    #[serde(default = "order_every")]
+    pub order_every: SimDuration,
+    /// Largest quantity of one order (uniform from 1).
+    #[serde(default = "one")]
+    pub max_quantity: u32,
+    /// Per cent of delivered orders the buyer disputes instead of finalizing.
+    #[serde(default)]
+    pub dispute_percent: u32,
+    /// Relative weights of 1 to 5 stars in feedback (five numbers).
+    #[serde(default = "ratings")]
+    pub ratings: Vec<u32>,
+    /// Darkcoin each buyer starts with (paid by the genesis block).
+    #[serde(default = "funds")]
+    pub funds: Sats,
+    /// Feedback texts buyers choose from (a stock line when empty).
+    #[serde(default)]
+    pub feedback: Vec<String>,
+}
+
+impl Default for BuyerCrowd {
+    fn default() -> Self {
+        BuyerCrowd {
+            count: 0,
+            order_every: order_every(),
+            max_quantity: one(),
+            dispute_percent: 0,
+            ratings: ratings(),
+            funds: funds(),
+            feedback: Vec::new(),
+        }
+    }
+}
+
+fn three() -> u32 {
+    3
+}
+fn min_price() -> Sats {
+    Sats(100_000)
+}
+fn max_price() -> Sats {
+    Sats(5_000_000)
+}
+fn stock() -> u32 {
+    50
+}
+fn check_in() -> SimDuration {
+    SimDuration::hours(4)
+}
+fn order_every() -> SimDuration {
+    SimDuration::days(2)
+}
+fn ratings() -> Vec<u32> {
+    vec![2, 1, 3, 10, 30]
+}
+fn funds() -> Sats {
+    Sats(1_000_000_000)
 }
 
 /// Legal process rules.
