@@ -4,6 +4,7 @@
 
 mod classroom;
 mod exercise;
+mod keyed;
 mod lab_api;
 mod leakage;
 mod legal;
