@@ -257,6 +257,28 @@ async fn browser_trade_dispute_and_seizure_over_http() {
     assert!(buyer.page("/").await.1.contains("Scheduled maintenance"));
     let (_, c) = buyer.json("/canary").await;
     assert!(c["text"].as_str().unwrap().contains("have not received any warrant"));
+    // It is signed by the staff key it publishes: rpgp itself and gpg both check the signature.
+    let (sig, key) = (c["signature"].as_str().unwrap(), c["signing_key"].as_str().unwrap());
+    let text = c["text"].as_str().unwrap();
+    {
+        use ::pgp::composed::{Deserializable as _, DetachedSignature, SignedPublicKey};
+        let (public, _) = SignedPublicKey::from_string(key).unwrap();
+        let (signature, _) = DetachedSignature::from_string(sig).unwrap();
+        signature.verify(&public.primary_key, text.as_bytes()).unwrap();
+        assert!(signature.verify(&public.primary_key, b"As of today we have been served a warrant.").is_err());
+    }
+    let home = tempfile::tempdir().unwrap();
+    for (name, body) in [("staff.asc", key), ("canary.sig", sig), ("canary.txt", text)] {
+        std::fs::write(home.path().join(name), body).unwrap();
+    }
+    let gpg = |args: &[&str]| {
+        Command::new("gpg").arg("--batch").arg("--homedir").arg(home.path()).args(args).current_dir(home.path()).output().unwrap()
+    };
+    assert!(gpg(&["--import", "staff.asc"]).status.success());
+    let verified = gpg(&["--verify", "canary.sig", "canary.txt"]);
+    assert!(verified.status.success(), "gpg: {}", String::from_utf8_lossy(&verified.stderr));
+    assert!(String::from_utf8_lossy(&verified.stderr).contains("Good signature from \"Silk Lane staff\""), "{verified:?}");
+    assert!(buyer.page("/canary").await.1.contains("BEGIN PGP SIGNATURE"), "the page shows the signature");
 
     // Seizure: a consistent database file and the access log.
     let image = svc.forensic_image().unwrap();
