@@ -141,6 +141,9 @@ fn provider_facts(provider: &ProviderId, json: &Value, truth: &GroundTruth) -> V
                 facts.push(Fact::new(FactKind::DepositAddressOf, Entity::Address(a.to_string()), account.clone()));
             }
         }
+        for ip in acct.get("logins").and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("ip").and_then(Value::as_str)) {
+            facts.push(Fact::new(FactKind::LoggedInFrom, account.clone(), Entity::Ip(ip.trim().to_string())));
+        }
         let name = acct.get("kyc").and_then(|k| k.get("full_name")).and_then(Value::as_str);
         if let Some(actor) = name.and_then(|n| truth.identity(n)) {
             facts.push(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(actor.clone())));
@@ -166,11 +169,12 @@ fn provider_facts(provider: &ProviderId, json: &Value, truth: &GroundTruth) -> V
     facts
 }
 
-/// Every IP address a provider's records show, in order of appearance (login and lease
-/// IPs); what a team can cite next.
+/// Every IP address a provider's records show, in order of appearance (mailbox and
+/// exchange logins, ISP leases); what a team can cite next.
 pub fn ips_in_records(json: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten() {
+    let accounts = json.get("accounts").and_then(Value::as_array).into_iter().flatten();
+    for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten().chain(accounts) {
         for key in ["logins", "leases"] {
             for ip in sub.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("ip").and_then(Value::as_str)) {
                 if ip.trim().parse::<std::net::IpAddr>().is_ok() && !out.iter().any(|x| x == ip.trim()) {
@@ -216,6 +220,12 @@ mod tests {
         assert_eq!(ips_in_records(&mail), vec!["81.2.69.160".to_string(), "127.0.0.1".to_string()]);
         let isp = json!({"subscribers": [{"name": "Mark Ellis", "address": "1 High St", "leases": [{"ip": "81.2.69.160"}]}]});
         assert_eq!(revealed_facts(&Origin::Provider("netline".into()), isp.to_string().as_bytes(), &truth), vec![lease]);
+        let account = Entity::Account("coinbay".into(), "mellis84".into());
+        let home_login = Fact::new(FactKind::LoggedInFrom, account.clone(), Entity::Ip("81.2.69.160".into()));
+        truth.record(home_login.clone());
+        let exchange = json!({"accounts": [{"username": "mellis84", "logins": [{"ip": "81.2.69.160", "kind": "signup"}]}]});
+        assert_eq!(revealed_facts(&Origin::Provider("coinbay".into()), exchange.to_string().as_bytes(), &truth), vec![home_login]);
+        assert_eq!(ips_in_records(&exchange), vec!["81.2.69.160".to_string()]);
     }
 
     #[test]

@@ -177,3 +177,19 @@ async fn the_keyed_vendor_scores_full_marks_by_its_reference_solution_and_by_the
         assert!(v.excluded.is_empty(), "{name}: {:?}", v.excluded);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exchange_records_show_the_kyc_sign_up_from_the_home_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scenario, mut world, lab) = crate::support::lab_world(11, dir.path()).await;
+    let team = crate::support::investigate_without_filing(&scenario, &lab, &mut world).await;
+    let records = team.evidence("coinbay-records").unwrap().clone();
+    let content = lab.evidence_content(HEAD, &records).await.unwrap();
+    let json: Value = serde_json::from_slice(&content).unwrap();
+    let logins = json["accounts"][0]["logins"].as_array().unwrap();
+    assert!(logins.iter().all(|l| l["ip"] == HOME), "the vendor signs up and logs in from home: {json}");
+    let facts = revealed_facts(&Origin::Provider("coinbay".into()), &content, &world.truth().read());
+    let account = Entity::Account("coinbay".into(), "mellis84".into());
+    assert!(facts.contains(&Fact::new(FactKind::LoggedInFrom, account, Entity::Ip(HOME.into()))), "{facts:?}");
+    world.shutdown().await;
+}

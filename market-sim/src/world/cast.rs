@@ -614,7 +614,9 @@ async fn open_account(state: &mut ActorState, stage: &Stage<'_>, provider: &Prov
     call(&state.party, reqwest::Method::POST, &format!("{base}/api/signup"), None, Some(body)).await?;
     state.accounts.insert(provider.clone(), (username.to_string(), password));
     let account = Entity::Account(provider.clone(), username.to_string());
-    stage.record(Fact::new(FactKind::AccountHolder, account, Entity::Identity(state.actor.id.clone())));
+    stage.record(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(state.actor.id.clone())));
+    // The exchange is a clearnet site: it logs the sign-up from the actor's home line.
+    stage.record(Fact::new(FactKind::LoggedInFrom, account, Entity::Ip(id.home_ip.trim().to_string())));
     Ok(format!("{} opened account {username} at {provider} with KYC documents", id.name))
 }
 

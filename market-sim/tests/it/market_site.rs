@@ -685,8 +685,9 @@ async fn a_vendor_opens_a_shop_with_a_key_and_lists_from_an_ordinary_browser() {
     // The shop form: profile text, an armoured key pasted in, the payout address.
     let payout = Wallet::from_seed([31; 32]).new_address().to_string();
     let (public, _) = pgp::generate_key([32; 32], "heisen <w.white@mail.example>").unwrap();
-    let (s, loc, body) =
-        vendor.form("/sell/shop", &[("bio", "Blue <b>glass</b>."), ("pgp_key", public.as_str()), ("payout_address", payout.as_str())]).await;
+    let (s, loc, body) = vendor
+        .form("/sell/shop", &[("bio", "Blue <b>glass</b>."), ("pgp_key", public.as_str()), ("payout_address", payout.as_str())])
+        .await;
     assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/sell"), "{body}");
     let (_, profile) = vendor.json("/vendor/heisen").await;
     assert_eq!(profile["pgp"]["user_ids"][0], "heisen <w.white@mail.example>", "{profile}");

@@ -79,7 +79,9 @@ pub fn possible_facts(s: &Scenario) -> FactSet {
                 }
                 Action::OpenAccount { provider, username } => {
                     let account = Entity::Account(provider.clone(), username.clone());
-                    facts.insert(Fact::new(FactKind::AccountHolder, account, Entity::Identity(a.id.clone())));
+                    facts.insert(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(a.id.clone())));
+                    // A clearnet exchange logs the sign-up from the home line.
+                    facts.insert(Fact::new(FactKind::LoggedInFrom, account, Entity::Ip(a.identity.home_ip.trim().to_string())));
                 }
                 Action::CashOut { provider } => {
                     let Some((_, username)) = account_before(a, k, provider) else { continue };

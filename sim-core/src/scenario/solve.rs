@@ -476,8 +476,13 @@ impl<'a> Model<'a> {
                 let account = f.object.clone();
                 let reveals = ix(&|g: &Fact| {
                     (g.kind == FactKind::DepositAddressOf && g.object == account)
-                        || (g.kind == FactKind::AccountHolder && g.subject == account)
+                        || (matches!(g.kind, FactKind::AccountHolder | FactKind::LoggedInFrom) && g.subject == account)
                 });
+                // The account's logins show the IP it was used from: citable next.
+                let ip_in = facts
+                    .iter()
+                    .find(|g| g.kind == FactKind::LoggedInFrom && g.subject == account)
+                    .and_then(|g| addr_ix.get(&g.object).copied());
                 acts.push(Act {
                     kind: Kind::Request { kind, provider: p.id.clone(), max_hops, foreign },
                     needs: Some(target),
@@ -485,7 +490,7 @@ impl<'a> Model<'a> {
                     first_in: None,
                     paid_in: None,
                     email_in: None,
-                    ip_in: None,
+                    ip_in,
                     lawful: 2,
                     delay,
                 });
