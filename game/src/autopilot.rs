@@ -14,7 +14,7 @@ use sim_core::scenario::{AddressRef, CaptureTarget, CaseSpec, Scenario, Solution
 use market_sim::world::{World, WorldError};
 
 use crate::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
-use crate::extract::{addresses_in_text, tx_addresses};
+use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, tx_addresses};
 use crate::lab::{Lab, LabError, RequestDraft, RequestStatus};
 use crate::ledger::EvidenceId;
 use crate::prosecutor::Verdict;
@@ -189,11 +189,25 @@ async fn wait_for_answer(
     }
 }
 
-/// Resolves an address reference from the autopilot's own evidence.
+/// Resolves an address reference (coin, e-mail or IP) from the autopilot's own evidence.
 async fn address(lab: &Lab, token: &str, labels: &BTreeMap<EvidenceLabel, EvidenceId>, a: &AddressRef) -> Result<String, String> {
     let (label, paid) = match a {
         AddressRef::FirstIn(l) => (l, false),
         AddressRef::PaidIn(l) => (l, true),
+        AddressRef::EmailIn(l) | AddressRef::IpIn(l) => {
+            let id = labels.get(l).ok_or_else(|| format!("no evidence labelled {l}"))?;
+            let content = lab.evidence_content(token, id).await.map_err(|e| e.to_string())?;
+            let json: Value = serde_json::from_slice(&content).unwrap_or(Value::Null);
+            let found = if matches!(a, AddressRef::EmailIn(_)) {
+                // The key's user IDs first (read from the key itself), then the page's text.
+                let key = json.get("pgp_key").and_then(Value::as_str).map(key_emails).unwrap_or_default();
+                key.into_iter().chain(emails_in_text(&String::from_utf8_lossy(&content))).next()
+            } else {
+                ips_in_records(&json).into_iter().next()
+            };
+            let what = if matches!(a, AddressRef::EmailIn(_)) { "e-mail address" } else { "IP address" };
+            return found.ok_or_else(|| format!("{l} shows no {what}"));
+        }
     };
     let id = labels.get(label).ok_or_else(|| format!("no evidence labelled {label}"))?;
     let content = lab.evidence_content(token, id).await.map_err(|e| e.to_string())?;

@@ -73,7 +73,36 @@ fn site_facts(site: &SiteId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
             facts.push(Fact::new(FactKind::ControlsAddress, who.clone(), Entity::Address(a)));
         }
     }
+    if let Some(key) = json.get("pgp_key").and_then(Value::as_str) {
+        for e in key_emails(key) {
+            facts.push(Fact::new(FactKind::UsesEmail, who.clone(), Entity::Email(e)));
+        }
+    }
     facts
+}
+
+/// The e-mail addresses in the user IDs of an armoured OpenPGP public key, read from the
+/// key itself (its self-signatures checked), lower-cased; none when it is not a valid key.
+pub fn key_emails(armored: &str) -> Vec<String> {
+    let Ok(summary) = market_sim::market::pgp::summarize(armored) else { return Vec::new() };
+    summary.user_ids.iter().flat_map(|uid| emails_in_text(uid)).collect()
+}
+
+/// Every e-mail address (`local@domain.tld`) written in a text, lower-cased, in order.
+pub fn emails_in_text(text: &str) -> Vec<String> {
+    let is_local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    let is_domain = |c: char| c.is_ascii_alphanumeric() || ".-".contains(c);
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        let local: String = text[..at].chars().rev().take_while(|c| is_local(*c)).collect::<Vec<_>>().into_iter().rev().collect();
+        let domain: String = text[at + 1..].chars().take_while(|c| is_domain(*c)).collect();
+        let domain = domain.trim_end_matches('.');
+        let local = local.trim_start_matches('.');
+        if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') {
+            out.push(format!("{local}@{domain}").to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 /// Transfers shown by an Esplora transaction, or a list of them.
@@ -112,12 +141,49 @@ fn provider_facts(provider: &ProviderId, json: &Value, truth: &GroundTruth) -> V
                 facts.push(Fact::new(FactKind::DepositAddressOf, Entity::Address(a.to_string()), account.clone()));
             }
         }
+        for ip in acct.get("logins").and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("ip").and_then(Value::as_str)) {
+            facts.push(Fact::new(FactKind::LoggedInFrom, account.clone(), Entity::Ip(ip.trim().to_string())));
+        }
         let name = acct.get("kyc").and_then(|k| k.get("full_name")).and_then(Value::as_str);
         if let Some(actor) = name.and_then(|n| truth.identity(n)) {
             facts.push(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(actor.clone())));
         }
     }
+    for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten() {
+        // An e-mail provider's mailbox: the IPs its sign-up and logins came from.
+        if let Some(address) = sub.get("address").and_then(Value::as_str).filter(|a| a.contains('@')) {
+            let mailbox = Entity::Email(address.trim().to_ascii_lowercase());
+            for ip in sub.get("logins").and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("ip").and_then(Value::as_str))
+            {
+                facts.push(Fact::new(FactKind::LoggedInFrom, mailbox.clone(), Entity::Ip(ip.trim().to_string())));
+            }
+        }
+        // An internet provider's subscriber: the IPs leased to the name on the contract.
+        if let Some(actor) = sub.get("leases").and(sub.get("name")).and_then(Value::as_str).and_then(|n| truth.identity(n)) {
+            for ip in sub.get("leases").and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("ip").and_then(Value::as_str))
+            {
+                facts.push(Fact::new(FactKind::IpSubscriber, Entity::Ip(ip.trim().to_string()), Entity::Identity(actor.clone())));
+            }
+        }
+    }
     facts
+}
+
+/// Every IP address a provider's records show, in order of appearance (mailbox and
+/// exchange logins, ISP leases); what a team can cite next.
+pub fn ips_in_records(json: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let accounts = json.get("accounts").and_then(Value::as_array).into_iter().flatten();
+    for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten().chain(accounts) {
+        for key in ["logins", "leases"] {
+            for ip in sub.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("ip").and_then(Value::as_str)) {
+                if ip.trim().parse::<std::net::IpAddr>().is_ok() && !out.iter().any(|x| x == ip.trim()) {
+                    out.push(ip.trim().to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -131,6 +197,35 @@ mod tests {
         assert_eq!(addresses_in_text(&format!("Direct deals: {a}. PGP only")), vec![a.to_string()]);
         assert!(addresses_in_text("xbcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080").is_empty());
         assert!(addresses_in_text("no coins here, bcrt1").is_empty());
+    }
+
+    #[test]
+    fn finds_emails_in_user_ids_and_text() {
+        assert_eq!(emails_in_text("GreenLeafUK <Mark.Ellis84@mailbox.example>"), vec!["mark.ellis84@mailbox.example".to_string()]);
+        assert_eq!(emails_in_text("mail me: a@b.example."), vec!["a@b.example".to_string()]);
+        assert!(emails_in_text("no @ here, nor x@localhost").is_empty());
+    }
+
+    #[test]
+    fn provider_records_reveal_logins_and_leases() {
+        let mut truth = GroundTruth::default();
+        truth.identities.insert("mark ellis".into(), "mark".into());
+        let login = Fact::new(FactKind::LoggedInFrom, Entity::Email("m@mailbox.example".into()), Entity::Ip("81.2.69.160".into()));
+        let lease = Fact::new(FactKind::IpSubscriber, Entity::Ip("81.2.69.160".into()), Entity::Identity("mark".into()));
+        truth.record(login.clone());
+        truth.record(lease.clone());
+        let mail = json!({"subscribers": [{"address": "M@mailbox.example", "logins": [{"ip": "81.2.69.160"}, {"ip": "127.0.0.1"}]}]});
+        let got = revealed_facts(&Origin::Provider("mailbox".into()), mail.to_string().as_bytes(), &truth);
+        assert_eq!(got, vec![login], "the Tor exit's login is not the mailbox owner's line");
+        assert_eq!(ips_in_records(&mail), vec!["81.2.69.160".to_string(), "127.0.0.1".to_string()]);
+        let isp = json!({"subscribers": [{"name": "Mark Ellis", "address": "1 High St", "leases": [{"ip": "81.2.69.160"}]}]});
+        assert_eq!(revealed_facts(&Origin::Provider("netline".into()), isp.to_string().as_bytes(), &truth), vec![lease]);
+        let account = Entity::Account("coinbay".into(), "mellis84".into());
+        let home_login = Fact::new(FactKind::LoggedInFrom, account.clone(), Entity::Ip("81.2.69.160".into()));
+        truth.record(home_login.clone());
+        let exchange = json!({"accounts": [{"username": "mellis84", "logins": [{"ip": "81.2.69.160", "kind": "signup"}]}]});
+        assert_eq!(revealed_facts(&Origin::Provider("coinbay".into()), exchange.to_string().as_bytes(), &truth), vec![home_login]);
+        assert_eq!(ips_in_records(&exchange), vec!["81.2.69.160".to_string()]);
     }
 
     #[test]

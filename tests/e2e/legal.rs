@@ -8,7 +8,7 @@ use std::sync::Arc;
 use game::lab::{Lab, Member, RequestDraft, RequestStatus, Role};
 use market_sim::world::World;
 use sim_core::clock::SimDuration;
-use sim_core::scenario::{Grounds, Jurisdiction, LegalRule, Provider, ProviderKind, RequestKind, Scenario};
+use sim_core::scenario::{Grounds, Jurisdiction, LegalRule, Provider, ProviderKind, RequestKind, Scenario, Slip, SlipKind};
 
 use crate::support::{HEAD, shipped};
 
@@ -81,6 +81,10 @@ fn short_retention() -> Scenario {
         grounds: Grounds::None,
         ruling_delay: SimDuration::hours(1),
     });
+    // The vendor opens his mailbox from home (else over Tor, and no home IP is logged).
+    if let Some(mark) = s.cast.iter_mut().find(|a| a.id.as_str() == "mark") {
+        mark.slips.push(Slip { id: "mailbox-from-home".into(), kind: SlipKind::MailboxFromHome("mailbox".into()) });
+    }
     s
 }
 

@@ -10,7 +10,7 @@ use market_sim::world::World;
 use sim_core::clock::SimDuration;
 use sim_core::ids::ProviderId;
 use sim_core::scenario::{
-    Action, Grounds, Jurisdiction, LegalRule, Persona, Provider, ProviderKind, RequestKind, Scenario, Site, SiteKind, Step,
+    Action, Grounds, Jurisdiction, LegalRule, Persona, Provider, ProviderKind, RequestKind, Scenario, Site, SiteKind, Slip, SlipKind, Step,
 };
 
 use crate::support::{HEAD, shipped};
@@ -48,6 +48,8 @@ fn wider_scenario() -> Scenario {
     }
     let mark = s.cast.iter_mut().find(|a| a.id.as_str() == "mark").unwrap();
     mark.identity.isp = Some(ProviderId::from("netline"));
+    // He opens his mailbox from home (without this slip he would use it over Tor).
+    mark.slips.push(Slip { id: "mailbox-from-home".into(), kind: SlipKind::MailboxFromHome("mailbox".into()) });
     mark.personas.push(Persona { id: "gl-forum".into(), site: "dread".into(), handle: "GreenLeafUK".into() });
     mark.personas.push(Persona { id: "gl-social".into(), site: "chirp".into(), handle: "GreenLeafUK".into() });
     let at = |h: i64| SimDuration::hours(h);

@@ -101,6 +101,20 @@ pub fn desk_query(kind: ProviderKind, target: &str) -> String {
     }
 }
 
+/// What a request's target names, by its shape: an IP (also `IP@TIME`, as an ISP is asked),
+/// an e-mail address, else a coin address (or an account name, which no fact is about).
+pub fn target_entity(target: &str) -> Entity {
+    let t = target.trim();
+    let ip = t.split_once('@').map_or(t, |(ip, _)| ip);
+    if let Ok(ip) = ip.parse::<std::net::IpAddr>() {
+        return Entity::Ip(ip.to_string());
+    }
+    if t.contains('@') {
+        return Entity::Email(t.to_ascii_lowercase());
+    }
+    Entity::Address(t.to_string())
+}
+
 /// Whether a granted request of this kind makes the provider hand over records.
 fn produces_records(kind: RequestKind) -> bool {
     matches!(kind, RequestKind::ProductionOrder | RequestKind::MutualLegalAssistance)
@@ -258,7 +272,7 @@ impl Lab {
                 grounds.extend(a.facts.into_iter().map(|r| r.fact));
             }
         }
-        let target = Entity::Address(req.target.trim().to_string());
+        let target = target_entity(&req.target);
         let ruling = judge::rule(
             &self.scenario.legal.rules,
             &RequestForRuling { kind: req.kind, provider_kind: desk.kind, target: &target, grounds: &grounds, cited: req.grounds.len() },
@@ -311,5 +325,13 @@ mod tests {
         assert_eq!(desk_query(ProviderKind::Hosting, "185.220.1.2"), "server_ip=185.220.1.2");
         assert_eq!(desk_query(ProviderKind::Courier, "CP123456789NL"), "tracking=CP123456789NL");
         assert_eq!(desk_query(ProviderKind::Courier, "Mark Ellis&x=1"), "sender=Mark%20Ellis%26x%3D1");
+    }
+
+    #[test]
+    fn a_target_is_read_by_its_shape() {
+        assert_eq!(target_entity(" 81.2.69.160 "), Entity::Ip("81.2.69.160".into()));
+        assert_eq!(target_entity("81.2.69.160@2026-03-02T10:00:00Z"), Entity::Ip("81.2.69.160".into()));
+        assert_eq!(target_entity("Mark.Ellis84@mailbox.example"), Entity::Email("mark.ellis84@mailbox.example".into()));
+        assert_eq!(target_entity("bcrt1qxyz"), Entity::Address("bcrt1qxyz".into()));
     }
 }

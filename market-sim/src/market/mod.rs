@@ -259,6 +259,7 @@ impl MarketService {
         let mut rng = rng;
         operator::ensure_operator(&db, &mut rng, clock.now(), &config)?;
         site::ensure_canary(&db, clock.now(), &config.name)?;
+        site::ensure_operator_key(&db, &mut rng, &config.name)?;
         tracing::info!(market = %config.name, "market service ready");
         Ok(MarketService { inner: Arc::new(ServiceCore::new(config, clock, chain, db, rng, escrow_wallet)) })
     }

@@ -10,8 +10,8 @@
 //! packet instead. Same seed, user ID and time → the same armoured text, byte for byte.
 
 use pgp::composed::{
-    ArmorOptions, Deserializable, KeyType, Message, MessageBuilder, SignedKeyDetails, SignedPublicKey, SignedPublicSubKey, SignedSecretKey,
-    SignedSecretSubKey,
+    ArmorOptions, Deserializable, DetachedSignature, KeyType, Message, MessageBuilder, SignedKeyDetails, SignedPublicKey,
+    SignedPublicSubKey, SignedSecretKey, SignedSecretSubKey,
 };
 use pgp::crypto::ecc_curve::ECCCurve;
 use pgp::crypto::hash::HashAlgorithm;
@@ -39,6 +39,9 @@ pub enum PgpError {
     /// The user ID is empty or too long.
     #[error("user ID must be 1-256 bytes")]
     BadUserId,
+    /// The signature does not verify against the key and text.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
     /// rpgp failed to build, sign or encrypt.
     #[error("OpenPGP operation failed: {0}")]
     Crypto(String),
@@ -170,6 +173,30 @@ pub fn decrypt(armored_secret: &str, armored_message: &str) -> Result<Vec<u8>, P
     msg.as_data_vec().map_err(crypto)
 }
 
+/// Signs `text` with the primary key of an armoured secret key (no passphrase), stamped
+/// `created_unix`; returns an armoured detached signature (binary, SHA-256). Ed25519
+/// signatures are deterministic, so the same key, text and time give the same signature.
+pub fn sign_detached(armored_secret: &str, text: &[u8], created_unix: u32) -> Result<String, PgpError> {
+    let (key, _) = SignedSecretKey::from_string(armored_secret).map_err(|e| PgpError::BadKey(e.to_string()))?;
+    let primary = &key.primary_key;
+    let created = Timestamp::from_secs(created_unix);
+    let mut config = SignatureConfig::v4(SignatureType::Binary, primary.algorithm(), HashAlgorithm::Sha256);
+    config.hashed_subpackets = vec![
+        Subpacket::regular(SubpacketData::SignatureCreationTime(created)).map_err(crypto)?,
+        Subpacket::regular(SubpacketData::IssuerFingerprint(primary.fingerprint())).map_err(crypto)?,
+    ];
+    config.unhashed_subpackets = vec![Subpacket::regular(SubpacketData::IssuerKeyId(primary.legacy_key_id())).map_err(crypto)?];
+    let sig = config.sign(primary, &Password::empty(), text).map_err(crypto)?;
+    DetachedSignature::new(sig).to_armored_string(ArmorOptions::default()).map_err(crypto)
+}
+
+/// Checks an armoured detached signature over `text` against an armoured public key.
+pub fn verify_detached(armored_public: &str, text: &[u8], armored_signature: &str) -> Result<(), PgpError> {
+    let key = read_public_key(armored_public)?;
+    let (sig, _) = DetachedSignature::from_string(armored_signature).map_err(|e| PgpError::BadSignature(e.to_string()))?;
+    sig.verify(&key.primary_key, text).map_err(|e| PgpError::BadSignature(e.to_string()))
+}
+
 /// Whether `text` looks like an armoured OpenPGP message (what the market shows as
 /// "encrypted" in a mailbox).
 pub fn is_armored_message(text: &str) -> bool {
@@ -194,6 +221,19 @@ mod tests {
         assert_eq!(s.fingerprint.len(), 40);
         assert!(matches!(summarize("not a key"), Err(PgpError::BadKey(_))));
         assert!(matches!(generate_key([1; 32], ""), Err(PgpError::BadUserId)));
+    }
+
+    #[test]
+    fn detached_signatures_are_deterministic_and_verify() {
+        let (public, secret) = generate_key([5; 32], "Silk Lane staff").unwrap();
+        let a = sign_detached(&secret, b"no warrants", 1_800_000_000).unwrap();
+        assert_eq!(a, sign_detached(&secret, b"no warrants", 1_800_000_000).unwrap());
+        assert!(a.starts_with("-----BEGIN PGP SIGNATURE-----"), "{a}");
+        verify_detached(&public, b"no warrants", &a).unwrap();
+        assert!(matches!(verify_detached(&public, b"no warrants!", &a), Err(PgpError::BadSignature(_))));
+        let (other, _) = generate_key([6; 32], "someone else").unwrap();
+        assert!(verify_detached(&other, b"no warrants", &a).is_err());
+        assert!(matches!(sign_detached("not a key", b"x", 0), Err(PgpError::BadKey(_))));
     }
 
     #[test]

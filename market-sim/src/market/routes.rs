@@ -169,20 +169,24 @@ async fn open_shop(
     ApiJson(req): ApiJson<OpenShop>,
 ) -> ApiResult<(StatusCode, Json<ShopOpened>)> {
     let user = authenticate(&svc, &headers)?;
+    Ok((StatusCode::CREATED, Json(do_open_shop(&svc, &user, &req)?)))
+}
+
+/// Opens `user`'s shop, with a bond address to pay when the market asks a bond.
+pub(crate) fn do_open_shop(svc: &MarketService, user: &User, req: &OpenShop) -> ApiResult<ShopOpened> {
     let mut st = svc.lock()?;
     let st = &mut *st;
     let now = svc.inner.clock.now();
     let bond_sat = svc.inner.config.vendor_bond_sat;
     let (conn, wallet) = (&st.conn, &mut st.wallet);
-    shop::open_shop_with_bond(conn, now, &user, &req, || {
+    shop::open_shop_with_bond(conn, now, user, req, || {
         if bond_sat == 0 {
             return Ok(None);
         }
         let a = escrow::new_address(conn, wallet, escrow::PURPOSE_BOND, now)?;
         Ok(Some((bond_sat, a.to_string())))
     })?;
-    let opened = ShopOpened { profile: shop::vendor_profile(conn, &user.username)?, bond: shop::bond(conn, user.id)? };
-    Ok((StatusCode::CREATED, Json(opened)))
+    Ok(ShopOpened { profile: shop::vendor_profile(conn, &user.username)?, bond: shop::bond(conn, user.id)? })
 }
 
 /// Checks the chain for `user`'s unpaid bond and records it when confirmed.

@@ -3,7 +3,9 @@
 //!
 //! The canary is a dated statement that the operator has not been served a warrant; it is
 //! kept in `meta` (`canary`, `canary_updated`) and only the operator changes it. A canary
-//! that stops being updated is itself a clue.
+//! that stops being updated is itself a clue. It is signed with the operator's OpenPGP key
+//! (made on first start, kept in `meta`), stamped with the time it was renewed, so anyone
+//! can check that the statement comes from the holder of the key.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,11 @@ pub struct Canary {
     pub text: String,
     /// When it was last renewed (simulated time, ISO-8601).
     pub updated: String,
+    /// An armoured detached OpenPGP signature over `text` (its UTF-8 bytes), made by the
+    /// operator's key at `updated`.
+    pub signature: Option<String>,
+    /// The operator's armoured public key, to check the signature with.
+    pub signing_key: Option<String>,
 }
 
 /// Body of `POST /operator/canary`.
@@ -137,11 +144,38 @@ pub fn ensure_canary(conn: &Connection, now: SimTime, market: &str) -> Result<()
     Ok(())
 }
 
-/// The current canary, if one was ever written.
+/// Makes the operator's OpenPGP key on first start from the service RNG and keeps it in
+/// `meta` (`operator_pgp_public`, `operator_pgp_secret`); no-op afterwards.
+pub fn ensure_operator_key(conn: &Connection, rng: &mut sim_core::rng::SimRng, market: &str) -> Result<(), MarketError> {
+    if meta(conn, "operator_pgp_secret")?.is_some() {
+        return Ok(());
+    }
+    let uid: String = format!("{market} staff").chars().take(200).collect();
+    let (public, secret) =
+        super::pgp::generate_key(sim_core::rng::bytes32(rng), &uid).map_err(|e| MarketError::Internal(format!("operator key: {e}")))?;
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('operator_pgp_public', ?1)", params![public])?;
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('operator_pgp_secret', ?1)", params![secret])?;
+    Ok(())
+}
+
+fn meta(conn: &Connection, key: &str) -> Result<Option<String>, MarketError> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
+}
+
+/// The current canary, if one was ever written, signed by the operator's key when it has one.
 pub fn canary(conn: &Connection) -> Result<Option<Canary>, MarketError> {
-    let text: Option<String> = conn.query_row("SELECT value FROM meta WHERE key = 'canary'", [], |r| r.get(0)).optional()?;
-    let updated: Option<String> = conn.query_row("SELECT value FROM meta WHERE key = 'canary_updated'", [], |r| r.get(0)).optional()?;
-    Ok(text.map(|text| Canary { text, updated: updated.unwrap_or_default() }))
+    let Some(text) = meta(conn, "canary")? else { return Ok(None) };
+    let updated = meta(conn, "canary_updated")?.unwrap_or_default();
+    let (signature, signing_key) = match (meta(conn, "operator_pgp_secret")?, meta(conn, "operator_pgp_public")?) {
+        (Some(secret), Some(public)) => {
+            let at = updated.parse::<SimTime>().ok().and_then(|t| u32::try_from(t.0).ok()).unwrap_or(0);
+            let sig = super::pgp::sign_detached(&secret, text.as_bytes(), at)
+                .map_err(|e| MarketError::Internal(format!("cannot sign the canary: {e}")))?;
+            (Some(sig), Some(public))
+        }
+        _ => (None, None),
+    };
+    Ok(Some(Canary { text, updated, signature, signing_key }))
 }
 
 /// Renews the canary with new text (the caller checked the operator role).
@@ -173,5 +207,25 @@ mod tests {
         assert!(c.text.starts_with("As of 1970-01-02, the staff of Silk Lane"));
         ensure_canary(&conn, SimTime(2 * 86_400), "Silk Lane").unwrap();
         assert_eq!(canary(&conn).unwrap().unwrap(), c);
+    }
+
+    #[test]
+    fn the_canary_is_signed_by_the_operators_key_at_its_renewal() {
+        let conn = crate::market::accounts::tests::db();
+        ensure_canary(&conn, SimTime(86_400), "Silk Lane").unwrap();
+        assert_eq!(canary(&conn).unwrap().unwrap().signature, None, "no key yet, no signature");
+        let mut rng = sim_core::rng::stream(1, "market");
+        ensure_operator_key(&conn, &mut rng, "Silk Lane").unwrap();
+        let public = meta(&conn, "operator_pgp_public").unwrap();
+        ensure_operator_key(&conn, &mut rng, "Silk Lane").unwrap();
+        assert_eq!(meta(&conn, "operator_pgp_public").unwrap(), public, "made once");
+        let c = canary(&conn).unwrap().unwrap();
+        let (sig, key) = (c.signature.clone().unwrap(), c.signing_key.clone().unwrap());
+        crate::market::pgp::verify_detached(&key, c.text.as_bytes(), &sig).unwrap();
+        assert!(crate::market::pgp::verify_detached(&key, b"tampered", &sig).is_err());
+        set_canary(&conn, SimTime(3 * 86_400), &NewCanary { text: "renewed".into() }).unwrap();
+        let renewed = canary(&conn).unwrap().unwrap();
+        crate::market::pgp::verify_detached(&key, b"renewed", renewed.signature.as_deref().unwrap()).unwrap();
+        assert_ne!(renewed.signature, c.signature);
     }
 }

@@ -5,7 +5,9 @@
 //! Pages: `/` (listings, categories, news; `?category=`, `?q=`), `/listing/{id}` (and
 //! `/listing/{id}/photo.jpg`), `/vendor/{handle}`, `/login`, `/register` (with the
 //! captcha, `/captcha/{id}.svg`), `/logout`, `/orders`, `/orders/{id}` (ship, finalize,
-//! feedback, dispute forms), `/messages`, `/disputes`, `/news`, `/canary`, and the
+//! feedback, dispute forms), `/messages`, `/disputes`, `/news`, `/canary`, the vendor's
+//! own `/sell` (open the shop with bio, OpenPGP key and payout address; put up a listing:
+//! `POST /sell/shop`, `POST /sell/listings`), and the
 //! operator side `/operator` (ban, unban, news, canary, dispute rulings, withdrawals).
 //!
 //! Browsers log in with a `session` cookie (`HttpOnly; SameSite=Strict`); programs may use
@@ -49,6 +51,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("disputes.html", include_str!("templates/disputes.html")),
     ("news.html", include_str!("templates/news.html")),
     ("canary.html", include_str!("templates/canary.html")),
+    ("sell.html", include_str!("templates/sell.html")),
     ("operator.html", include_str!("templates/operator.html")),
     ("error.html", include_str!("templates/error.html")),
 ];
@@ -90,6 +93,9 @@ pub(crate) fn routes() -> Router<MarketService> {
         .route("/disputes", get(disputes_page))
         .route("/news", get(news_page))
         .route("/canary", get(canary_page))
+        .route("/sell", get(sell_page))
+        .route("/sell/shop", post(open_shop))
+        .route("/sell/listings", post(new_listing))
         .route("/operator", get(operator_page))
         .route("/operator/ban", post(ban))
         .route("/operator/unban", post(unban))
@@ -437,6 +443,90 @@ async fn send_message(State(svc): State<MarketService>, headers: HeaderMap, Form
         let id = flows::do_send_message(&svc, &user, &m)?;
         Ok(done(&headers, "/messages", json!({"id": id})))
     })();
+    finish(&svc, &headers, r)
+}
+
+// --- vendor -------------------------------------------------------------------------
+
+async fn sell_page(State(svc): State<MarketService>, headers: HeaderMap) -> Response {
+    let r = (|| {
+        let user = authenticate(&svc, &headers)?;
+        let st = svc.lock()?;
+        let profile = match shop::vendor_profile(&st.conn, &user.username) {
+            Ok(p) => Some(p),
+            Err(MarketError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let bond = if profile.is_some() { shop::bond(&st.conn, user.id)? } else { None };
+        drop(st);
+        Ok(page(&svc, &headers, StatusCode::OK, "sell.html", json!({"profile": json_of(profile)?, "bond": json_of(bond)?})))
+    })();
+    finish(&svc, &headers, r)
+}
+
+/// The shop form's fields (an empty key field publishes no key).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShopForm {
+    /// Profile text.
+    pub bio: String,
+    /// An armoured OpenPGP public key, or nothing.
+    #[serde(default)]
+    pub pgp_key: Option<String>,
+    /// Where escrow payouts go.
+    pub payout_address: String,
+}
+
+async fn open_shop(State(svc): State<MarketService>, headers: HeaderMap, FormInput(f): FormInput<ShopForm>) -> Response {
+    let r = (|| {
+        let user = authenticate(&svc, &headers)?;
+        let key = f.pgp_key.filter(|k| !k.trim().is_empty());
+        let opened = flows::do_open_shop(&svc, &user, &shop::OpenShop { bio: f.bio, pgp_key: key, payout_address: f.payout_address })?;
+        Ok(done(&headers, "/sell", json_of(opened)?))
+    })();
+    finish(&svc, &headers, r)
+}
+
+/// The listing form's fields (numbers arrive as text; the finalize-early box as `on`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListingForm {
+    /// Title.
+    pub title: String,
+    /// Category, e.g. `Drugs/Cannabis`.
+    pub category: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Price per unit in satoshis.
+    pub price_sat: u64,
+    /// Origin.
+    pub ships_from: String,
+    /// Destinations.
+    pub ships_to: String,
+    /// Units in stock.
+    pub stock: u32,
+    /// `on` when buyers may finalize early.
+    #[serde(default)]
+    pub finalize_early: Option<String>,
+}
+
+async fn new_listing(State(svc): State<MarketService>, headers: HeaderMap, FormInput(f): FormInput<ListingForm>) -> Response {
+    let r = async {
+        let user = authenticate(&svc, &headers)?;
+        let req = shop::NewListing {
+            title: f.title,
+            category: f.category,
+            description: f.description,
+            price_sat: f.price_sat,
+            ships_from: f.ships_from,
+            ships_to: f.ships_to,
+            stock: f.stock,
+            finalize_early: f.finalize_early.is_some_and(|v| !v.is_empty() && v != "false"),
+            photo: None,
+        };
+        let id = flows::do_create_listing(&svc, &user, &req).await?;
+        Ok(done(&headers, &format!("/listing/{id}"), json!({"id": id})))
+    }
+    .await;
     finish(&svc, &headers, r)
 }
 

@@ -136,6 +136,12 @@ impl ActorState {
         self.party.clearnet()
     }
 
+    /// The actor's client over Tor: no service learns its IP (a careful actor's way to a
+    /// clearnet mailbox).
+    pub fn onion(&self) -> &reqwest::Client {
+        self.party.onion()
+    }
+
     /// Whether the actor's wallet made this output script.
     pub fn owns(&self, script: &bitcoin::Script) -> bool {
         self.wallet.owns(script)
@@ -334,16 +340,35 @@ async fn open_shop(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaI
     let payout = state.main_address.to_string();
     let leaks = state.has_slip(|k| matches!(k, SlipKind::AddressInProfile(p) if p == persona));
     let bio = if leaks { format!("{bio}\nDirect deals (skip escrow, 5% off): {payout}") } else { bio.to_string() };
+    // A careless vendor makes its shop key with its everyday e-mail in the user ID.
+    let keyed = state.has_slip(|k| matches!(k, SlipKind::EmailInPgpKey(p) if p == persona));
+    let email = state.actor.identity.email.trim().to_ascii_lowercase();
+    let pgp_key = if keyed {
+        let (public, _secret) = crate::market::pgp::generate_key(rng::bytes32(&mut state.rng), &format!("{handle} <{email}>"))
+            .map_err(|e| CastError::Script(format!("cannot make the shop key of {persona}: {e}")))?;
+        Some(public)
+    } else {
+        None
+    };
     call(
         &state.party,
         reqwest::Method::POST,
         &format!("{base}/api/vendor/shop"),
         Some(&token),
-        Some(json!({"bio": bio, "pgp_key": null, "payout_address": payout})),
+        Some(json!({"bio": bio, "pgp_key": pgp_key, "payout_address": payout})),
     )
     .await?;
     stage.record(Fact::new(FactKind::ControlsAddress, Entity::Persona(persona.clone()), Entity::Address(payout)));
-    Ok(format!("{handle} opened a shop on {site}{}", if leaks { " (profile shows the payout address)" } else { "" }))
+    if keyed {
+        stage.record(Fact::new(FactKind::UsesEmail, Entity::Persona(persona.clone()), Entity::Email(email)));
+    }
+    let shows = match (leaks, keyed) {
+        (true, true) => " (profile shows the payout address; the key's user ID the e-mail)",
+        (true, false) => " (profile shows the payout address)",
+        (false, true) => " (the key's user ID shows the e-mail)",
+        (false, false) => "",
+    };
+    Ok(format!("{handle} opened a shop on {site}{shows}"))
 }
 
 async fn list(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, l: &ListingSpec) -> Result<String, CastError> {
@@ -615,7 +640,9 @@ async fn open_account(state: &mut ActorState, stage: &Stage<'_>, provider: &Prov
     call(&state.party, reqwest::Method::POST, &format!("{base}/api/signup"), None, Some(body)).await?;
     state.accounts.insert(provider.clone(), (username.to_string(), password));
     let account = Entity::Account(provider.clone(), username.to_string());
-    stage.record(Fact::new(FactKind::AccountHolder, account, Entity::Identity(state.actor.id.clone())));
+    stage.record(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(state.actor.id.clone())));
+    // The exchange is a clearnet site: it logs the sign-up from the actor's home line.
+    stage.record(Fact::new(FactKind::LoggedInFrom, account, Entity::Ip(id.home_ip.trim().to_string())));
     Ok(format!("{} opened account {username} at {provider} with KYC documents", id.name))
 }
 

@@ -196,9 +196,17 @@ async fn serve(ip: IpAddr, router: axum::Router, mut stop: watch::Receiver<bool>
 }
 
 /// What the cast has before the story starts: a home internet line leased by its ISP (the
-/// ISP's own provisioning), and a mailbox at the e-mail provider its address names (signed
-/// up from home, so the provider logs the home IP).
-async fn provision(scenario: &Scenario, seed: u64, directory: &Directory, network: &DirectNetwork, actors: &[ActorState]) {
+/// ISP's own provisioning: its records say who had the home IP), and a mailbox at the
+/// e-mail provider its address names — signed up from home, so the provider logs the home
+/// IP, where the actor has a `MailboxFromHome` slip for it, else over Tor.
+async fn provision(
+    scenario: &Scenario,
+    seed: u64,
+    directory: &Directory,
+    network: &DirectNetwork,
+    actors: &[ActorState],
+    truth: &SharedTruth,
+) {
     let Ok(world_party) = network.party(None) else { return };
     for a in actors {
         let id = &a.actor.identity;
@@ -224,8 +232,14 @@ async fn provision(scenario: &Scenario, seed: u64, directory: &Directory, networ
                         .json(&serde_json::json!({"account": account, "ip": id.home_ip}))
                         .send()
                         .await;
-                    if let Err(e) = lease {
-                        tracing::warn!(actor = %a.actor.id, error = %e, "home line not connected");
+                    match lease {
+                        Ok(r) if r.status().is_success() => truth.write().record(Fact::new(
+                            FactKind::IpSubscriber,
+                            Entity::Ip(id.home_ip.trim().to_string()),
+                            Entity::Identity(a.actor.id.clone()),
+                        )),
+                        Ok(r) => tracing::warn!(actor = %a.actor.id, status = %r.status(), "home line not connected"),
+                        Err(e) => tracing::warn!(actor = %a.actor.id, error = %e, "home line not connected"),
                     }
                 }
                 None => tracing::warn!(actor = %a.actor.id, "ISP subscription failed"),
@@ -237,8 +251,19 @@ async fn provision(scenario: &Scenario, seed: u64, directory: &Directory, networ
             // A password only the actor knows (from its own seeded stream), like any other.
             let password = hex::encode(rng::stream_seed(seed, &format!("mailbox-password:{}", a.actor.id)).get(..12).unwrap_or_default());
             let body = serde_json::json!({"username": local, "password": password, "display_name": id.name, "recovery_phone": id.phone});
-            if let Err(e) = a.clearnet().post(format!("{url}/api/signup")).json(&body).send().await {
-                tracing::warn!(actor = %a.actor.id, error = %e, "mailbox not opened");
+            let from_home = mailbox.is_some_and(|m| {
+                a.actor.slips.iter().any(|sl| matches!(&sl.kind, sim_core::scenario::SlipKind::MailboxFromHome(p) if p == &m.id))
+            });
+            let client = if from_home { a.clearnet() } else { a.onion() };
+            match client.post(format!("{url}/api/signup")).json(&body).send().await {
+                Ok(r) if r.status().is_success() && from_home => truth.write().record(Fact::new(
+                    FactKind::LoggedInFrom,
+                    Entity::Email(id.email.trim().to_ascii_lowercase()),
+                    Entity::Ip(id.home_ip.trim().to_string()),
+                )),
+                Ok(r) if !r.status().is_success() => tracing::warn!(actor = %a.actor.id, status = %r.status(), "mailbox not opened"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(actor = %a.actor.id, error = %e, "mailbox not opened"),
             }
         }
     }
@@ -549,7 +574,7 @@ impl World {
             actors.push(ActorState::new(a, seed, party));
             crowd.push(part);
         }
-        provision(&scenario, seed, &directory, &network, &actors).await;
+        provision(&scenario, seed, &directory, &network, &actors, &truth).await;
 
         Ok(World {
             next_block: start.plus(SimDuration::secs(interval)),

@@ -257,6 +257,28 @@ async fn browser_trade_dispute_and_seizure_over_http() {
     assert!(buyer.page("/").await.1.contains("Scheduled maintenance"));
     let (_, c) = buyer.json("/canary").await;
     assert!(c["text"].as_str().unwrap().contains("have not received any warrant"));
+    // It is signed by the staff key it publishes: rpgp itself and gpg both check the signature.
+    let (sig, key) = (c["signature"].as_str().unwrap(), c["signing_key"].as_str().unwrap());
+    let text = c["text"].as_str().unwrap();
+    {
+        use ::pgp::composed::{Deserializable as _, DetachedSignature, SignedPublicKey};
+        let (public, _) = SignedPublicKey::from_string(key).unwrap();
+        let (signature, _) = DetachedSignature::from_string(sig).unwrap();
+        signature.verify(&public.primary_key, text.as_bytes()).unwrap();
+        assert!(signature.verify(&public.primary_key, b"As of today we have been served a warrant.").is_err());
+    }
+    let home = tempfile::tempdir().unwrap();
+    for (name, body) in [("staff.asc", key), ("canary.sig", sig), ("canary.txt", text)] {
+        std::fs::write(home.path().join(name), body).unwrap();
+    }
+    let gpg = |args: &[&str]| {
+        Command::new("gpg").arg("--batch").arg("--homedir").arg(home.path()).args(args).current_dir(home.path()).output().unwrap()
+    };
+    assert!(gpg(&["--import", "staff.asc"]).status.success());
+    let verified = gpg(&["--verify", "canary.sig", "canary.txt"]);
+    assert!(verified.status.success(), "gpg: {}", String::from_utf8_lossy(&verified.stderr));
+    assert!(String::from_utf8_lossy(&verified.stderr).contains("Good signature from \"Silk Lane staff\""), "{verified:?}");
+    assert!(buyer.page("/canary").await.1.contains("BEGIN PGP SIGNATURE"), "the page shows the signature");
 
     // Seizure: a consistent database file and the access log.
     let image = svc.forensic_image().unwrap();
@@ -645,4 +667,61 @@ async fn headless_chromium_renders_home_listing_and_vendor() {
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name}: screenshot {} looks empty", shot.display());
         eprintln!("screenshot: {}", shot.display());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_opens_a_shop_with_a_key_and_lists_from_an_ordinary_browser() {
+    let clock = SimClock::new(SimTime(START));
+    // No bond: the forms never need the chain.
+    let svc = market(&clock, "http://127.0.0.1:9", false);
+    let base = serve(svc.router()).await;
+    let mut vendor = Browser::new(&base);
+    let (s, _, body) = vendor.form("/register", &[("username", "heisen"), ("password", "pw")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (s, html) = vendor.page("/sell").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("action=\"/sell/shop\"") && html.contains("name=\"pgp_key\"") && html.contains("href=\"/sell\""), "{html}");
+
+    // The shop form: profile text, an armoured key pasted in, the payout address.
+    let payout = Wallet::from_seed([31; 32]).new_address().to_string();
+    let (public, _) = pgp::generate_key([32; 32], "heisen <w.white@mail.example>").unwrap();
+    let (s, loc, body) = vendor
+        .form("/sell/shop", &[("bio", "Blue <b>glass</b>."), ("pgp_key", public.as_str()), ("payout_address", payout.as_str())])
+        .await;
+    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/sell"), "{body}");
+    let (_, profile) = vendor.json("/vendor/heisen").await;
+    assert_eq!(profile["pgp"]["user_ids"][0], "heisen <w.white@mail.example>", "{profile}");
+    assert_eq!(profile["pgp_key"], public.as_str());
+    let (_, html) = vendor.page("/vendor/heisen").await;
+    assert!(html.contains("Blue &lt;b&gt;glass&lt;&#x2f;b&gt;.") && html.contains("w.white@mail.example"), "{html}");
+    let (s, _, _) = vendor.form("/sell/shop", &[("bio", "again"), ("pgp_key", ""), ("payout_address", payout.as_str())]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a shop opens once");
+
+    // The listing form, numbers and the finalize-early box as a browser sends them.
+    let (_, html) = vendor.page("/sell").await;
+    assert!(html.contains("action=\"/sell/listings\""), "{html}");
+    let fields = [
+        ("title", "Blue glass 1g"),
+        ("category", "Drugs/Stimulants"),
+        ("description", "Pure."),
+        ("price_sat", "1500000"),
+        ("ships_from", "US"),
+        ("ships_to", "Worldwide"),
+        ("stock", "7"),
+        ("finalize_early", "on"),
+    ];
+    let (s, loc, body) = vendor.form("/sell/listings", &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert!(loc.starts_with("/listing/"), "{loc}");
+    let (_, listing) = vendor.json(&loc).await;
+    assert_eq!((listing["title"].as_str(), listing["stock"].as_u64()), (Some("Blue glass 1g"), Some(7)), "{listing}");
+    assert_eq!((listing["finalize_early"].as_bool(), listing["price_sat"].as_u64()), (Some(true), Some(1_500_000)));
+    let mut bad = fields;
+    bad[3] = ("price_sat", "lots");
+    let (s, _, body) = vendor.form("/sell/listings", &bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+
+    // Logged out, the vendor side is closed.
+    let (s, _) = Browser::new(&base).page("/sell").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 }

@@ -346,6 +346,12 @@ impl<'a> Checker<'a> {
                     SlipKind::CashOutToKycExchange(p) => {
                         self.provider(format!("cast[{i}].slips[{j}].kind.CashOutToKycExchange"), p.as_str());
                     }
+                    SlipKind::EmailInPgpKey(p) => {
+                        self.own_persona(format!("cast[{i}].slips[{j}].kind.EmailInPgpKey"), a, p);
+                    }
+                    SlipKind::MailboxFromHome(p) => {
+                        self.provider(format!("cast[{i}].slips[{j}].kind.MailboxFromHome"), p.as_str());
+                    }
                 }
             }
             for (j, r) in a.reactions.iter().enumerate() {
@@ -718,6 +724,8 @@ impl<'a> Checker<'a> {
         let (variant, label) = match r {
             AddressRef::FirstIn(l) => ("FirstIn", l),
             AddressRef::PaidIn(l) => ("PaidIn", l),
+            AddressRef::EmailIn(l) => ("EmailIn", l),
+            AddressRef::IpIn(l) => ("IpIn", l),
         };
         self.label_ref(format!("{base}.{variant}"), label.as_str(), defined, all);
     }

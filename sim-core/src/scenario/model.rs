@@ -671,6 +671,16 @@ pub enum SlipKind {
     /// The actor cashes out to an exchange that holds their real identity; reveals
     /// `DepositAddressOf` and `AccountHolder`; carried by the exchange's records.
     CashOutToKycExchange(ProviderId),
+    /// The vendor signs its shop's OpenPGP key with its real e-mail address in the key's user
+    /// ID (`handle <identity e-mail>`); reveals `UsesEmail(persona → e-mail)`; carried by
+    /// the armoured key on the vendor profile, which any OpenPGP tool reads. The e-mail
+    /// provider's records then lead on (sign-up and login IPs).
+    EmailInPgpKey(PersonaId),
+    /// The actor opens and uses its mailbox at this e-mail provider from home, without Tor;
+    /// reveals `LoggedInFrom(e-mail → home IP)`; carried by the provider's login records.
+    /// The home line's internet provider (`identity.isp`) then reveals
+    /// `IpSubscriber(home IP → identity)`. Without it the mailbox is used over Tor.
+    MailboxFromHome(ProviderId),
 }
 
 /// A reaction to something a team does (behaviour arrives with the cast issue).
@@ -1066,7 +1076,7 @@ pub enum CaptureTarget {
     ExplorerSpend(AddressRef),
 }
 
-/// An address a team has seen in earlier evidence.
+/// An address (coin, e-mail or IP) a team has seen in earlier evidence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum AddressRef {
     /// The first address that appears in the evidence's content.
@@ -1074,6 +1084,11 @@ pub enum AddressRef {
     /// The address a transaction in the evidence pays (its first output not back to
     /// the spender).
     PaidIn(EvidenceLabel),
+    /// The first e-mail address the evidence shows (in a captured page, or in the user ID
+    /// of an OpenPGP key it carries).
+    EmailIn(EvidenceLabel),
+    /// The first IP address the evidence shows (e.g. a login in a provider's records).
+    IpIn(EvidenceLabel),
 }
 
 /// The case a team files.

@@ -79,7 +79,9 @@ pub fn possible_facts(s: &Scenario) -> FactSet {
                 }
                 Action::OpenAccount { provider, username } => {
                     let account = Entity::Account(provider.clone(), username.clone());
-                    facts.insert(Fact::new(FactKind::AccountHolder, account, Entity::Identity(a.id.clone())));
+                    facts.insert(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(a.id.clone())));
+                    // A clearnet exchange logs the sign-up from the home line.
+                    facts.insert(Fact::new(FactKind::LoggedInFrom, account, Entity::Ip(a.identity.home_ip.trim().to_string())));
                 }
                 Action::CashOut { provider } => {
                     let Some((_, username)) = account_before(a, k, provider) else { continue };
@@ -100,8 +102,38 @@ pub fn possible_facts(s: &Scenario) -> FactSet {
                 _ => {}
             }
         }
+        identity_facts(s, a, &mut facts);
     }
     facts
+}
+
+/// The mailbox of an actor's real e-mail address: the e-mail provider whose domain
+/// (`<provider>.example`) the address names, as the world provisions it.
+pub fn mailbox_provider<'s>(s: &'s Scenario, a: &Actor) -> Option<&'s Provider> {
+    let (_, domain) = a.identity.email.split_once('@')?;
+    s.providers.iter().find(|p| p.kind == ProviderKind::Email && format!("{}.example", p.id) == domain)
+}
+
+/// What a real identity's traces could make true, whether or not a slip exposes them (as
+/// a shop's payout address is true whether or not the profile shows it): a shop's key
+/// could carry the vendor's e-mail, its mailbox logs the IPs it is used from, and the home
+/// line's internet provider knows who had the home IP. Which of these a team can see is
+/// decided by the slips (`EmailInPgpKey`, `MailboxFromHome`) in the solver.
+fn identity_facts(s: &Scenario, a: &Actor, facts: &mut FactSet) {
+    let email = Entity::Email(a.identity.email.trim().to_ascii_lowercase());
+    let home = Entity::Ip(a.identity.home_ip.trim().to_string());
+    for st in &a.script {
+        if let Action::OpenShop { persona, .. } = &st.action {
+            facts.insert(Fact::new(FactKind::UsesEmail, Entity::Persona(persona.clone()), email.clone()));
+        }
+    }
+    if mailbox_provider(s, a).is_some() {
+        facts.insert(Fact::new(FactKind::LoggedInFrom, email, home.clone()));
+    }
+    let isp = a.identity.isp.as_ref().and_then(|i| s.providers.iter().find(|p| &p.id == i && p.kind == ProviderKind::Isp));
+    if isp.is_some() {
+        facts.insert(Fact::new(FactKind::IpSubscriber, home, Entity::Identity(a.id.clone())));
+    }
 }
 
 /// Elements no possible fact can prove, keyed by (charge index, element index).

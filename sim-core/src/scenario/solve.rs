@@ -43,7 +43,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use super::check::Problem;
 use super::model::*;
-use super::possible::possible_facts;
+use super::possible::{mailbox_provider, possible_facts};
 use crate::clock::SimDuration;
 use crate::facts::{Entity, EntityKind, Fact, FactKind, FactSet};
 use crate::ids::{ActorId, EvidenceLabel, PersonaId, ProviderId, RequestLabel};
@@ -127,6 +127,8 @@ pub fn describe_step(step: &SolutionStep) -> String {
     let r = |a: &AddressRef| match a {
         AddressRef::FirstIn(l) => format!("first address in {l}"),
         AddressRef::PaidIn(l) => format!("address paid in {l}"),
+        AddressRef::EmailIn(l) => format!("e-mail address in {l}"),
+        AddressRef::IpIn(l) => format!("IP address in {l}"),
     };
     match step {
         SolutionStep::Capture { label, target } => {
@@ -175,9 +177,7 @@ pub fn unreachable_rules(s: &Scenario) -> Vec<(usize, String)> {
             continue;
         }
         if let Grounds::LinkToOffence { max_hops } = rule.grounds {
-            let reachable = (0..m.addrs.len())
-                .filter(|a| closure.addrs.has(*a))
-                .any(|a| grounds(&cfs, &Entity::Address(m.addrs[a].clone()), max_hops).is_some());
+            let reachable = (0..m.addrs.len()).filter(|a| closure.addrs.has(*a)).any(|a| grounds(&cfs, &m.addrs[a], max_hops).is_some());
             if !reachable {
                 out.push((i, format!("no address a team can cite is linked to an offering persona within {max_hops} hop(s)")));
             }
@@ -314,6 +314,10 @@ struct Act {
     first_in: Option<usize>,
     /// The address its transaction pays (citable as `PaidIn`).
     paid_in: Option<usize>,
+    /// The e-mail address that is first in its content (citable as `EmailIn`).
+    email_in: Option<usize>,
+    /// The IP address that is first in its content (citable as `IpIn`).
+    ip_in: Option<usize>,
     /// Lawful steps it counts for.
     lawful: u32,
     /// Simulated time it takes.
@@ -333,11 +337,24 @@ struct Model<'a> {
     s: &'a Scenario,
     truth: FactSet,
     facts: Vec<Fact>,
-    addrs: Vec<String>,
-    addr_ix: BTreeMap<String, usize>,
+    /// Things a request can be about (coin addresses, e-mail and IP addresses).
+    addrs: Vec<Entity>,
+    addr_ix: BTreeMap<Entity, usize>,
     acts: Vec<Act>,
     reqs: Vec<Req>,
     max_steps: u32,
+}
+
+/// Whether a legal request can name this entity as its target.
+fn citable(e: &Entity) -> bool {
+    matches!(e, Entity::Address(_) | Entity::Email(_) | Entity::Ip(_))
+}
+
+impl Act {
+    /// The targets it makes citable.
+    fn cites(&self) -> impl Iterator<Item = usize> {
+        self.first_in.into_iter().chain(self.paid_in).chain(self.email_in).chain(self.ip_in)
+    }
 }
 
 fn addr_name(e: &Entity) -> Option<&str> {
@@ -352,16 +369,16 @@ impl<'a> Model<'a> {
         let truth = possible_facts(s);
         let facts: Vec<Fact> = truth.iter().cloned().collect();
         let fact_ix: BTreeMap<&Fact, usize> = facts.iter().enumerate().map(|(i, f)| (f, i)).collect();
-        let mut addr_set: BTreeSet<String> = BTreeSet::new();
+        let mut addr_set: BTreeSet<Entity> = BTreeSet::new();
         for f in &facts {
             for e in [&f.subject, &f.object] {
-                if let Some(a) = addr_name(e) {
-                    addr_set.insert(a.to_string());
+                if citable(e) {
+                    addr_set.insert(e.clone());
                 }
             }
         }
-        let addrs: Vec<String> = addr_set.into_iter().collect();
-        let addr_ix: BTreeMap<String, usize> = addrs.iter().enumerate().map(|(i, a)| (a.clone(), i)).collect();
+        let addrs: Vec<Entity> = addr_set.into_iter().collect();
+        let addr_ix: BTreeMap<Entity, usize> = addrs.iter().enumerate().map(|(i, a)| (a.clone(), i)).collect();
         let ix = |pred: &dyn Fn(&Fact) -> bool| -> Vec<usize> {
             facts.iter().filter(|f| pred(f)).filter_map(|f| fact_ix.get(f).copied()).collect()
         };
@@ -379,19 +396,25 @@ impl<'a> Model<'a> {
                 }
                 let who = Entity::Persona(p.id.clone());
                 let leaks = a.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::AddressInProfile(x) if x == persona));
-                let reveals =
-                    ix(&|f: &Fact| f.subject == who && (f.kind == FactKind::Offers || (leaks && f.kind == FactKind::ControlsAddress)));
-                let first_in = reveals
-                    .iter()
-                    .filter_map(|i| facts.get(*i))
-                    .filter(|f| f.kind == FactKind::ControlsAddress)
-                    .find_map(|f| addr_name(&f.object).and_then(|x| addr_ix.get(x).copied()));
+                let keyed = a.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::EmailInPgpKey(x) if x == persona));
+                let reveals = ix(&|f: &Fact| {
+                    f.subject == who
+                        && (f.kind == FactKind::Offers
+                            || (leaks && f.kind == FactKind::ControlsAddress)
+                            || (keyed && f.kind == FactKind::UsesEmail))
+                });
+                let shown = |kind: FactKind| {
+                    reveals.iter().filter_map(|i| facts.get(*i)).filter(|f| f.kind == kind).find_map(|f| addr_ix.get(&f.object).copied())
+                };
+                let (first_in, email_in) = (shown(FactKind::ControlsAddress), shown(FactKind::UsesEmail));
                 acts.push(Act {
                     kind: Kind::Profile { persona: p.id.clone(), site: p.site.clone(), handle: p.handle.clone() },
                     needs: None,
                     reveals,
                     first_in,
                     paid_in: None,
+                    email_in,
+                    ip_in: None,
                     lawful: 1,
                     delay: SimDuration(0),
                 });
@@ -399,9 +422,11 @@ impl<'a> Model<'a> {
         }
 
         // The explorer: an address's page, and the transaction spending from it.
-        for (ai, a) in addrs.iter().enumerate() {
-            let at = Entity::Address(a.clone());
-            let touching = ix(&|f: &Fact| f.kind == FactKind::Transfer && (f.subject == at || f.object == at));
+        for (ai, at) in addrs.iter().enumerate() {
+            if !matches!(at, Entity::Address(_)) {
+                continue;
+            }
+            let touching = ix(&|f: &Fact| f.kind == FactKind::Transfer && (&f.subject == at || &f.object == at));
             if !touching.is_empty() {
                 acts.push(Act {
                     kind: Kind::Address,
@@ -409,19 +434,23 @@ impl<'a> Model<'a> {
                     reveals: touching,
                     first_in: None,
                     paid_in: None,
+                    email_in: None,
+                    ip_in: None,
                     lawful: 1,
                     delay: SimDuration(0),
                 });
             }
-            let out = ix(&|f: &Fact| f.kind == FactKind::Transfer && f.subject == at);
+            let out = ix(&|f: &Fact| f.kind == FactKind::Transfer && &f.subject == at);
             if let [one] = out.as_slice() {
-                let paid_in = facts.get(*one).and_then(|f| addr_name(&f.object)).and_then(|x| addr_ix.get(x).copied());
+                let paid_in = facts.get(*one).and_then(|f| addr_ix.get(&f.object).copied());
                 acts.push(Act {
                     kind: Kind::Spend,
                     needs: Some(ai),
                     reveals: out,
                     first_in: None,
                     paid_in,
+                    email_in: None,
+                    ip_in: None,
                     lawful: 1,
                     delay: SimDuration(0),
                 });
@@ -440,26 +469,34 @@ impl<'a> Model<'a> {
             let delay = SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0));
             for f in truth.iter().filter(|f| f.kind == FactKind::DepositAddressOf) {
                 let Entity::Account(prov, _) = &f.object else { continue };
-                let Some(target) = addr_name(&f.subject).and_then(|x| addr_ix.get(x).copied()) else { continue };
+                let Some(target) = addr_ix.get(&f.subject).copied() else { continue };
                 if prov != &p.id {
                     continue;
                 }
                 let account = f.object.clone();
                 let reveals = ix(&|g: &Fact| {
                     (g.kind == FactKind::DepositAddressOf && g.object == account)
-                        || (g.kind == FactKind::AccountHolder && g.subject == account)
+                        || (matches!(g.kind, FactKind::AccountHolder | FactKind::LoggedInFrom) && g.subject == account)
                 });
+                // The account's logins show the IP it was used from: citable next.
+                let ip_in = facts
+                    .iter()
+                    .find(|g| g.kind == FactKind::LoggedInFrom && g.subject == account)
+                    .and_then(|g| addr_ix.get(&g.object).copied());
                 acts.push(Act {
                     kind: Kind::Request { kind, provider: p.id.clone(), max_hops, foreign },
                     needs: Some(target),
                     reveals,
                     first_in: None,
                     paid_in: None,
+                    email_in: None,
+                    ip_in,
                     lawful: 2,
                     delay,
                 });
             }
         }
+        identity_requests(s, &facts, &addr_ix, &mut acts);
 
         let mut reqs = Vec::new();
         let mut pairs: BTreeSet<(&ActorId, &PersonaId)> = BTreeSet::new();
@@ -489,13 +526,13 @@ impl<'a> Model<'a> {
             return false;
         }
         match &act.kind {
-            Kind::Request { max_hops: Some(h), .. } => grounds(fs, &Entity::Address(self.addrs[a].clone()), *h).is_some(),
+            Kind::Request { max_hops: Some(h), .. } => grounds(fs, &self.addrs[a], *h).is_some(),
             _ => true,
         }
     }
 
     fn useful(&self, st: &State, act: &Act) -> bool {
-        act.reveals.iter().any(|i| !st.facts.has(*i)) || act.first_in.into_iter().chain(act.paid_in).any(|a| !st.addrs.has(a))
+        act.reveals.iter().any(|i| !st.facts.has(*i)) || act.cites().any(|a| !st.addrs.has(a))
     }
 
     fn apply(&self, st: &State, act: &Act) -> State {
@@ -503,7 +540,7 @@ impl<'a> Model<'a> {
         for i in &act.reveals {
             next.facts.set(*i);
         }
-        for a in act.first_in.into_iter().chain(act.paid_in) {
+        for a in act.cites() {
             next.addrs.set(a);
         }
         next.lawful = st.lawful.saturating_add(act.lawful).min(self.max_steps);
@@ -629,7 +666,7 @@ impl<'a> Model<'a> {
             let act = &self.acts[k];
             st = self.apply(&st, act);
             lawful = lawful.saturating_add(act.lawful);
-            citable.extend(act.first_in.into_iter().chain(act.paid_in).filter(|a| !citable.contains(a)).collect::<Vec<_>>());
+            citable.extend(act.cites().filter(|a| !citable.contains(a)).collect::<Vec<_>>());
         }
         let mut need = self.max_steps.saturating_sub(lawful);
         let fs = self.fact_set(&st.facts);
@@ -708,7 +745,7 @@ impl<'a> Model<'a> {
                         None => Vec::new(),
                         Some(h) => {
                             let fs = self.fact_set(&st.facts);
-                            let target = Entity::Address(act.needs.and_then(|a| self.addrs.get(a)).cloned().unwrap_or_default());
+                            let target = act.needs.and_then(|a| self.addrs.get(a)).cloned().unwrap_or(Entity::Address(String::new()));
                             let mut cited: Vec<EvidenceLabel> = Vec::new();
                             if let Some((persona, chain)) = grounds(&fs, &target, *h) {
                                 let offers = fs.about(FactKind::Offers, &Entity::Persona(persona)).next().cloned();
@@ -753,6 +790,12 @@ impl<'a> Model<'a> {
             }
             if let Some(a) = act.paid_in {
                 refs.entry(a).or_insert_with(|| AddressRef::PaidIn(evidence.clone()));
+            }
+            if let Some(a) = act.email_in {
+                refs.entry(a).or_insert_with(|| AddressRef::EmailIn(evidence.clone()));
+            }
+            if let Some(a) = act.ip_in {
+                refs.entry(a).or_insert_with(|| AddressRef::IpIn(evidence.clone()));
             }
             st = self.apply(&st, act);
         }
@@ -869,7 +912,7 @@ impl<'a> Model<'a> {
 
     /// Why no lawful action reveals `f`.
     fn why(&self, f: &Fact, closure: &State) -> String {
-        let citable = |a: &str| self.addr_ix.get(a).is_some_and(|i| closure.addrs.has(*i));
+        let citable = |a: &str| self.addr_ix.get(&Entity::Address(a.to_string())).is_some_and(|i| closure.addrs.has(*i));
         match (&f.kind, &f.subject, &f.object) {
             (FactKind::Offers, Entity::Persona(p), _) | (FactKind::ControlsAddress, Entity::Persona(p), _)
                 if !self.acts.iter().any(|a| matches!(&a.kind, Kind::Profile { persona, .. } if persona == p)) =>
@@ -879,6 +922,15 @@ impl<'a> Model<'a> {
             (FactKind::ControlsAddress, Entity::Persona(p), _) => format!(
                 "the profile of persona `{p}` shows no address (no `AddressInProfile(\"{p}\")` slip), and nothing else a team can capture reveals which address it controls"
             ),
+            (FactKind::UsesEmail, Entity::Persona(p), _) => format!(
+                "the OpenPGP key on persona `{p}`'s profile carries no e-mail address (no `EmailInPgpKey(\"{p}\")` slip), and nothing else a team can capture shows which e-mail it uses"
+            ),
+            (FactKind::LoggedInFrom, Entity::Email(e), _) => self.why_identity_records(&f.subject, ProviderKind::Email, closure, || {
+                format!("the mailbox `{e}` is used over Tor, so its provider's login records show no home IP (no `MailboxFromHome` slip)")
+            }),
+            (FactKind::IpSubscriber, Entity::Ip(ip), _) => self.why_identity_records(&f.subject, ProviderKind::Isp, closure, || {
+                format!("no internet provider of the scenario leases `{ip}` (set the identity's `isp`)")
+            }),
             (FactKind::Transfer, Entity::Address(a), Entity::Address(b)) => {
                 format!("neither `{a}` nor `{b}` appears in evidence a team can obtain, so the explorer is never asked about them")
             }
@@ -920,6 +972,37 @@ impl<'a> Model<'a> {
         }
     }
 
+    /// Why no request for `target` at a provider of `kind` reveals its records: no such
+    /// provider or rule, the target never citable, the judge refusing, else `otherwise`.
+    fn why_identity_records(&self, target: &Entity, kind: ProviderKind, closure: &State, otherwise: impl Fn() -> String) -> String {
+        let asked: Vec<&Act> = self
+            .acts
+            .iter()
+            .filter(|a| a.needs.is_some_and(|n| self.addrs.get(n) == Some(target)) && matches!(a.kind, Kind::Request { .. }))
+            .collect();
+        let Some(act) = asked.first() else {
+            let provider = self.s.providers.iter().find(|p| p.kind == kind);
+            return match provider {
+                Some(p)
+                    if matching_rule(&self.s.legal.rules, RequestKind::ProductionOrder, p.kind).is_none()
+                        && matching_rule(&self.s.legal.rules, RequestKind::MutualLegalAssistance, p.kind).is_none() =>
+                {
+                    format!("no legal rule lets a team ask for `{}`'s records", p.id)
+                }
+                _ => otherwise(),
+            };
+        };
+        if act.needs.is_some_and(|n| !closure.addrs.has(n)) {
+            return format!("{target} never appears in evidence a team can obtain, so no request can name it");
+        }
+        match &act.kind {
+            Kind::Request { kind, max_hops: Some(h), .. } => format!(
+                "the judge would refuse a `{kind:?}` for {target}: the facts a team can reveal link no persona offering goods to it within {h} hop(s)"
+            ),
+            _ => otherwise(),
+        }
+    }
+
     /// The slip (actor index, slip index) that would carry `f`.
     fn carrier(&self, f: &Fact) -> Option<(usize, usize)> {
         let find = |want: &dyn Fn(&Actor, &SlipKind) -> bool| {
@@ -934,6 +1017,10 @@ impl<'a> Model<'a> {
                     _ => None,
                 })?;
                 find(&|actor, k| actor.id == holder && matches!(k, SlipKind::CashOutToKycExchange(x) if x == prov))
+            }
+            (FactKind::UsesEmail, Entity::Persona(p), _) => find(&|_, k| matches!(k, SlipKind::EmailInPgpKey(x) if x == p)),
+            (FactKind::LoggedInFrom, Entity::Email(e), _) => {
+                find(&|actor, k| actor.identity.email.trim().eq_ignore_ascii_case(e) && matches!(k, SlipKind::MailboxFromHome(_)))
             }
             _ => None,
         }
@@ -973,6 +1060,98 @@ impl<'a> Model<'a> {
                 }
                 Some(self.why(first, closure))
             }
+            SlipKind::EmailInPgpKey(p) => {
+                let who = Entity::Persona(p.clone());
+                let Some(carried) = self.truth.about(FactKind::UsesEmail, &who).next() else {
+                    return Some(format!("persona `{p}` never opens a shop on a market, so no profile shows its key"));
+                };
+                let email = &carried.object;
+                if !cfs.contains(carried) {
+                    return Some(self.why(carried, closure));
+                }
+                let followed = cfs.iter().any(|g| &g.subject == email);
+                (!followed).then(|| {
+                    format!(
+                        "no lawful request follows {email} to its provider's records (no `MailboxFromHome` slip, provider or legal rule)"
+                    )
+                })
+            }
+            SlipKind::MailboxFromHome(prov) => {
+                let Some(m) = mailbox_provider(self.s, actor) else {
+                    return Some(format!(
+                        "actor `{}`'s e-mail address `{}` is not at an e-mail provider of the scenario",
+                        actor.id, actor.identity.email
+                    ));
+                };
+                if &m.id != prov {
+                    return Some(format!("actor `{}`'s mailbox is at `{}`, not at `{prov}`", actor.id, m.id));
+                }
+                let email = Entity::Email(actor.identity.email.trim().to_ascii_lowercase());
+                let carried: Vec<&Fact> = self.truth.about(FactKind::LoggedInFrom, &email).collect();
+                if carried.iter().any(|f| cfs.contains(f)) {
+                    return None;
+                }
+                carried.first().map(|f| self.why(f, closure))
+            }
+        }
+    }
+}
+
+/// The actor whose real e-mail address is `email`.
+fn mailbox_owner<'s>(s: &'s Scenario, email: &str) -> Option<&'s Actor> {
+    s.cast.iter().find(|a| a.identity.email.trim().eq_ignore_ascii_case(email))
+}
+
+/// Legal requests for an e-mail provider's records of a mailbox (its sign-up and logins,
+/// showing IPs only where the owner used it from home: a `MailboxFromHome` slip) and an
+/// internet provider's records of an IP (whom it was leased to).
+fn identity_requests(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, usize>, acts: &mut Vec<Act>) {
+    let ix = |pred: &dyn Fn(&Fact) -> bool| -> Vec<usize> { (0..facts.len()).filter(|i| facts.get(*i).is_some_and(pred)).collect() };
+    for p in s.providers.iter().filter(|p| matches!(p.kind, ProviderKind::Email | ProviderKind::Isp)) {
+        let foreign = matches!(p.jurisdiction, Jurisdiction::Foreign(_));
+        let kind = if foreign { RequestKind::MutualLegalAssistance } else { RequestKind::ProductionOrder };
+        let Some(rule) = matching_rule(&s.legal.rules, kind, p.kind) else { continue };
+        let max_hops = match rule.grounds {
+            Grounds::None => None,
+            Grounds::LinkToOffence { max_hops } => Some(max_hops),
+        };
+        let delay = SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0));
+        for (target, &ti) in addr_ix {
+            let reveals = match (p.kind, target) {
+                (ProviderKind::Email, Entity::Email(e)) => {
+                    let Some(owner) = mailbox_owner(s, e) else { continue };
+                    let from_home = owner.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::MailboxFromHome(x) if x == &p.id));
+                    if mailbox_provider(s, owner).is_none_or(|m| m.id != p.id) || !from_home {
+                        continue;
+                    }
+                    ix(&|f: &Fact| f.kind == FactKind::LoggedInFrom && &f.subject == target)
+                }
+                (ProviderKind::Isp, Entity::Ip(_)) => ix(&|f: &Fact| {
+                    f.kind == FactKind::IpSubscriber
+                        && &f.subject == target
+                        && matches!(&f.object, Entity::Identity(a)
+                            if s.cast.iter().any(|x| &x.id == a && x.identity.isp.as_ref() == Some(&p.id)))
+                }),
+                _ => continue,
+            };
+            if reveals.is_empty() {
+                continue;
+            }
+            let ip_in = reveals.iter().filter_map(|i| facts.get(*i)).find_map(|f| match f.kind {
+                FactKind::LoggedInFrom => addr_ix.get(&f.object).copied(),
+                _ => None,
+            });
+            acts.push(Act {
+                kind: Kind::Request { kind, provider: p.id.clone(), max_hops, foreign },
+                needs: Some(ti),
+                reveals,
+                first_in: None,
+                paid_in: None,
+                email_in: None,
+                ip_in,
+                lawful: 2,
+                delay,
+            });
         }
     }
 }

@@ -192,3 +192,76 @@ fn the_summary_prints_the_path_and_one_line_per_variant() {
     assert_eq!(text.lines().filter(|l| l.trim_start().starts_with("variant ")).count(), 3, "{text}");
     assert!(text.lines().count() <= 38, "{text}");
 }
+
+fn keyed() -> Scenario {
+    ron::from_str(include_str!("../../../../scenarios/keyed-vendor.ron")).expect("parses")
+}
+
+#[test]
+fn the_keyed_vendor_solves_through_the_email_in_the_key_the_mailbox_and_the_isp() {
+    let s = keyed();
+    let sol = solved(&s);
+    let lines: Vec<String> = sol.steps.iter().map(describe_step).collect();
+    assert_eq!(sol.steps.len(), 4, "{lines:#?}");
+    assert!(
+        matches!(&sol.steps[1], SolutionStep::Request { provider, target: AddressRef::EmailIn(l), .. }
+            if provider.as_str() == "mailbox" && l.as_str() == "profile-greenleaf"),
+        "{lines:#?}"
+    );
+    assert!(
+        matches!(&sol.steps[2], SolutionStep::Request { provider, target: AddressRef::IpIn(l), grounds, .. }
+            if provider.as_str() == "netline" && l.as_str() == "records-mailbox" && grounds.len() == 2),
+        "{lines:#?}"
+    );
+    assert_eq!(sol.duration, SimDuration(2 * 4 * 3600 + 3 * 86_400), "two 4h rulings, answers in 1d and 2d");
+    let Some(SolutionStep::File(case)) = sol.steps.last() else { panic!("{lines:#?}") };
+    assert_eq!(case.suspects[0].attribution.len(), 3, "profile, mailbox and ISP records: {case:?}");
+    let mut with_path = s.clone();
+    with_path.solution = sol.steps.clone();
+    assert_eq!(check(&with_path), Vec::new());
+}
+
+#[test]
+fn a_mailbox_used_over_tor_or_a_key_without_email_leaves_the_keyed_vendor_unattributed() {
+    let mut s = keyed();
+    s.cast[0].slips.retain(|sl| !matches!(sl.kind, SlipKind::MailboxFromHome(_)));
+    let Solvability::Unsolvable { missing, why, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert_eq!(missing.kind, FactKind::LoggedInFrom);
+    assert!(why.contains("over Tor") && why.contains("MailboxFromHome"), "{why}");
+
+    let mut s = keyed();
+    s.cast[0].slips.retain(|sl| !matches!(sl.kind, SlipKind::EmailInPgpKey(_)));
+    let Solvability::Unsolvable { missing, why, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert_eq!(
+        missing,
+        Fact::new(FactKind::UsesEmail, Entity::Persona("greenleaf".into()), Entity::Email("mark.ellis84@mailbox.example".into()))
+    );
+    assert!(why.contains("EmailInPgpKey(\"greenleaf\")"), "{why}");
+}
+
+#[test]
+fn without_an_isp_rule_the_home_line_is_out_of_reach_and_the_judge_wants_the_chain() {
+    let mut s = keyed();
+    s.legal.rules.retain(|r| r.provider_kind != Some(ProviderKind::Isp));
+    let Solvability::Unsolvable { missing, why, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert_eq!(missing.kind, FactKind::IpSubscriber);
+    assert!(why.contains("no legal rule"), "{why}");
+
+    let mut s = keyed();
+    for r in s.legal.rules.iter_mut().filter(|r| r.provider_kind == Some(ProviderKind::Isp)) {
+        r.grounds = Grounds::LinkToOffence { max_hops: 1 };
+    }
+    let Solvability::Unsolvable { missing, why, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert_eq!(missing.kind, FactKind::IpSubscriber);
+    assert!(why.contains("would refuse") && why.contains("1 hop"), "{why}");
+}
+
+#[test]
+fn a_key_slip_of_a_vendor_whose_mailbox_no_provider_holds_is_reported_unused() {
+    let mut s = shipped();
+    s.cast[0].slips.push(Slip { id: "key".into(), kind: SlipKind::EmailInPgpKey("greenleaf".into()) });
+    let problems = check(&s);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].path, "cast[0].slips[2].kind");
+    assert!(problems[0].message.contains("slip `key` reveals no fact a lawful path can use"), "{problems:?}");
+}
