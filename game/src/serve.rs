@@ -146,7 +146,13 @@ impl Classroom {
         let pace = Arc::new(Pace::new(world.clock().now(), scenario.meta.compression));
         let origin = std::time::Instant::now();
         let elapsed: Arc<dyn Fn() -> Duration + Send + Sync> = Arc::new(move || origin.elapsed());
-        let console = Console { lab: lab.clone(), pace: pace.clone(), token: roster.instructor.clone(), elapsed: elapsed.clone() };
+        let console = Console {
+            lab: lab.clone(),
+            pace: pace.clone(),
+            token: roster.instructor.clone(),
+            elapsed: elapsed.clone(),
+            network: network.as_ref().map(|n| Arc::new(n.tor.state().clone())),
+        };
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let lab_addr = listener.local_addr()?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);

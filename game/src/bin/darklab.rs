@@ -186,6 +186,21 @@ enum NetCommand {
         /// Market page fetches per mode for the latency comparison.
         #[arg(long, default_value_t = 20)]
         fetches: u32,
+        /// Seconds the network runs after the fetches before its memory is read.
+        #[arg(long, default_value_t = 40)]
+        settle: u64,
+        /// Also start the same network with tor's default settings (no GeoIP off, no arena
+        /// limits, no small-board torrc lines) and show its memory beside the tuned one's.
+        #[arg(long)]
+        untuned: bool,
+        /// Instead: this many consecutive cold bootstraps (fresh keys and world each), with
+        /// p50, p95 and maximum time to the first market page and the watchdog's recoveries.
+        #[arg(long)]
+        cold: Option<u32>,
+        /// With --cold: freeze this router (SIGSTOP) right after each launch, so the
+        /// watchdog's recovery runs for real.
+        #[arg(long, requires = "cold")]
+        freeze: Option<String>,
     },
 }
 
@@ -229,6 +244,8 @@ impl NetArgs {
             arti: self.arti,
             deployment,
             board_port: self.board_port,
+            footprint: game::net::torrc::Footprint::Tuned,
+            freeze: None,
         })
     }
 }
@@ -571,13 +588,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let Some(s) = load_variant(file.as_deref(), variant) else { return Ok(ExitCode::FAILURE) };
             let net = (network == "tor").then(|| game::net::live::LiveOptions {
-                dir: data.join(format!("{}-seed{seed}", s.meta.id)).join("net"),
-                subnet,
-                extra_relays: 0,
-                timeout: std::time::Duration::from_secs(240),
                 arti: true,
-                deployment: None,
-                board_port: 0,
+                ..game::net::live::LiveOptions::local(
+                    data.join(format!("{}-seed{seed}", s.meta.id)).join("net"),
+                    subnet,
+                    std::time::Duration::from_secs(240),
+                )
             });
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
@@ -702,11 +718,23 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
             }
             anyhow::bail!("the supervisor (pid {}) did not stop within 10 s", state.supervisor_pid)
         }
-        NetCommand::Bench { file, net, relays, fetches } => {
+        NetCommand::Bench { file, net, relays, fetches, settle, untuned, cold, freeze } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
-            let report = rt.block_on(game::net::bench::run(s, net.options()?, net.seed, relays, fetches))?;
+            let mut options = net.options()?;
+            if let Some(runs) = cold {
+                options.freeze = freeze;
+                let mut each = |i: u32, run: &game::net::bench::ColdRun| {
+                    println!("{}", run.render(i));
+                    let _ = std::io::stdout().flush();
+                };
+                let runs = rt.block_on(game::net::bench::cold(s, options, net.seed, relays, runs, &mut each))?;
+                print!("{}", game::net::bench::render_cold(&runs));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let bench = game::net::bench::BenchOptions { relays, fetches, settle: std::time::Duration::from_secs(settle), untuned };
+            let report = rt.block_on(game::net::bench::run(s, options, net.seed, &bench))?;
             print!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
@@ -740,6 +768,9 @@ async fn net_up(s: Scenario, net: &NetArgs) -> anyhow::Result<()> {
         if let Some(addr) = live.board_server {
             writeln!(out, "boards http://{addr}")?;
         }
+        for recovery in live.tor.recoveries() {
+            writeln!(out, "recovery {recovery}")?;
+        }
         for o in &live.tor.state().plan.onions {
             writeln!(out, "onion {} http://{}", o.site, o.host)?;
         }
@@ -769,6 +800,9 @@ async fn board(lab: &str, id: &str, dir: &Path, timeout: std::time::Duration) ->
         let mut out = std::io::stdout().lock();
         for (nick, pid) in net.pids() {
             writeln!(out, "router {nick} pid {pid}")?;
+        }
+        for recovery in net.recoveries() {
+            writeln!(out, "recovery {recovery}")?;
         }
         writeln!(out, "ready")?;
         out.flush()?;

@@ -12,6 +12,7 @@ use sim_core::scenario::Scenario;
 
 use super::plan::Deployment;
 use super::supervise::NetState;
+use super::torrc::Footprint;
 use super::{NetError, NetPlan, OnionSite, TorNetwork};
 
 /// The scenario's onion services with their keys and the sockets the world serves them on.
@@ -55,7 +56,7 @@ pub struct LiveOptions {
     pub subnet: u8,
     /// Relays to add to the scenario's (unflagged).
     pub extra_relays: u32,
-    /// Bootstrap deadline.
+    /// Deadline for the whole start (routers, then arti): `net up` never waits longer.
     pub timeout: Duration,
     /// Bootstrap arti and make it every party's onion transport.
     pub arti: bool,
@@ -64,6 +65,29 @@ pub struct LiveOptions {
     pub deployment: Option<Deployment>,
     /// With a deployment: the port (on the lab address) serving the boards' configuration.
     pub board_port: u16,
+    /// Tuned for small boards, or tor's defaults (measuring only).
+    pub footprint: Footprint,
+    /// A router to freeze (SIGSTOP) right after launch: a fault the bootstrap benchmark
+    /// injects so the watchdog's recovery runs for real.
+    pub freeze: Option<String>,
+}
+
+impl LiveOptions {
+    /// Options for a network of this machine in `dir` on `127.<subnet>.0.n`, tuned,
+    /// without arti or boards.
+    pub fn local(dir: std::path::PathBuf, subnet: u8, timeout: Duration) -> LiveOptions {
+        LiveOptions {
+            dir,
+            subnet,
+            extra_relays: 0,
+            timeout,
+            arti: false,
+            deployment: None,
+            board_port: 0,
+            footprint: Footprint::Tuned,
+            freeze: None,
+        }
+    }
 }
 
 /// A world's network: the tor daemons and, when asked, arti's SOCKS bridge.
@@ -97,9 +121,12 @@ pub async fn start_for_world(world: &World, scenario: &Scenario, seed: u64, opti
     let onions = onion_sites(scenario, seed, world.services())?;
     let deployment = options.deployment.as_ref();
     let plan = NetPlan::new(&scenario.network, onions, options.subnet, options.extra_relays, &options.dir, deployment)?;
+    #[allow(clippy::disallowed_methods)] // real tor runs on wall-clock time
+    let start = std::time::Instant::now();
     let timeout = options.timeout;
     let joined = |e: tokio::task::JoinError| NetError::Io(std::io::Error::other(e.to_string()));
-    let state = tokio::task::spawn_blocking(move || TorNetwork::prepare(plan)).await.map_err(joined)??;
+    let footprint = options.footprint;
+    let state = tokio::task::spawn_blocking(move || TorNetwork::prepare(plan, footprint)).await.map_err(joined)??;
     let mut tasks = Vec::new();
     let mut board_server = None;
     if let Some(d) = deployment {
@@ -107,8 +134,13 @@ pub async fn start_for_world(world: &World, scenario: &Scenario, seed: u64, opti
         board_server = Some(addr);
         tasks.push(task);
     }
+    let freeze = options.freeze.clone();
     let tor = tokio::task::spawn_blocking(move || -> Result<TorNetwork, NetError> {
         let mut tor = TorNetwork::launch(state, None)?;
+        if let Some(nick) = freeze {
+            std::thread::sleep(Duration::from_secs(1));
+            tor.freeze(&nick)?;
+        }
         tor.wait_bootstrapped(timeout)?;
         Ok(tor)
     })
@@ -117,9 +149,10 @@ pub async fn start_for_world(world: &World, scenario: &Scenario, seed: u64, opti
     let mut live = LiveNetwork { tor, arti_socks: None, board_server, tasks };
     if options.arti {
         let net = private_network(live.tor.state());
-        let client = tokio::time::timeout(timeout, tor_client::bootstrap(&net, &options.dir.join("arti")))
+        let left = timeout.saturating_sub(start.elapsed()).max(Duration::from_secs(30));
+        let client = tokio::time::timeout(left, tor_client::bootstrap(&net, &options.dir.join("arti")))
             .await
-            .map_err(|_| NetError::Arti(format!("no bootstrap within {} s", timeout.as_secs())))?
+            .map_err(|_| NetError::Arti(format!("no bootstrap within {} s of the routers being ready", left.as_secs())))?
             .map_err(|e| NetError::Arti(e.to_string()))?;
         let (addr, task) =
             tor_client::socks_bridge(client, SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(|e| NetError::Arti(e.to_string()))?;

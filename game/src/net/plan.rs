@@ -137,7 +137,12 @@ impl Deployment {
     /// Reads a deployment file.
     pub fn read(path: &Path) -> Result<Deployment, NetError> {
         let text = std::fs::read_to_string(path).map_err(|e| NetError::File { path: path.to_path_buf(), message: e.to_string() })?;
-        ron::from_str(&text).map_err(|e| NetError::File { path: path.to_path_buf(), message: e.to_string() })
+        Self::parse(&text).map_err(|message| NetError::File { path: path.to_path_buf(), message })
+    }
+
+    /// Parses a deployment file's text (RON); the error says where and what.
+    pub fn parse(text: &str) -> Result<Deployment, String> {
+        ron::from_str(text).map_err(|e| e.to_string())
     }
 }
 

@@ -56,13 +56,9 @@ async fn private_network_serves_the_market_over_its_onion_address_to_arti_and_cu
     let world = World::build(scenario.clone(), 3, IpAddr::from([127, 0, 0, 1])).await.unwrap();
     let relays = scenario.network.relays.len() as u32;
     let options = LiveOptions {
-        dir: dir.path().join("net"),
-        subnet: 62,
         extra_relays: 4u32.saturating_sub(relays),
-        timeout: Duration::from_secs(300),
         arti: true,
-        deployment: None,
-        board_port: 0,
+        ..LiveOptions::local(dir.path().join("net"), 62, Duration::from_secs(240))
     };
     let net = match live::start_for_world(&world, &scenario, 3, &options).await {
         Ok(n) => n,
@@ -127,26 +123,36 @@ fn tor_missing_is_a_clear_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// `darklab serve --network tor`: the classroom with its world on the private network; the
+/// instructor's console gets the network map from the live consensus, `net status` prints
+/// it; then SIGKILL, and no tor may outlive it.
 #[test]
-fn a_killed_darklab_leaves_no_tor_behind() {
+fn serve_in_tor_mode_maps_the_network_and_a_killed_darklab_leaves_no_tor_behind() {
     if !tor_available("cleanup") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let net_dir = dir.path().join("net");
+    let data = dir.path().join("data");
+    let stderr = dir.path().join("stderr");
     let mut child = Command::new(env!("CARGO_BIN_EXE_darklab"))
         .current_dir(repo())
-        .args(["net", "up", "--subnet", "63", "--timeout", "300", "--dir"])
-        .arg(&net_dir)
+        .args(["serve", "--network", "tor", "--subnet", "63", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
         .unwrap();
-    // `net status` while it runs: the map from the live consensus.
-    let stdout = child.stdout.take().unwrap();
-    let ready = std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l == "ready"));
-    let up = ready.join().unwrap();
-    assert!(up, "net up printed ready: {}", std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default());
+    let lines = wait_ready(&mut child, "serve --network tor", &stderr);
+    let lab = lines.iter().find_map(|l| l.strip_prefix("service lab ")).expect("the lab's address").to_string();
+    let token = lines.iter().find_map(|l| l.strip_prefix("token instructor Instructor ")).expect("the instructor's token").to_string();
+    assert!(lines.iter().any(|l| l.starts_with("tor-socks ")), "{lines:?}");
+    let map: serde_json::Value = serde_json::from_str(&curl_json(&format!("{lab}/instructor/network"), &token)).unwrap();
+    let relays = map["relays"].as_array().expect("relays in the map");
+    assert!(relays.iter().filter(|r| r["flags"].to_string().contains("Authority")).count() >= 3, "{map}");
+    assert!(relays.iter().all(|r| r["bandwidth"].as_u64().is_some() && r["address"].as_str().is_some()), "{map}");
+    assert!(map["onion_services"][0]["host"].as_str().is_some_and(|h| h.ends_with(".onion")), "{map}");
+    assert!(curl_json(&format!("{lab}/instructor/network"), "not-the-token").contains("instructor token required"));
+    let net_dir = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path().join("net")).find(|p| p.exists()).unwrap();
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(net_dir.join("state.json")).unwrap()).unwrap();
     let routers: Vec<String> =
         state["plan"]["routers"].as_array().unwrap().iter().map(|r| r["nick"].as_str().unwrap().to_string()).collect();
@@ -156,7 +162,7 @@ fn a_killed_darklab_leaves_no_tor_behind() {
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     assert!(text.contains("auth1") && text.contains("Authority") && text.contains("HSDir"), "{text}");
-    assert!(text.contains(".onion"), "{text}");
+    assert!(text.contains(".onion") && text.contains("bootstrap watchdog:"), "{text}");
     assert!(pids.iter().all(|p| pid_alive(*p)), "every router runs");
 
     child.kill().unwrap(); // SIGKILL: no chance to clean up
@@ -170,6 +176,15 @@ fn a_killed_darklab_leaves_no_tor_behind() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(left.is_empty(), "tor processes outlived their killed owner: {left:?}");
+}
+
+/// A GET with a bearer token through curl; the body.
+fn curl_json(url: &str, token: &str) -> String {
+    let out = Command::new("curl")
+        .args(["--silent", "--max-time", "20", "-H", &format!("authorization: Bearer {token}"), url])
+        .output()
+        .expect("curl is installed (scripts/test installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Two network namespaces as boards on a bridge, the lab in the root namespace; removed on
