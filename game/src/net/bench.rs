@@ -78,9 +78,8 @@ pub struct NetBenchReport {
 /// A daemon's resident and proportional set size from `/proc/<pid>/smaps_rollup`, KiB.
 fn rss_pss_kib(pid: u32) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let field = |name: &str| {
-        text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok())
-    };
+    let field =
+        |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok());
     Some((field("Rss:")?, field("Pss:")?))
 }
 
@@ -117,27 +116,25 @@ fn percentiles(mut samples: Vec<f64>) -> (f64, f64, f64) {
     (at(0.5), at(0.95), at(1.0))
 }
 
-/// Fetches `url` `n` times with `client`, returns each latency in ms.
+/// Fetches `url` `n` times, directly (`socks` `None`) or through a SOCKS proxy; returns
+/// each latency in ms.
 #[allow(clippy::disallowed_methods)] // measuring wall-clock latency
-async fn latencies(client: &reqwest::Client, url: &str, n: u32) -> Result<Vec<f64>, NetError> {
+async fn latencies(socks: Option<SocketAddr>, url: &str, n: u32) -> Result<Vec<f64>, NetError> {
+    let direct = reqwest::Client::builder().no_proxy().build().map_err(|e| NetError::Plan(e.to_string()))?;
     let mut out = Vec::new();
     for _ in 0..n {
         let start = std::time::Instant::now();
-        let r = client.get(url).send().await.and_then(|r| r.error_for_status());
-        let body = match r {
-            Ok(r) => r.bytes().await,
-            Err(e) => Err(e),
+        let fetched = match socks {
+            Some(socks) => live::get_over_socks(socks, url, Duration::from_secs(30)).await.map(|_| ()),
+            None => match direct.get(url).send().await.and_then(|r| r.error_for_status()) {
+                Ok(r) => r.bytes().await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
         };
-        body.map_err(|e| NetError::Unreachable { host: url.to_string(), seconds: 30, message: format!("{e:#}") })?;
+        fetched.map_err(|message| NetError::Unreachable { host: url.to_string(), seconds: 30, message })?;
         out.push(start.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(out)
-}
-
-fn socks_client(socks: SocketAddr) -> Result<reqwest::Client, NetError> {
-    let err = |e: reqwest::Error| NetError::Plan(format!("HTTP client: {e}"));
-    let proxy = reqwest::Proxy::all(format!("socks5h://{socks}")).map_err(err)?;
-    reqwest::Client::builder().proxy(proxy).timeout(Duration::from_secs(30)).build().map_err(err)
 }
 
 /// The scenario as measured: the market, forum and mixer as onion services and `relays`
@@ -181,11 +178,7 @@ async fn start(s: &Arc<Scenario>, seed: u64, options: &LiveOptions) -> Result<St
         return Err(NetError::Plan("the scenario has no market onion service".into()));
     };
     let (onion_url, direct_url) = (format!("http://{}/", market.host), format!("http://{}/", market.target));
-    let fetched = match plan.socks_addr() {
-        Some(socks) => live::fetch_when_ready(socks, &onion_url, options.timeout).await.map(|_| ()),
-        None => Err(NetError::Plan("no client router".into())),
-    };
-    if let Err(e) = fetched {
+    if let Err(e) = live::fetch_over_tor(&net.tor, &onion_url, options.timeout).await {
         drop(net);
         world.shutdown().await;
         return Err(e);
@@ -211,10 +204,7 @@ pub async fn run(s: Scenario, mut options: LiveOptions, seed: u64, bench: &Bench
         defaults.dir = options.dir.join("untuned");
         let up = start(&s, seed, &defaults).await?;
         // The same traffic over tor as the tuned network had, and the same settling time.
-        let traffic = match up.net.tor.state().plan.socks_addr() {
-            Some(socks) => latencies(&socks_client(socks)?, &up.onion_url, bench.fetches).await.map(|_| ()),
-            None => Ok(()),
-        };
+        let traffic = latencies(up.net.tor.state().plan.socks_addr(), &up.onion_url, bench.fetches).await;
         tokio::time::sleep(bench.settle).await;
         report.untuned = Some(Memory::of(up.net.tor.pids()));
         let Started { world, net, .. } = up;
@@ -228,16 +218,14 @@ pub async fn run(s: Scenario, mut options: LiveOptions, seed: u64, bench: &Bench
 async fn measure(up: &Started, bench: &BenchOptions) -> Result<NetBenchReport, NetError> {
     let plan = &up.net.tor.state().plan;
     let socks = plan.socks_addr().ok_or_else(|| NetError::Plan("no client router".into()))?;
-    let direct = reqwest::Client::builder().no_proxy().build().map_err(|e| NetError::Plan(e.to_string()))?;
     let mut latency_ms = Vec::new();
-    let (p50, p95, _) = percentiles(latencies(&direct, &up.direct_url, bench.fetches).await?);
+    let (p50, p95, _) = percentiles(latencies(None, &up.direct_url, bench.fetches).await?);
     latency_ms.push(("direct".to_string(), p50, p95));
-    let (p50, p95, _) = percentiles(latencies(&socks_client(socks)?, &up.onion_url, bench.fetches).await?);
+    let (p50, p95, _) = percentiles(latencies(Some(socks), &up.onion_url, bench.fetches).await?);
     latency_ms.push(("onion via tor SOCKS".to_string(), p50, p95));
     if let Some(arti) = up.net.arti_socks {
-        let client = socks_client(arti)?;
-        live::fetch_when_ready(arti, &up.onion_url, Duration::from_secs(120)).await?;
-        let (p50, p95, _) = percentiles(latencies(&client, &up.onion_url, bench.fetches).await?);
+        live::fetch_when_ready(arti, &up.onion_url, Duration::from_secs(120), &|| {}).await?;
+        let (p50, p95, _) = percentiles(latencies(Some(arti), &up.onion_url, bench.fetches).await?);
         latency_ms.push(("onion via arti".to_string(), p50, p95));
     }
     tokio::time::sleep(bench.settle).await;
@@ -289,9 +277,7 @@ pub async fn cold(
                 world.shutdown().await;
                 run
             }
-            Err(e) => {
-                ColdRun { first_page: Err(e.to_string()), recoveries: super::supervise::read_recoveries(&run_options.dir) }
-            }
+            Err(e) => ColdRun { first_page: Err(e.to_string()), recoveries: super::supervise::read_recoveries(&run_options.dir) },
         };
         progress(i, &run);
         // Keep the folder of a run that never came up, for its logs.
@@ -328,7 +314,6 @@ pub fn render_cold(runs: &[ColdRun]) -> String {
     out
 }
 
-
 impl NetBenchReport {
     /// The report as text.
     pub fn render(&self) -> String {
@@ -341,14 +326,15 @@ impl NetBenchReport {
         let untuned = self.untuned.as_ref();
         let _ = writeln!(out, "{:<14} {:>10} {:>10} {:>12} {:>12}", "memory (MB)", "tuned RSS", "tuned PSS", "default RSS", "default PSS");
         for (nick, (rss, pss)) in &self.memory.by_router {
-            let (d_rss, d_pss) = untuned.and_then(|m| m.by_router.get(nick)).map_or(("-".into(), "-".into()), |(r, p)| {
-                (format!("{:.1}", mb(*r)), format!("{:.1}", mb(*p)))
-            });
+            let (d_rss, d_pss) = untuned
+                .and_then(|m| m.by_router.get(nick))
+                .map_or(("-".into(), "-".into()), |(r, p)| (format!("{:.1}", mb(*r)), format!("{:.1}", mb(*p))));
             let _ = writeln!(out, "{nick:<14} {:>10.1} {:>10.1} {d_rss:>12} {d_pss:>12}", mb(*rss), mb(*pss));
         }
         let (rss, pss) = self.memory.network_total();
-        let (d_rss, d_pss) =
-            untuned.map(Memory::network_total).map_or(("-".into(), "-".into()), |(r, p)| (format!("{:.1}", mb(r)), format!("{:.1}", mb(p))));
+        let (d_rss, d_pss) = untuned
+            .map(Memory::network_total)
+            .map_or(("-".into(), "-".into()), |(r, p)| (format!("{:.1}", mb(r)), format!("{:.1}", mb(p))));
         let _ = writeln!(out, "{:<14} {:>10.1} {:>10.1} {d_rss:>12} {d_pss:>12}", "network total", mb(rss), mb(pss));
         let _ = writeln!(out, "(network total: authorities, relays and the onion services' host, without the SOCKS client)");
         let _ = writeln!(out, "{:<22} {:>10} {:>10}", "market page latency", "p50 ms", "p95 ms");

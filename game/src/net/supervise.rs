@@ -24,9 +24,10 @@ use super::torrc::{self, AuthorityInfo, Footprint};
 use super::watchdog::{Action, Recovery, Watchdog};
 use super::{NetError, control, find_program, keys};
 
-/// How long a router may sit at the same bootstrap step before the watchdog steps in (the
-/// first consensus alone takes one 20 s voting round and its distribution).
-const STALL: Duration = Duration::from_secs(40);
+/// How long a router may sit at the same bootstrap step before the watchdog steps in: the
+/// first consensus takes one 20 s voting round and its distribution, and a busy machine or
+/// a slow board makes relays wait at 0 % for 40 s and more.
+const STALL: Duration = Duration::from_secs(60);
 
 /// What `darklab net status` and `net down` read: the plan and who supervises it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -207,12 +208,7 @@ impl TorNetwork {
         for (key, value) in self.state.footprint.environment() {
             command.env(key, value);
         }
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()?;
+        let child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0).spawn()?;
         tracing::debug!(router = %router.nick, pid = child.id(), "tor started");
         self.children.insert(router.nick.clone(), child);
         Ok(())
@@ -296,6 +292,16 @@ impl TorNetwork {
         let json = serde_json::to_vec_pretty(&self.recoveries).map_err(|e| NetError::Plan(e.to_string()))?;
         std::fs::write(recoveries_path(&self.state.plan.dir), json)?;
         Ok(())
+    }
+
+    /// Makes this machine's SOCKS client forget the onion services it failed to reach:
+    /// `SIGNAL NEWNYM` purges tor's descriptor cache and its record of the directories it
+    /// already asked, which otherwise keeps it from asking again for 15 minutes — so a
+    /// lookup made before the service had published its descriptor is not final.
+    pub fn forget_onion_failures(&self) -> Result<(), NetError> {
+        let client =
+            self.local.iter().find(|r| r.role == Role::Client).ok_or_else(|| NetError::Plan("no client router runs here".into()))?;
+        control::signal(client.control_addr(), &self.state.plan.data_dir(client), "NEWNYM")
     }
 
     /// What the watchdog did while the network started.

@@ -112,6 +112,10 @@ pub fn torrc(
     line("ClientUseIPv6 0".into());
     line("TestingMinExitFlagThreshold 0".into());
     line("PathsNeededToBuildCircuits 0.67".into());
+    // A fixed, generous circuit build timeout: tor otherwise learns a short one while the
+    // machine is idle and then discards every circuit once a board or a busy laptop slows.
+    line("LearnCircuitBuildTimeout 0".into());
+    line("CircuitBuildTimeout 30".into());
     for a in authorities {
         line(dir_authority_line(a));
     }
