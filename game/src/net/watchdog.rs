@@ -152,7 +152,8 @@ pub fn summary(recoveries: &[Recovery]) -> String {
 mod tests {
     use super::*;
 
-    /// A client's log from a run stuck at 95 % (tor 0.4.9, private network).
+    /// A client stuck at 95 %, in tor 0.4.9's log format: its bootstrap lines as a live
+    /// network's client logs them, then the path failure FIELD-NOTES.md reports.
     const STUCK: &str = "\
 Dec 03 18:02:11.000 [notice] Bootstrapped 0% (starting): Starting
 Dec 03 18:02:11.000 [notice] Starting with guard context \"default\"
@@ -180,6 +181,25 @@ Dec 03 18:02:15.000 [warn] Failed to find node for hop #2 of our path. Discardin
         assert_eq!((p.percent, p.path_failures, p.last_warning), (100, 0, None));
         assert_eq!(read_log("").percent, 0);
         assert_eq!(read_log("[notice] Bootstrapped x% garbage").percent, 0);
+    }
+
+    #[test]
+    fn real_logs_of_a_live_network_read_as_bootstrapped() {
+        // Captured from a running private network (also the tor_log fuzz target's seeds).
+        for log in [
+            include_str!("../../../fuzz/seeds/tor_log/client-notice.log"),
+            include_str!("../../../fuzz/seeds/tor_log/onionhost-notice.log"),
+            include_str!("../../../fuzz/seeds/tor_log/auth1-notice.log"),
+        ] {
+            let p = read_log(log);
+            assert_eq!(p.percent, 100, "{}", p.summary);
+            assert!(p.summary.starts_with("100% (done)"), "{}", p.summary);
+            assert_eq!(Watchdog::new(Duration::from_secs(1)).observe("r", &p, Duration::from_secs(999)), None);
+        }
+        // The same log cut before its last bootstrap step is progress, not completion.
+        let client = include_str!("../../../fuzz/seeds/tor_log/client-notice.log");
+        let cut = &client[..client.find("Bootstrapped 100%").unwrap_or(0)];
+        assert!(read_log(cut).percent < 100);
     }
 
     #[test]
