@@ -104,6 +104,12 @@ pub fn summary(s: &Scenario) -> String {
     for (i, why) in unreachable_rules(s) {
         let _ = writeln!(o, "  note: legal.rules[{i}] can never be granted: {why}");
     }
+    if !m.debrief.trim().is_empty() {
+        let _ = writeln!(o, "  debrief");
+        for line in m.debrief.trim().lines() {
+            let _ = writeln!(o, "    {}", line.trim());
+        }
+    }
     o
 }
 
