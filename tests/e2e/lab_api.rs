@@ -12,16 +12,6 @@ use crate::support::*;
 
 const B_HEAD: &str = "team-b-head";
 
-/// Serves the lab's router on 127.0.0.1:0; returns its base URL.
-async fn serve_lab(lab: Arc<Lab>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, game::lab::http::router(lab)).await.unwrap();
-    });
-    format!("http://{addr}")
-}
-
 fn body_for(path: &str, market: &str) -> Option<Value> {
     match path {
         "/api/captures" | "/api/browse" => Some(json!({"url": format!("{market}/api/listings")})),

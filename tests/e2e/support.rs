@@ -40,3 +40,28 @@ pub async fn investigate_without_filing(scenario: &Scenario, lab: &Lab, world: &
     }
     team
 }
+
+/// Serves the lab's router on 127.0.0.1:0; returns its base URL.
+pub async fn serve_lab(lab: Arc<Lab>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, game::lab::http::router(lab)).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+/// Lets simulated time pass (the world living on) until request `id` is settled: refused,
+/// authorised or answered.
+pub async fn settle(lab: &Lab, world: &mut World, id: &str) -> game::lab::RequestStatus {
+    for _ in 0..10 {
+        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
+        if !matches!(status, game::lab::RequestStatus::Pending { .. } | game::lab::RequestStatus::Granted { .. }) {
+            return status;
+        }
+        let due = lab.next_due().await.unwrap();
+        world.run_until(due.max(world.clock().now())).await.unwrap();
+        lab.tick().await.unwrap();
+    }
+    panic!("request {id} never settled");
+}
