@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use game::case::CaseFile;
-use game::lab::{Lab, Member, RequestDraft, RequestStatus, Role};
+use game::lab::{Lab, Member, Role};
 use game::ledger::{Authority, EvidenceId, verify_dir};
 use market_sim::world::World;
 use reqwest::StatusCode;
@@ -18,26 +18,6 @@ use sim_core::ids::Sats;
 use sim_core::scenario::{Action, ListingSpec, MixerSite, Reaction, ReactionKind, RequestKind, Scenario, Site, SiteKind, Step, Trigger};
 
 use crate::support::*;
-
-/// The team's market, as the lab's directory names it.
-fn market(lab: &Lab) -> String {
-    lab.directory().sites.get(&"silk-lane".into()).unwrap().clone()
-}
-
-/// Captures the vendor's profile and gets an undercover authorisation for the market on it.
-async fn authorise(lab: &Lab, world: &mut World) -> String {
-    let profile = lab.capture(HEAD, &format!("{}/api/vendors/GreenLeafUK", market(lab))).await.unwrap();
-    let draft = RequestDraft {
-        kind: RequestKind::UndercoverAuthorisation,
-        provider: "silk-lane".into(),
-        target: "GreenLeafUK".into(),
-        grounds: vec![profile.id],
-    };
-    let id = lab.request(HEAD, draft).await.unwrap().id;
-    let status = settle(lab, world, &id).await;
-    assert!(matches!(status, RequestStatus::Authorised { .. }), "{status:?}");
-    id
-}
 
 async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> (StatusCode, Value) {
     let r = http.post(url).bearer_auth(token).json(&body).send().await.unwrap();
