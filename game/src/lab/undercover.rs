@@ -168,6 +168,13 @@ pub struct PurchaseDraft {
     pub shipping_info: String,
 }
 
+impl PurchaseDraft {
+    /// A purchase of `quantity` units of a listing, shipped to the lab's controlled address.
+    pub fn new(listing_id: i64, quantity: u32) -> PurchaseDraft {
+        PurchaseDraft { listing_id, quantity, shipping_info: drop_address() }
+    }
+}
+
 fn one() -> u32 {
     1
 }

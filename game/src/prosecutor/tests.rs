@@ -203,6 +203,11 @@ fn reference_case(name: &str) -> CaseFile {
 }
 
 fn run(case: &CaseFile, evidence: &BTreeMap<EvidenceId, EvidenceAssessment>) -> Verdict {
+    run_tipped(case, evidence, &[], &[])
+}
+
+/// Like [`run`], with tip-offs the team caused and their consequences.
+fn run_tipped(case: &CaseFile, evidence: &BTreeMap<EvidenceId, EvidenceAssessment>, tips: &[String], after: &[String]) -> Verdict {
     let sc = scenario();
     assess(&CaseInput {
         scenario: &sc,
@@ -213,8 +218,8 @@ fn run(case: &CaseFile, evidence: &BTreeMap<EvidenceId, EvidenceAssessment>) -> 
         refused_requests: 0,
         hints_taken: &[],
         filed_at: deadline(&sc),
-        tip_offs: &[],
-        tip_off_consequences: &[],
+        tip_offs: tips,
+        tip_off_consequences: after,
     })
 }
 
@@ -441,18 +446,7 @@ fn each_tip_off_costs_the_rubric_penalty_and_is_explained_with_its_consequences(
     let ev = evidence();
     let tips = ["a message from uc_buyer said \"police\"".to_string(), "uc_buyer had sent 3 private messages".to_string()];
     let after = ["Mark Ellis left for Spain".to_string()];
-    let v = assess(&CaseInput {
-        scenario: &sc,
-        team: "blue",
-        case: &case,
-        evidence: &ev,
-        lawful_steps: 5,
-        refused_requests: 0,
-        hints_taken: &[],
-        filed_at: deadline(&sc),
-        tip_offs: &tips,
-        tip_off_consequences: &after,
-    });
+    let v = run_tipped(&case, &ev, &tips, &after);
     assert_eq!(v.categories["tip-offs"], 2 * sc.rubric.tip_off);
     assert_eq!(v.score, v.max_score + 2 * sc.rubric.tip_off);
     assert_eq!(v.tip_offs.len(), 3);
