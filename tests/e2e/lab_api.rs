@@ -22,6 +22,7 @@ fn body_for(path: &str, market: &str) -> Option<Value> {
         "/api/undercover/accounts/{id}/messages" => Some(json!({"to": "GreenLeafUK", "body": "hello"})),
         "/api/undercover/accounts/{id}/posts" => Some(json!({"board": "markets", "title": "t", "body": "b"})),
         "/api/undercover/accounts/{id}/purchases" => Some(json!({"listing_id": 1})),
+        "/api/seizures" => Some(json!({"request": "R1"})),
         _ => None,
     }
 }

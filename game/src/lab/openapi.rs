@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     AccountDraft, Announcement, EvidenceDetail, HintGiven, LegalRequest, MessageDraft, PostDraft, Purchase, PurchaseDraft, RequestDraft,
-    UndercoverAccount, UndercoverMessage, UndercoverView,
+    SeizedSummary, SeizureDraft, UndercoverAccount, UndercoverMessage, UndercoverView,
 };
 use crate::case::CaseFile;
 use crate::ledger::EvidenceEntry;
@@ -27,6 +27,8 @@ pub enum Access {
     Head,
     /// Only a team's investigators (undercover work).
     Investigator,
+    /// Only a team's forensic examiners.
+    Examiner,
 }
 
 /// What travels in a request or response body.
@@ -239,6 +241,33 @@ pub const ENDPOINTS: &[Endpoint] = &[
         status: 200,
     },
     Endpoint {
+        method: "POST",
+        path: "/api/seizures",
+        summary: "Execute a granted search warrant: image the located server into the ledger",
+        access: Access::Examiner,
+        request: Body::Json(schema::<SeizureDraft>),
+        response: Body::Json(schema::<EvidenceEntry>),
+        status: 201,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/seized",
+        summary: "The team's seized server images and the views they can be examined through",
+        access: Access::Examiner,
+        request: Body::Empty,
+        response: Body::Json(schema::<Vec<SeizedSummary>>),
+        status: 200,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/seized/{id}/{table}",
+        summary: "One view of a seized image (users, vendors, listings, orders, messages, operator_logins, server_log), filtered by `column=value`, paged by `limit` and `offset`",
+        access: Access::Examiner,
+        request: Body::Empty,
+        response: Body::Json(schema::<serde_json::Value>),
+        status: 200,
+    },
+    Endpoint {
         method: "GET",
         path: "/api/verdict",
         summary: "The prosecutor's verdict once the case is submitted",
@@ -354,6 +383,9 @@ pub fn document() -> Value {
                 json!({"description": "only an investigator may act undercover, and only under a granted undercover authorisation for the site"}),
             );
             responses.insert("409".into(), json!({"description": "the site refused, or the evidence wallet could not pay"}));
+        }
+        if e.access == Access::Examiner {
+            responses.insert("403".into(), json!({"description": "only a forensic examiner may do this"}));
         }
         op.insert("responses".into(), Value::Object(responses));
         let entry = paths.entry(e.path.to_string()).or_insert_with(|| json!({}));
