@@ -98,6 +98,18 @@ impl EsploraClient {
             .collect())
     }
 
+    /// Every coin a wallet holds over all its addresses (confirmed or in the mempool), in
+    /// outpoint order without repeats: what it can spend now.
+    pub async fn wallet_utxos(&self, wallet: &crate::Wallet) -> Result<Vec<Utxo>, ClientError> {
+        let mut coins = Vec::new();
+        for a in wallet.addresses() {
+            coins.extend(self.address_utxos(&a).await?);
+        }
+        coins.sort_by_key(|c| c.outpoint);
+        coins.dedup_by_key(|c| c.outpoint);
+        Ok(coins)
+    }
+
     /// Unspent outputs of `address` with their confirmation status.
     pub async fn address_utxo_dtos(&self, address: &Address) -> Result<Vec<UtxoDto>, ClientError> {
         self.get_json(&format!("/address/{address}/utxo")).await

@@ -82,7 +82,34 @@ pub fn chain_words(chain: &[Fact]) -> String {
 /// Rules on a request.
 pub fn rule(rules: &[LegalRule], req: &RequestForRuling) -> Ruling {
     let what = format!("{} to {}", request_words(req.kind), provider_words(req.provider_kind));
-    let Some(rule) = matching_rule(rules, req.kind, req.provider_kind) else {
+    decide(matching_rule(rules, req.kind, req.provider_kind), &what, &Cited { target: req.target, grounds: req.grounds, cited: req.cited })
+}
+
+/// What a request cites, as the grounds are weighed.
+#[derive(Clone, Copy, Debug)]
+pub struct Cited<'a> {
+    /// What the request is about.
+    pub target: &'a Entity,
+    /// The facts revealed by the admissible cited evidence.
+    pub grounds: &'a FactSet,
+    /// How many items are cited (admissible or not).
+    pub cited: usize,
+}
+
+/// The rule for an undercover authorisation: addressed to no provider (the team acts on a
+/// site itself), so only a rule for any provider applies.
+pub fn undercover_rule(rules: &[LegalRule]) -> Option<&LegalRule> {
+    rules.iter().find(|r| r.request == RequestKind::UndercoverAuthorisation && r.provider_kind.is_none())
+}
+
+/// Rules on an undercover authorisation to act on `site` against `req.target` (a persona).
+pub fn rule_undercover(rules: &[LegalRule], site: &str, req: &Cited) -> Ruling {
+    let what = format!("{} on {site}", request_words(RequestKind::UndercoverAuthorisation));
+    decide(undercover_rule(rules), &what, req)
+}
+
+fn decide(rule: Option<&LegalRule>, what: &str, req: &Cited) -> Ruling {
+    let Some(rule) = rule else {
         return refused(format!("no rule allows {what}"), SimDuration::default());
     };
     let delay = rule.ruling_delay;
@@ -90,7 +117,7 @@ pub fn rule(rules: &[LegalRule], req: &RequestForRuling) -> Ruling {
         Grounds::None => {
             Ruling { granted: true, reason: format!("granted: {what} needs no grounds"), chain: Vec::new(), rule_delay: delay }
         }
-        Grounds::LinkToOffence { max_hops } => link_to_offence(req, &what, max_hops, delay),
+        Grounds::LinkToOffence { max_hops } => link_to_offence(req, what, max_hops, delay),
     }
 }
 
@@ -98,7 +125,7 @@ fn refused(reason: String, rule_delay: SimDuration) -> Ruling {
     Ruling { granted: false, reason: format!("refused: {reason}"), chain: Vec::new(), rule_delay }
 }
 
-fn link_to_offence(req: &RequestForRuling, what: &str, max_hops: u32, delay: SimDuration) -> Ruling {
+fn link_to_offence(req: &Cited, what: &str, max_hops: u32, delay: SimDuration) -> Ruling {
     if req.cited == 0 {
         return refused(format!("no evidence cited; {what} needs evidence linking {} to an offence", req.target), delay);
     }
@@ -113,6 +140,19 @@ fn link_to_offence(req: &RequestForRuling, what: &str, max_hops: u32, delay: Sim
         .collect();
     if offenders.is_empty() {
         return refused("the cited evidence shows no persona offering goods".into(), delay);
+    }
+    // The target is itself a persona the evidence shows offering goods (an undercover
+    // authorisation against a vendor): no chain is needed.
+    if let Entity::Persona(t) = req.target
+        && let Some(offer) = req.grounds.about(FactKind::Offers, req.target).next()
+        && offenders.contains(t)
+    {
+        return Ruling {
+            granted: true,
+            reason: format!("granted: {offer} — the cited evidence shows {} offering goods itself", req.target),
+            chain: vec![offer.clone()],
+            rule_delay: delay,
+        };
     }
     let max = usize::try_from(max_hops).unwrap_or(usize::MAX);
     let mut best: Option<(Vec<Fact>, &PersonaId)> = None;

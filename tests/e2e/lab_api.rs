@@ -11,22 +11,17 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 const B_HEAD: &str = "team-b-head";
-
-/// Serves the lab's router on 127.0.0.1:0; returns its base URL.
-async fn serve_lab(lab: Arc<Lab>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, game::lab::http::router(lab)).await.unwrap();
-    });
-    format!("http://{addr}")
-}
+const B_INVESTIGATOR: &str = "team-b-investigator";
 
 fn body_for(path: &str, market: &str) -> Option<Value> {
     match path {
         "/api/captures" | "/api/browse" => Some(json!({"url": format!("{market}/api/listings")})),
         "/api/requests" => Some(json!({"kind": "ProductionOrder", "provider": "coinbay", "target": "bcrt1qexample", "grounds": ["E4"]})),
         "/api/case" => Some(json!({"suspects": []})),
+        "/api/undercover/accounts" => Some(json!({"site": "silk-lane", "handle": "b_probe"})),
+        "/api/undercover/accounts/{id}/messages" => Some(json!({"to": "GreenLeafUK", "body": "hello"})),
+        "/api/undercover/accounts/{id}/posts" => Some(json!({"board": "markets", "title": "t", "body": "b"})),
+        "/api/undercover/accounts/{id}/purchases" => Some(json!({"listing_id": 1})),
         "/api/seizures" => Some(json!({"request": "R1"})),
         _ => None,
     }
@@ -36,7 +31,10 @@ fn body_for(path: &str, market: &str) -> Option<Value> {
 async fn every_endpoint_keeps_teams_apart_and_refuses_anonymous_callers() {
     let dir = tempfile::tempdir().unwrap();
     let (scenario, mut world, lab) = lab_world(11, dir.path()).await;
-    let b = vec![Member { name: "b head".into(), role: Role::HeadOfUnit, token: B_HEAD.into() }];
+    let b = vec![
+        Member { name: "b head".into(), role: Role::HeadOfUnit, token: B_HEAD.into() },
+        Member { name: "b investigator".into(), role: Role::Investigator, token: B_INVESTIGATOR.into() },
+    ];
     lab.add_team("team-b", b, &Lab::team_dir(dir.path(), "team-b")).await.unwrap();
     // Team A (HEAD) investigates and saves a draft; team B has done nothing.
     let team = investigate_without_filing(&scenario, &lab, &mut world).await;
@@ -45,11 +43,20 @@ async fn every_endpoint_keeps_teams_apart_and_refuses_anonymous_callers() {
         _ => panic!("the solution files a case"),
     };
     lab.save_draft(HEAD, draft.clone()).await.unwrap();
+    // Team A also works undercover: an authorisation (citing a fifth capture) and account U1.
+    authorise(&lab, &mut world).await;
+    let account = game::lab::AccountDraft { site: "silk-lane".into(), handle: "a_undercover".into() };
+    lab.open_account(INVESTIGATOR, account).await.unwrap();
+    let a_undercover = lab.undercover(HEAD).await.unwrap();
     let a_evidence = lab.evidence_list(HEAD).await.unwrap();
-    assert_eq!(a_evidence.len(), 4);
+    assert_eq!(a_evidence.len(), 5);
     let a_requests = lab.requests(HEAD).await.unwrap();
-    let secrets: Vec<String> =
-        a_evidence.iter().map(|e| e.content_hash.clone()).chain(a_evidence.iter().map(|e| e.source.clone())).collect();
+    let secrets: Vec<String> = a_evidence
+        .iter()
+        .map(|e| e.content_hash.clone())
+        .chain(a_evidence.iter().map(|e| e.source.clone()))
+        .chain(["a_undercover".to_string()])
+        .collect();
 
     let market = lab.directory().sites.values().next().unwrap().clone();
     let lab = Arc::new(lab);
@@ -57,8 +64,9 @@ async fn every_endpoint_keeps_teams_apart_and_refuses_anonymous_callers() {
     let http = reqwest::Client::new();
     let mut checked = 0;
     for e in ENDPOINTS {
-        // E4 exists only in team A's ledger (team B captures at most one page here).
-        let path = e.path.replace("{id}", "E4");
+        // E4 and U1 exist only in team A's records (team B captures at most one page here).
+        let id = if e.path.starts_with("/api/undercover") { "U1" } else { "E4" };
+        let path = e.path.replace("{id}", id);
         let method = Method::from_bytes(e.method.as_bytes()).unwrap();
         let send = |token: Option<&str>| {
             let mut req = http.request(method.clone(), format!("{base}{path}"));
@@ -78,7 +86,9 @@ async fn every_endpoint_keeps_teams_apart_and_refuses_anonymous_callers() {
             let status = send(token).await.unwrap().status();
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{} {path} with {token:?}", e.method);
         }
-        let resp = send(Some(B_HEAD)).await.unwrap();
+        // Each endpoint is tried by a team-B member whose role may call it.
+        let b_token = if e.access == Access::Investigator { B_INVESTIGATOR } else { B_HEAD };
+        let resp = send(Some(b_token)).await.unwrap();
         let status = resp.status();
         let text = resp.text().await.unwrap();
         for s in &secrets {
@@ -96,6 +106,13 @@ async fn every_endpoint_keeps_teams_apart_and_refuses_anonymous_callers() {
             let own: Vec<Value> = serde_json::from_str(&text).unwrap();
             assert!(own.iter().all(|x| x["obtained_by"] == "b head"), "team B sees only its own evidence: {text}");
         }
+        if e.method == "POST" && e.path == "/api/undercover/accounts" {
+            assert_eq!(status, StatusCode::FORBIDDEN, "team B holds no undercover authorisation: {text}");
+        }
+        if e.method == "GET" && e.path == "/api/undercover" {
+            let own: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(own["accounts"], json!([]), "team B sees none of team A's accounts: {text}");
+        }
         if e.method == "GET" && e.path == "/api/requests" {
             assert_eq!(text.trim(), "[]", "{} {path} as team B", e.method);
         }
@@ -106,6 +123,7 @@ async fn every_endpoint_keeps_teams_apart_and_refuses_anonymous_callers() {
     assert_eq!(lab.evidence_list(HEAD).await.unwrap(), a_evidence);
     assert_eq!(lab.requests(HEAD).await.unwrap().len(), a_requests.len());
     assert_eq!(lab.case(HEAD).await.unwrap(), Some(draft));
+    assert_eq!(lab.undercover(HEAD).await.unwrap(), a_undercover, "team B reached none of team A's undercover work");
     assert!(lab.verdict(HEAD).await.unwrap().is_none());
     world.shutdown().await;
 }

@@ -10,20 +10,7 @@ use market_sim::world::World;
 use sim_core::clock::SimDuration;
 use sim_core::scenario::{Grounds, Jurisdiction, LegalRule, Provider, ProviderKind, RequestKind, Scenario, Slip, SlipKind};
 
-use crate::support::{HEAD, shipped};
-
-async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
-    for _ in 0..10 {
-        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
-        if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
-            return status;
-        }
-        let due = lab.next_due().await.unwrap();
-        world.run_until(due.max(world.clock().now())).await.unwrap();
-        lab.tick().await.unwrap();
-    }
-    panic!("request {id} never settled");
-}
+use crate::support::{HEAD, settle, shipped};
 
 async fn lab_on(world: &World, dir: &std::path::Path) -> Lab {
     let lab = Lab::new(world).unwrap();

@@ -16,5 +16,6 @@ mod scoreboard_browser;
 mod seizure;
 mod solver;
 mod support;
+mod undercover;
 mod verdict_tables;
 mod wider_web;

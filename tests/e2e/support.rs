@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use game::autopilot::Autopilot;
-use game::lab::{Lab, Member, Role};
+use game::lab::{Lab, Member, RequestDraft, RequestStatus, Role};
 use market_sim::world::World;
-use sim_core::scenario::{Scenario, load_file};
+use sim_core::scenario::{RequestKind, Scenario, load_file};
 
 pub const HEAD: &str = "test-head-of-unit";
 pub const INVESTIGATOR: &str = "test-investigator";
@@ -39,4 +39,49 @@ pub async fn investigate_without_filing(scenario: &Scenario, lab: &Lab, world: &
         team.take(i + 1, step, scenario, lab, world, HEAD).await.unwrap();
     }
     team
+}
+
+/// Serves the lab's router on 127.0.0.1:0; returns its base URL.
+pub async fn serve_lab(lab: Arc<Lab>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, game::lab::http::router(lab)).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+/// Lets simulated time pass (the world living on) until request `id` is settled: refused,
+/// authorised or answered.
+pub async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
+    for _ in 0..10 {
+        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
+        if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
+            return status;
+        }
+        let due = lab.next_due().await.unwrap();
+        world.run_until(due.max(world.clock().now())).await.unwrap();
+        lab.tick().await.unwrap();
+    }
+    panic!("request {id} never settled");
+}
+
+/// The team's market, as the lab's directory names it.
+pub fn market(lab: &Lab) -> String {
+    lab.directory().sites.get(&"silk-lane".into()).unwrap().clone()
+}
+
+/// Captures the vendor's profile and gets an undercover authorisation for the market on it.
+pub async fn authorise(lab: &Lab, world: &mut World) -> String {
+    let profile = lab.capture(HEAD, &format!("{}/api/vendors/GreenLeafUK", market(lab))).await.unwrap();
+    let draft = RequestDraft {
+        kind: RequestKind::UndercoverAuthorisation,
+        provider: "silk-lane".into(),
+        target: "GreenLeafUK".into(),
+        grounds: vec![profile.id],
+    };
+    let id = lab.request(HEAD, draft).await.unwrap().id;
+    let status = settle(lab, world, &id).await;
+    assert!(matches!(status, RequestStatus::Authorised { .. }), "{status:?}");
+    id
 }

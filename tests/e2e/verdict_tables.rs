@@ -1,9 +1,10 @@
 //! Verdict tables: the shipped scenario investigated for real, then the reference case and
 //! one flaw at a time put to the prosecutor; each flaw must move the score exactly as the
-//! rubric says. (The tip-off row belongs to the undercover work and is added with it.)
+//! rubric says. The tip-off row is real: the team messages the vendor carelessly from an
+//! undercover account and the vendor notices at its next look.
 
 use game::case::CaseFile;
-use game::lab::Dossier;
+use game::lab::{AccountDraft, Dossier, MessageDraft};
 use game::ledger::{ARTIFACTS_DIR, EvidenceId};
 use game::prosecutor::{Admissibility, EvidenceAssessment, Verdict, assess, deadline};
 use sim_core::clock::{SimDuration, SimTime};
@@ -29,6 +30,10 @@ enum Flaw {
     /// The item's stored artifact is changed on disk: the lab itself finds the broken hash.
     BrokenHash(&'static str),
     LateBy(SimDuration),
+    /// Under an undercover authorisation, the team sends the vendor this message from an
+    /// undercover account, and the world runs until the vendor's next look (last row: the
+    /// tip-off stays on the team's record).
+    TipOff(&'static str),
 }
 
 struct Row {
@@ -104,7 +109,14 @@ async fn each_flaw_changes_the_score_exactly_as_the_rubric_says() {
             delta: |r| -r.lateness.max.abs(),
             says: "capped at",
         },
+        Row {
+            name: "tip-off",
+            flaw: Flaw::TipOff("Straight question: are you police? I need to know before I buy."),
+            delta: |r| -r.tip_off.abs(),
+            says: "noticed the investigation",
+        },
     ];
+    assert!(r.tip_off != 0, "the shipped rubric charges for tip-offs");
     assert!(r.lateness.per_hour != 0 && r.lateness.max != 0, "the shipped rubric charges for lateness");
 
     let base = judge(&scenario, &clean, &perfect, on_time);
@@ -142,6 +154,16 @@ async fn each_flaw_changes_the_score_exactly_as_the_rubric_says() {
                 dossier = lab.dossier("team", &case).await.unwrap();
             }
             Flaw::LateBy(d) => at = on_time.plus(*d),
+            Flaw::TipOff(body) => {
+                authorise(&lab, &mut world).await;
+                let account = AccountDraft { site: "silk-lane".into(), handle: "uc_buyer".into() };
+                lab.open_account(INVESTIGATOR, account).await.unwrap();
+                let message = MessageDraft { to: "GreenLeafUK".into(), subject: "question".into(), body: (*body).into() };
+                lab.send_message(INVESTIGATOR, "U1", message).await.unwrap();
+                world.run_until(world.clock().now().plus(scenario.tip_offs.check_every)).await.unwrap();
+                dossier = lab.dossier("team", &case).await.unwrap();
+                assert_eq!(dossier.lawful_steps, r.max_steps + 2, "the authorisation and its grounds are lawful steps too (past the cap)");
+            }
         }
         let v = judge(&scenario, &dossier, &case, at);
         if let Some((path, original)) = tampered {
@@ -156,9 +178,9 @@ async fn each_flaw_changes_the_score_exactly_as_the_rubric_says() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    // The table left the ledger as it was: the real submission still gets full marks.
+    // The table left the ledger as it was but for the tip-off, which the real submission pays.
     let submitted = lab.submit_case(HEAD, perfect).await.unwrap();
-    assert_eq!(submitted.score, submitted.max_score, "{}", submitted.render_text());
+    assert_eq!(submitted.score, submitted.max_score - r.tip_off.abs(), "{}", submitted.render_text());
     world.shutdown().await;
 }
 

@@ -53,6 +53,9 @@ pub struct TeamProgress {
     pub draft: bool,
     /// The score, once the case is submitted.
     pub score: Option<i64>,
+    /// Tip-offs the team caused (the cast noticed one of its undercover accounts).
+    #[serde(default)]
+    pub tip_offs: usize,
 }
 
 /// One step of a team's investigation, for the debrief's replay.
@@ -197,6 +200,7 @@ impl Lab {
                     hints: t.hints.len(),
                     draft: t.draft.is_some(),
                     score: t.verdict.as_ref().map(|v| v.score),
+                    tip_offs: self.tip_offs_of(t).len(),
                 }
             })
             .collect()
@@ -223,6 +227,16 @@ impl Lab {
             for (at, what) in &r.log {
                 events.push(TimelineEvent { at: *at, by: Some(r.signed_by.clone()), what: format!("{}: {what}", r.id) });
             }
+        }
+        for (at, by, what) in t.cover.acts() {
+            events.push(TimelineEvent { at, by, what });
+        }
+        for tip in self.tip_offs_of(t) {
+            events.push(TimelineEvent {
+                at: tip.time,
+                by: None,
+                what: format!("tip-off: persona {} noticed the investigation — {}", tip.persona, tip.cause),
+            });
         }
         for (at, hint) in &t.hints {
             events.push(TimelineEvent { at: *at, by: None, what: format!("hint {hint} taken") });

@@ -2,6 +2,7 @@
 //! its custody, and what each piece is worth in court (admissibility and revealed facts).
 
 use serde::{Deserialize, Serialize};
+use sim_core::scenario::RequestKind;
 
 use super::{Lab, LabError, RequestStatus, Team, real_time_now};
 use crate::extract::{self, Origin};
@@ -148,6 +149,17 @@ impl Lab {
                 }
             }
             (ArtifactKind::ForensicImage, _) => return inadmissible(format!("{id}: server image taken without a search warrant")),
+            (_, Authority::Order { request, kind: RequestKind::UndercoverAuthorisation }) => {
+                let held = t.requests.iter().any(|r| {
+                    &r.id == request
+                        && r.kind == RequestKind::UndercoverAuthorisation
+                        && matches!(r.status, RequestStatus::Authorised { .. })
+                });
+                if !held {
+                    return inadmissible(format!("{id}: obtained undercover without a granted authorisation"));
+                }
+                self.origin_of(&entry.source).unwrap_or(Origin::Other)
+            }
             _ => self.origin_of(&entry.source).unwrap_or(Origin::Other),
         };
         let Ok(content) = t.ledger.artifact(id) else {

@@ -110,11 +110,14 @@ impl Lab {
         let refused = t.requests.iter().filter(|r| matches!(r.status, RequestStatus::Refused { .. })).count();
         let lawful_evidence =
             t.ledger.entries().iter().filter(|e| self.assess(t, &e.id).admissibility == Admissibility::Admissible).count();
+        let (tip_offs, tip_off_consequences) = self.tip_off_lines(t);
         Dossier {
             evidence,
             lawful_steps: u32::try_from(granted + lawful_evidence).unwrap_or(u32::MAX),
             refused_requests: u32::try_from(refused).unwrap_or(u32::MAX),
             hints_taken: t.hints.iter().map(|(_, h)| h.clone()).collect(),
+            tip_offs,
+            tip_off_consequences,
         }
     }
 
@@ -160,6 +163,10 @@ pub struct Dossier {
     pub refused_requests: u32,
     /// Hints the team took.
     pub hints_taken: Vec<HintId>,
+    /// The tip-offs the team caused, each explained (each costs `rubric.tip_off`).
+    pub tip_offs: Vec<String>,
+    /// What those tip-offs led to (a suspect who left the country).
+    pub tip_off_consequences: Vec<String>,
 }
 
 impl Dossier {
@@ -174,6 +181,8 @@ impl Dossier {
             refused_requests: self.refused_requests,
             hints_taken: &self.hints_taken,
             filed_at,
+            tip_offs: &self.tip_offs,
+            tip_off_consequences: &self.tip_off_consequences,
         }
     }
 }

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::openapi::{StatusBody, UrlBody};
-use super::{Lab, LabError, RequestDraft, SeizureDraft};
+use super::{AccountDraft, Lab, LabError, MessageDraft, PostDraft, PurchaseDraft, RequestDraft, SeizureDraft};
 use crate::case::CaseFile;
 use crate::ledger::EvidenceId;
 
@@ -28,6 +28,10 @@ impl IntoResponse for LabError {
             LabError::CaseLocked | LabError::Ended => StatusCode::CONFLICT,
             LabError::UnknownHint(_) | LabError::UnknownTeam(_) => StatusCode::NOT_FOUND,
             LabError::Roster(_) => StatusCode::CONFLICT,
+            LabError::NoAuthorisation(_) => StatusCode::FORBIDDEN,
+            LabError::UnknownAccount(_) => StatusCode::NOT_FOUND,
+            LabError::Undercover(_) => StatusCode::CONFLICT,
+            LabError::BadInput(_) => StatusCode::BAD_REQUEST,
             LabError::Report(e) => {
                 tracing::error!(error = %e, "report failed");
                 return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "the report could not be rendered"}))).into_response();
@@ -67,6 +71,12 @@ pub fn router(lab: Arc<Lab>) -> Router {
         .route("/api/announcements", get(announcements))
         .route("/api/hints", get(hints))
         .route("/api/hints/{id}", post(take_hint))
+        .route("/api/undercover", get(undercover))
+        .route("/api/undercover/accounts", post(open_account))
+        .route("/api/undercover/accounts/{id}/messages", post(send_message))
+        .route("/api/undercover/accounts/{id}/inbox", post(read_inbox))
+        .route("/api/undercover/accounts/{id}/posts", post(post_thread))
+        .route("/api/undercover/accounts/{id}/purchases", post(purchase))
         .route("/api/seizures", post(seize))
         .route("/api/seized", get(seized))
         .route("/api/seized/{id}/{table}", get(query_seized))
@@ -163,6 +173,45 @@ async fn verdict_html(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result
         Some(page) => Ok(axum::response::Html(page).into_response()),
         None => Ok((StatusCode::NOT_FOUND, Json(json!({"error": "no case submitted yet"}))).into_response()),
     }
+}
+
+async fn undercover(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    Ok(Json(lab.undercover(token(&headers)?).await?).into_response())
+}
+
+async fn open_account(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(draft): Json<AccountDraft>) -> Result<Response, LabError> {
+    Ok((StatusCode::CREATED, Json(lab.open_account(token(&headers)?, draft).await?)).into_response())
+}
+
+async fn send_message(
+    State(lab): State<Arc<Lab>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(draft): Json<MessageDraft>,
+) -> Result<Response, LabError> {
+    Ok((StatusCode::CREATED, Json(lab.send_message(token(&headers)?, &id, draft).await?)).into_response())
+}
+
+async fn read_inbox(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LabError> {
+    Ok(Json(lab.read_inbox(token(&headers)?, &id).await?).into_response())
+}
+
+async fn post_thread(
+    State(lab): State<Arc<Lab>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(draft): Json<PostDraft>,
+) -> Result<Response, LabError> {
+    Ok((StatusCode::CREATED, Json(lab.post_thread(token(&headers)?, &id, draft).await?)).into_response())
+}
+
+async fn purchase(
+    State(lab): State<Arc<Lab>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(draft): Json<PurchaseDraft>,
+) -> Result<Response, LabError> {
+    Ok((StatusCode::CREATED, Json(lab.purchase(token(&headers)?, &id, draft).await?)).into_response())
 }
 
 async fn seize(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(draft): Json<SeizureDraft>) -> Result<Response, LabError> {

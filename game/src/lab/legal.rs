@@ -1,11 +1,13 @@
 //! Legal process: requests signed by the head of unit, ruled by the simulated judge after
 //! the rule's delay over the facts the cited evidence reveals, answered by the provider's
-//! legal desk after its own delay — the answer entering the ledger under the order.
+//! legal desk after its own delay — the answer entering the ledger under the order. An
+//! undercover authorisation is addressed to a site instead (its `provider` names the market
+//! or forum, its target the persona's handle) and, granted, is held by the team.
 
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
 use sim_core::facts::{Entity, FactSet};
-use sim_core::ids::ProviderId;
+use sim_core::ids::{ProviderId, SiteId};
 use sim_core::scenario::{Jurisdiction, ProviderKind, RequestKind};
 
 use super::{Lab, LabError, Role, Team, real_time_now};
@@ -140,8 +142,16 @@ impl Lab {
         if member.role != Role::HeadOfUnit {
             return Err(LabError::Forbidden { role: member.role, action: "sign a legal request" });
         }
-        let desk = self.desks.get(&draft.provider).ok_or_else(|| LabError::UnknownProvider(draft.provider.to_string()))?;
-        let delay = judge::matching_rule(&self.scenario.legal.rules, draft.kind, desk.kind).map(|r| r.ruling_delay).unwrap_or_default();
+        let delay = if draft.kind == RequestKind::UndercoverAuthorisation {
+            // Addressed to no provider: `provider` names the site the team will act on.
+            if !self.directory.sites.contains_key(&SiteId::from(draft.provider.as_str())) {
+                return Err(LabError::UnknownProvider(format!("{} (an undercover authorisation names a site)", draft.provider)));
+            }
+            judge::undercover_rule(&self.scenario.legal.rules).map(|r| r.ruling_delay).unwrap_or_default()
+        } else {
+            let desk = self.desks.get(&draft.provider).ok_or_else(|| LabError::UnknownProvider(draft.provider.to_string()))?;
+            judge::matching_rule(&self.scenario.legal.rules, draft.kind, desk.kind).map(|r| r.ruling_delay).unwrap_or_default()
+        };
         let now = self.clock.now();
         let mut teams = self.teams.lock().await;
         let t = teams.get_mut(&team).ok_or(LabError::UnknownToken)?;
@@ -239,7 +249,37 @@ impl Lab {
         }
     }
 
+    /// The admissible facts the request's cited evidence reveals.
+    fn grounds_of(&self, t: &Team, req: &LegalRequest) -> FactSet {
+        let mut grounds = FactSet::new();
+        for g in &req.grounds {
+            let a = self.assess(t, g);
+            if a.admissibility == Admissibility::Admissible {
+                grounds.extend(a.facts.into_iter().map(|r| r.fact));
+            }
+        }
+        grounds
+    }
+
+    /// An undercover authorisation to act on a site (the request's `provider`) against the
+    /// persona whose handle is the target: granted, it is served at once (the team holds it).
+    fn rule_undercover(&self, t: &Team, req: &LegalRequest) -> RequestStatus {
+        let site = SiteId::from(req.provider.as_str());
+        let persona = self.truth.read().persona(&site, req.target.trim()).cloned();
+        let target = persona.map_or_else(|| target_entity(&req.target), Entity::Persona);
+        let grounds = self.grounds_of(t, req);
+        let ruling = judge::rule_undercover(
+            &self.scenario.legal.rules,
+            site.as_str(),
+            &judge::Cited { target: &target, grounds: &grounds, cited: req.grounds.len() },
+        );
+        if ruling.granted { RequestStatus::Authorised { reason: ruling.reason } } else { RequestStatus::Refused { reason: ruling.reason } }
+    }
+
     fn rule(&self, t: &Team, req: &LegalRequest, now: SimTime) -> RequestStatus {
+        if req.kind == RequestKind::UndercoverAuthorisation {
+            return self.rule_undercover(t, req);
+        }
         let Some(desk) = self.desks.get(&req.provider) else {
             return RequestStatus::Refused { reason: format!("no provider {}", req.provider) };
         };
@@ -265,13 +305,7 @@ impl Lab {
             }
             _ => {}
         }
-        let mut grounds = FactSet::new();
-        for g in &req.grounds {
-            let a = self.assess(t, g);
-            if a.admissibility == Admissibility::Admissible {
-                grounds.extend(a.facts.into_iter().map(|r| r.fact));
-            }
-        }
+        let grounds = self.grounds_of(t, req);
         let target = target_entity(&req.target);
         let ruling = judge::rule(
             &self.scenario.legal.rules,

@@ -1,6 +1,6 @@
 //! The lab: the trainees' side of the world — teams, captures into the evidence ledger,
 //! legal requests ruled by the simulated judge and answered by providers, the case file
-//! and the prosecutor's verdict.
+//! and the prosecutor's verdict; undercover work under an authorisation ([`undercover`]).
 //!
 //! The lab obtains every artifact itself (through the world's network) and records it at
 //! once, so a team cannot forge or back-date evidence. Routes in [`http`] are thin over
@@ -13,12 +13,17 @@ pub mod http;
 mod legal;
 pub mod openapi;
 mod seizure;
+mod undercover;
 
 pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
 pub use evidence::EvidenceDetail;
 pub use filing::{Dossier, Submission};
 pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query};
 pub use seizure::{SeizedSummary, SeizureDraft};
+pub use undercover::{
+    AccountDraft, Direction, EvidenceWallet, MessageDraft, PostDraft, Purchase, PurchaseDraft, UndercoverAccount, UndercoverMessage,
+    UndercoverView,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -96,6 +101,18 @@ pub enum LabError {
     /// empty (a second team under a name would take over the first one's members).
     #[error("team roster: {0}")]
     Roster(String),
+    /// Undercover work without a granted undercover authorisation for the site.
+    #[error("{0}")]
+    NoAuthorisation(String),
+    /// No such undercover account in the team's records.
+    #[error("no undercover account {0}")]
+    UnknownAccount(String),
+    /// A site refused an undercover action, or the evidence wallet could not pay.
+    #[error("{0}")]
+    Undercover(String),
+    /// A request the lab cannot act on as written.
+    #[error("{0}")]
+    BadInput(String),
     /// The verdict report could not be rendered.
     #[error("{0}")]
     Report(String),
@@ -139,11 +156,18 @@ struct Team {
     verdict: Option<Verdict>,
     /// Hints the team took or was given, with when.
     hints: Vec<(SimTime, HintId)>,
+    /// Undercover accounts, messages, purchases and the evidence wallet.
+    cover: undercover::Cover,
 }
 
 /// One exercise's lab.
 pub struct Lab {
     scenario: Arc<Scenario>,
+    /// The world seed: the lab's own secrets (undercover passwords, evidence wallets) derive from it.
+    seed: u64,
+    /// The lab's evidence fund, from which each team's evidence wallet is filled; held
+    /// for a whole payment so no two payments spend the same coins.
+    fund: Mutex<coin_sim::Wallet>,
     clock: SimClock,
     party: Party,
     directory: Directory,
@@ -185,8 +209,12 @@ impl Lab {
     /// A lab over a world; ledgers live under `data_dir/<team>/`.
     pub fn new(world: &World) -> Result<Lab, LabError> {
         let party = world.party(None).map_err(|e| LabError::Fetch { url: "network".into(), message: e.to_string() })?;
+        let mut fund = market_sim::world::evidence_fund(world.seed());
+        fund.new_address();
         Ok(Lab {
             scenario: world.scenario().clone(),
+            seed: world.seed(),
+            fund: Mutex::new(fund),
             clock: world.clock().clone(),
             party,
             directory: world.directory().clone(),
@@ -220,7 +248,17 @@ impl Lab {
         let ledger = Ledger::open(dir)?;
         teams.insert(
             name.to_string(),
-            Team { members, ledger, requests: Vec::new(), draft: None, case: None, submitted_at: None, verdict: None, hints: Vec::new() },
+            Team {
+                members,
+                ledger,
+                requests: Vec::new(),
+                draft: None,
+                case: None,
+                submitted_at: None,
+                verdict: None,
+                hints: Vec::new(),
+                cover: undercover::Cover::new(self.seed, name),
+            },
         );
         Ok(())
     }

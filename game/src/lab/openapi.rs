@@ -8,7 +8,10 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use super::{Announcement, EvidenceDetail, HintGiven, LegalRequest, RequestDraft, SeizedSummary, SeizureDraft};
+use super::{
+    AccountDraft, Announcement, EvidenceDetail, HintGiven, LegalRequest, MessageDraft, PostDraft, Purchase, PurchaseDraft, RequestDraft,
+    SeizedSummary, SeizureDraft, UndercoverAccount, UndercoverMessage, UndercoverView,
+};
 use crate::case::CaseFile;
 use crate::ledger::EvidenceEntry;
 use crate::prosecutor::Verdict;
@@ -22,6 +25,8 @@ pub enum Access {
     Member,
     /// Only a team's head of unit.
     Head,
+    /// Only a team's investigators (undercover work).
+    Investigator,
     /// Only a team's forensic examiners.
     Examiner,
 }
@@ -271,6 +276,60 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Body::Json(schema::<Verdict>),
         status: 200,
     },
+    Endpoint {
+        method: "GET",
+        path: "/api/undercover",
+        summary: "The team's undercover accounts, messages, controlled purchases and evidence wallet",
+        access: Access::Member,
+        request: Body::Empty,
+        response: Body::Json(schema::<UndercoverView>),
+        status: 200,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/undercover/accounts",
+        summary: "Open a team-controlled account on a market or forum (needs a granted undercover authorisation for the site)",
+        access: Access::Investigator,
+        request: Body::Json(schema::<AccountDraft>),
+        response: Body::Json(schema::<UndercoverAccount>),
+        status: 201,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/undercover/accounts/{id}/messages",
+        summary: "Send a private message from an undercover market account",
+        access: Access::Investigator,
+        request: Body::Json(schema::<MessageDraft>),
+        response: Body::Json(schema::<UndercoverMessage>),
+        status: 201,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/undercover/accounts/{id}/inbox",
+        summary: "Read an undercover account's inbox: each new message enters the ledger",
+        access: Access::Investigator,
+        request: Body::Empty,
+        response: Body::Json(schema::<Vec<UndercoverMessage>>),
+        status: 200,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/undercover/accounts/{id}/posts",
+        summary: "Start a public forum thread from an undercover forum account",
+        access: Access::Investigator,
+        request: Body::Json(schema::<PostDraft>),
+        response: Body::Json(schema::<serde_json::Value>),
+        status: 201,
+    },
+    Endpoint {
+        method: "POST",
+        path: "/api/undercover/accounts/{id}/purchases",
+        summary: "A controlled purchase paid from the team's evidence wallet: the order page and the payment enter the ledger",
+        access: Access::Investigator,
+        request: Body::Json(schema::<PurchaseDraft>),
+        response: Body::Json(schema::<Purchase>),
+        status: 201,
+    },
 ];
 
 fn body_json(body: Body, g: &mut SchemaGenerator) -> Option<Value> {
@@ -317,6 +376,13 @@ pub fn document() -> Value {
         }
         if e.access == Access::Head {
             responses.insert("403".into(), json!({"description": "only the head of unit may do this"}));
+        }
+        if e.access == Access::Investigator {
+            responses.insert(
+                "403".into(),
+                json!({"description": "only an investigator may act undercover, and only under a granted undercover authorisation for the site"}),
+            );
+            responses.insert("409".into(), json!({"description": "the site refused, or the evidence wallet could not pay"}));
         }
         if e.access == Access::Examiner {
             responses.insert("403".into(), json!({"description": "only a forensic examiner may do this"}));

@@ -24,6 +24,10 @@
 //! - A case filed after the time budget (`meta.start + world_duration + time_budget`)
 //!   costs `rubric.lateness.per_hour` for each started simulated hour it is late, at most
 //!   `rubric.lateness.max` in all (category `lateness`, explained in [`Verdict::lateness`]).
+//! - Each tip-off the team caused (a member of the cast noticed the investigation through
+//!   one of its undercover accounts) costs `rubric.tip_off` (category `tip-offs`, each
+//!   explained in [`Verdict::tip_offs`], with what it led to — a suspect who left the
+//!   country must now be arrested abroad).
 
 mod render;
 mod report;
@@ -99,6 +103,10 @@ pub struct CaseInput<'a> {
     pub hints_taken: &'a [HintId],
     /// When the case was filed (simulated), for the lateness penalty.
     pub filed_at: SimTime,
+    /// The tip-offs the team caused, each explained; each costs `rubric.tip_off`.
+    pub tip_offs: &'a [String],
+    /// What the tip-offs led to that the court must know (costs nothing more).
+    pub tip_off_consequences: &'a [String],
 }
 
 /// The court's assessment of a case.
@@ -121,6 +129,9 @@ pub struct Verdict {
     /// How late the case was filed and what it cost; `None` when on time.
     #[serde(default)]
     pub lateness: Option<String>,
+    /// The tip-offs the team caused and what each cost, then what they led to.
+    #[serde(default)]
+    pub tip_offs: Vec<String>,
 }
 
 /// The verdict on one suspect claim.
@@ -206,6 +217,9 @@ pub fn assess(input: &CaseInput) -> Verdict {
         + excluded_count * -r.inadmissible.abs()
         + i64::from(input.refused_requests) * -r.refused_request.abs();
     let lateness = lateness(sc, input.filed_at);
+    let tip_off_cost = i64::try_from(input.tip_offs.len()).unwrap_or(i64::MAX).saturating_mul(r.tip_off.abs());
+    let mut tip_offs: Vec<String> = input.tip_offs.iter().map(|t| format!("{t}: -{}", r.tip_off.abs())).collect();
+    tip_offs.extend(input.tip_off_consequences.iter().cloned());
     let categories: BTreeMap<String, i64> = [
         ("steps".to_string(), steps),
         ("attribution".to_string(), tally.attribution),
@@ -213,6 +227,7 @@ pub fn assess(input: &CaseInput) -> Verdict {
         ("penalties".to_string(), penalties),
         ("hints".to_string(), -hint_cost(sc, input.hints_taken)),
         ("lateness".to_string(), -lateness.as_ref().map_or(0, |(cost, _)| *cost)),
+        ("tip-offs".to_string(), -tip_off_cost),
     ]
     .into_iter()
     .collect();
@@ -225,6 +240,7 @@ pub fn assess(input: &CaseInput) -> Verdict {
         excluded: excluded.into_iter().collect(),
         missed,
         lateness: lateness.map(|(_, why)| why),
+        tip_offs,
     }
 }
 

@@ -58,6 +58,12 @@ impl Verdict {
         if let Some(late) = &self.lateness {
             let _ = writeln!(out, "\nLate filing: {late}");
         }
+        if !self.tip_offs.is_empty() {
+            let _ = writeln!(out, "\nTip-offs");
+            for t in &self.tip_offs {
+                let _ = writeln!(out, "  - {t}");
+            }
+        }
         let cat = |k: &str| signed(self.categories.get(k).copied().unwrap_or(0));
         let _ = writeln!(
             out,

@@ -65,6 +65,7 @@ impl Verdict {
             excluded => Value::from(Serde(&self.excluded)),
             missed => Value::from(Serde(&self.missed)),
             lateness => &self.lateness,
+            tip_offs => Value::from(Serde(&self.tip_offs)),
             timeline => Value::from(Serde(timeline)),
         })?;
         Ok(page)

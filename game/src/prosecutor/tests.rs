@@ -84,6 +84,7 @@ fn scenario() -> Scenario {
             fee_rate: 2,
             initial_funds: Vec::new(),
             eur_cents_per_coin: 3_200_000,
+            evidence_funds: Sats(100_000_000),
         },
         providers: vec![Provider {
             id: "coinbay".into(),
@@ -130,6 +131,7 @@ fn scenario() -> Scenario {
             wrong_accusation: -60,
             inadmissible: -5,
             refused_request: -3,
+            tip_off: -10,
             lateness: Lateness::default(),
         },
         injects: Vec::new(),
@@ -137,6 +139,7 @@ fn scenario() -> Scenario {
         variants: None,
         solution: Vec::new(),
         population: None,
+        tip_offs: Default::default(),
     }
 }
 
@@ -201,6 +204,11 @@ fn reference_case(name: &str) -> CaseFile {
 }
 
 fn run(case: &CaseFile, evidence: &BTreeMap<EvidenceId, EvidenceAssessment>) -> Verdict {
+    run_tipped(case, evidence, &[], &[])
+}
+
+/// Like [`run`], with tip-offs the team caused and their consequences.
+fn run_tipped(case: &CaseFile, evidence: &BTreeMap<EvidenceId, EvidenceAssessment>, tips: &[String], after: &[String]) -> Verdict {
     let sc = scenario();
     assess(&CaseInput {
         scenario: &sc,
@@ -211,6 +219,8 @@ fn run(case: &CaseFile, evidence: &BTreeMap<EvidenceId, EvidenceAssessment>) -> 
         refused_requests: 0,
         hints_taken: &[],
         filed_at: deadline(&sc),
+        tip_offs: tips,
+        tip_off_consequences: after,
     })
 }
 
@@ -368,6 +378,8 @@ fn steps_are_capped_and_refusals_cost() {
         refused_requests: 2,
         hints_taken: &[],
         filed_at: sc.meta.start,
+        tip_offs: &[],
+        tip_off_consequences: &[],
     });
     assert_eq!(v.categories["steps"], 10);
     assert_eq!(v.categories["penalties"], -6);
@@ -390,6 +402,8 @@ fn lateness_costs_per_started_hour_up_to_the_cap_and_is_explained() {
             refused_requests: 0,
             hints_taken: &[],
             filed_at: deadline(sc).plus(SimDuration::secs(late)),
+            tip_offs: &[],
+            tip_off_consequences: &[],
         })
     };
     let on_time = at(&sc, 0);
@@ -424,4 +438,20 @@ fn rendering_mentions_every_element_and_the_score() {
     assert!(text.contains("offered") && text.contains("cashed-out"), "{text}");
     let json = serde_json::to_string(&v).unwrap();
     assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), v);
+}
+
+#[test]
+fn each_tip_off_costs_the_rubric_penalty_and_is_explained_with_its_consequences() {
+    let sc = scenario();
+    let case = reference_case("Mark Ellis");
+    let ev = evidence();
+    let tips = ["a message from uc_buyer said \"police\"".to_string(), "uc_buyer had sent 3 private messages".to_string()];
+    let after = ["Mark Ellis left for Spain".to_string()];
+    let v = run_tipped(&case, &ev, &tips, &after);
+    assert_eq!(v.categories["tip-offs"], 2 * sc.rubric.tip_off);
+    assert_eq!(v.score, v.max_score + 2 * sc.rubric.tip_off);
+    assert_eq!(v.tip_offs.len(), 3);
+    assert!(v.tip_offs[0].ends_with(": -10"), "{:?}", v.tip_offs);
+    assert_eq!(v.tip_offs[2], "Mark Ellis left for Spain");
+    assert!(v.render_text().contains("Tip-offs"), "{}", v.render_text());
 }

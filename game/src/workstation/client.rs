@@ -8,7 +8,10 @@ use serde_json::json;
 use sim_core::clock::SimTime;
 
 use crate::case::CaseFile;
-use crate::lab::{Announcement, EvidenceDetail, HintGiven, LegalRequest, RequestDraft, TeamProgress, TimelineEvent};
+use crate::lab::{
+    AccountDraft, Announcement, EvidenceDetail, HintGiven, LegalRequest, MessageDraft, Purchase, PurchaseDraft, RequestDraft, TeamProgress,
+    TimelineEvent, UndercoverAccount, UndercoverMessage, UndercoverView,
+};
 use crate::ledger::{EvidenceEntry, EvidenceId};
 use crate::prosecutor::Verdict;
 
@@ -203,6 +206,31 @@ impl LabClient {
     /// Hints the team holds.
     pub async fn hints(&self) -> Result<Vec<HintGiven>, ClientError> {
         self.json(reqwest::Method::GET, "/api/hints", None).await
+    }
+
+    /// The team's undercover accounts, messages and purchases.
+    pub async fn undercover(&self) -> Result<UndercoverView, ClientError> {
+        self.json(reqwest::Method::GET, "/api/undercover", None).await
+    }
+
+    /// Opens an undercover account (investigators, under an authorisation for the site).
+    pub async fn open_account(&self, draft: &AccountDraft) -> Result<UndercoverAccount, ClientError> {
+        self.json(reqwest::Method::POST, "/api/undercover/accounts", Some(Self::body(draft)?)).await
+    }
+
+    /// Sends a private message from an undercover account.
+    pub async fn send_message(&self, account: &str, draft: &MessageDraft) -> Result<UndercoverMessage, ClientError> {
+        self.json(reqwest::Method::POST, &format!("/api/undercover/accounts/{account}/messages"), Some(Self::body(draft)?)).await
+    }
+
+    /// Reads an undercover account's inbox; the new messages come back (and are evidence).
+    pub async fn read_inbox(&self, account: &str) -> Result<Vec<UndercoverMessage>, ClientError> {
+        self.json(reqwest::Method::POST, &format!("/api/undercover/accounts/{account}/inbox"), None).await
+    }
+
+    /// A controlled purchase from an undercover account.
+    pub async fn purchase(&self, account: &str, draft: &PurchaseDraft) -> Result<Purchase, ClientError> {
+        self.json(reqwest::Method::POST, &format!("/api/undercover/accounts/{account}/purchases"), Some(Self::body(draft)?)).await
     }
 
     /// Any other lab endpoint read as JSON (undercover, seized images…): a lab that does

@@ -16,6 +16,7 @@ pub mod flow;
 pub mod legal;
 pub mod locale;
 pub mod locker;
+pub mod undercover;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,7 @@ use client::{ClientError, LabClient, LabStatus};
 use flow::{FlowGraph, FlowKind, Heuristic};
 use legal::LegalPanel;
 use locker::Locker;
+use undercover::UndercoverPanel;
 
 /// The trainee's panels, in the order of the side bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,7 +77,6 @@ impl Panel {
     /// The lab path of a panel whose data comes from an endpoint not every lab offers.
     pub fn remote_path(self) -> Option<&'static str> {
         match self {
-            Panel::Undercover => Some("/api/undercover"),
             Panel::Seized => Some("/api/seized"),
             _ => None,
         }
@@ -185,6 +186,23 @@ pub enum Action {
     SubmitCase,
     /// Load a panel whose data comes from an optional endpoint.
     LoadRemote(Panel),
+    /// Undercover work from the Undercover panel's forms.
+    Undercover(UndercoverAction),
+}
+
+/// What the Undercover panel does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UndercoverAction {
+    /// Reload the team's undercover work.
+    Reload,
+    /// Open the account the form describes.
+    OpenAccount,
+    /// Send the message form from the selected account.
+    SendMessage,
+    /// Read the selected account's inbox (new messages become evidence).
+    ReadInbox,
+    /// Make the purchase the form describes from the selected account.
+    Purchase,
 }
 
 /// The whole trainee workstation.
@@ -207,6 +225,8 @@ pub struct Workstation {
     pub locker: Locker,
     /// Legal requests.
     pub legal: LegalPanel,
+    /// Undercover accounts, messages and purchases.
+    pub undercover: UndercoverPanel,
     /// Announcements seen so far.
     pub announcements: Vec<Announcement>,
     /// Hints held.
@@ -236,6 +256,7 @@ impl Workstation {
             case: CaseBuilder::default(),
             locker: Locker::default(),
             legal: LegalPanel::default(),
+            undercover: UndercoverPanel::default(),
             announcements: Vec::new(),
             hints: Vec::new(),
             verdict: None,
@@ -353,6 +374,7 @@ impl Workstation {
                 }
                 Ok(())
             }
+            Action::Undercover(a) => self.undercover(a).await,
             Action::LoadRemote(panel) => {
                 if let Some(path) = panel.remote_path() {
                     let r = Remote::from_result(self.client.get_json(path).await);
@@ -361,6 +383,48 @@ impl Workstation {
                 Ok(())
             }
         }
+    }
+
+    /// Undercover work: a form that is not complete is a notice (nothing is sent); after
+    /// any action the panel reloads the team's undercover work from the lab.
+    async fn undercover(&mut self, action: UndercoverAction) -> Result<(), ClientError> {
+        let form = |e: undercover::FormError| e.to_string();
+        match action {
+            UndercoverAction::Reload => {}
+            UndercoverAction::OpenAccount => match self.undercover.account_draft() {
+                Err(e) => self.notice(&form(e), String::new(), true),
+                Ok(d) => {
+                    let a = self.client.open_account(&d).await?;
+                    self.notice("notice.undercover_opened", format!("{} {} ({})", a.id, a.handle, a.site), false);
+                    self.undercover.selected = Some(a.id);
+                }
+            },
+            UndercoverAction::SendMessage => match self.undercover.message_draft() {
+                Err(e) => self.notice(&form(e), String::new(), true),
+                Ok((account, d)) => {
+                    let m = self.client.send_message(&account, &d).await?;
+                    self.notice("notice.message_sent", format!("{} → {}", m.from, m.to), false);
+                    self.undercover.forms.body.clear();
+                }
+            },
+            UndercoverAction::ReadInbox => match self.undercover.selected.clone() {
+                None => self.notice(&form(undercover::FormError::NoSelection), String::new(), true),
+                Some(account) => {
+                    let new = self.client.read_inbox(&account).await?;
+                    self.notice("notice.inbox", new.len().to_string(), false);
+                }
+            },
+            UndercoverAction::Purchase => match self.undercover.purchase_draft() {
+                Err(e) => self.notice(&form(e), String::new(), true),
+                Ok((account, d)) => {
+                    let p = self.client.purchase(&account, &d).await?;
+                    self.notice("notice.purchased", format!("{}: order {} paid in {}", p.id, p.order_id, p.txid), false);
+                }
+            },
+        }
+        self.undercover.view = Some(self.client.undercover().await?);
+        self.locker.entries = self.client.evidence().await?;
+        Ok(())
     }
 
     async fn refresh(&mut self) -> Result<(), ClientError> {

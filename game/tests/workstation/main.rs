@@ -13,7 +13,7 @@ use game::workstation::client::LabClient;
 use game::workstation::console::{Console, ConsoleAction};
 use game::workstation::flow::Verdict;
 use game::workstation::locker::HashCheck;
-use game::workstation::{Action, Panel, Remote, Workstation};
+use game::workstation::{Action, Panel, Remote, UndercoverAction, Workstation};
 use market_sim::world::World;
 use sim_core::scenario::{RequestKind, Scenario, load_file};
 
@@ -151,9 +151,10 @@ async fn a_trainee_browses_captures_graphs_money_files_and_builds_a_case() {
     assert!(matches!(ws.legal.requests[0].status, RequestStatus::Pending { .. }));
     assert_eq!(client.requests().await.unwrap().len(), 1);
 
-    // Panels whose endpoints this lab lacks say so.
-    ws.perform(Action::LoadRemote(Panel::Undercover)).await;
-    assert!(matches!(ws.remote.get(&Panel::Undercover), Some(Remote::NotAvailable | Remote::Loaded(_))), "{:?}", ws.remote);
+    // The seized-images panel loads from its optional endpoint (this lab offers it; the
+    // head of unit, no forensic examiner, may be refused).
+    ws.perform(Action::LoadRemote(Panel::Seized)).await;
+    assert!(matches!(ws.remote.get(&Panel::Seized), Some(Remote::Loaded(_) | Remote::Failed(_))), "{:?}", ws.remote);
 
     // Case: the board and the cited elements serialise into the lab's case file.
     let persona = Entity::new(EntityKind::Persona, "GreenLeafUK@silk-lane");
@@ -228,4 +229,71 @@ async fn the_instructor_console_controls_the_classroom() {
     wrong.perform(ConsoleAction::Refresh).await;
     assert!(wrong.status.is_none() && wrong.notices[0].error);
     classroom.stop().await;
+}
+
+/// The Undercover panel against a real lab: refused without an authorisation; with one, an
+/// account, a message and a controlled purchase whose records land in the locker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_undercover_panel_opens_an_account_messages_and_buys_under_an_authorisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = shipped();
+    let mut world = World::build(scenario, 8, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    world.run_until(world.world_end()).await.unwrap();
+    let lab = Arc::new(Lab::new(&world).unwrap());
+    let members = vec![
+        Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() },
+        Member { name: "agent".into(), role: Role::Investigator, token: "ws-agent".into() },
+    ];
+    lab.add_team("team", members, &Lab::team_dir(dir.path(), "team")).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let served = lab.clone();
+    tokio::spawn(async move { axum::serve(listener, game::lab::http::router(served)).await });
+    let mut ws = Workstation::new(LabClient::new(&format!("http://{addr}"), "ws-agent"));
+    ws.perform(Action::Refresh).await;
+
+    // An incomplete form is refused on the spot; without an authorisation the lab refuses.
+    ws.perform(Action::Undercover(UndercoverAction::OpenAccount)).await;
+    assert_eq!(ws.notices.last().unwrap().key, "undercover.error.account");
+    ws.undercover.forms.site = "silk-lane".into();
+    ws.undercover.forms.handle = "panel_buyer".into();
+    ws.perform(Action::Undercover(UndercoverAction::OpenAccount)).await;
+    let last = ws.notices.last().unwrap();
+    assert!(last.error && last.text.contains("403") && last.text.contains("undercover authorisation"), "{last:?}");
+    ws.notices.clear();
+
+    // The head of unit gets the authorisation on the vendor's profile.
+    let market = lab.directory().sites.values().next().unwrap().clone();
+    let profile = lab.capture(HEAD, &format!("{market}/api/vendors/GreenLeafUK")).await.unwrap();
+    let draft = game::lab::RequestDraft {
+        kind: RequestKind::UndercoverAuthorisation,
+        provider: "silk-lane".into(),
+        target: "GreenLeafUK".into(),
+        grounds: vec![profile.id],
+    };
+    lab.request(HEAD, draft).await.unwrap();
+    world.run_until(world.clock().now().plus(sim_core::clock::SimDuration::hours(2))).await.unwrap();
+    lab.tick().await.unwrap();
+    assert!(matches!(lab.requests(HEAD).await.unwrap()[0].status, RequestStatus::Authorised { .. }));
+
+    ws.perform(Action::Undercover(UndercoverAction::OpenAccount)).await;
+    no_errors(&ws);
+    assert_eq!(ws.undercover.selected.as_deref(), Some("U1"));
+    ws.undercover.forms.to = "GreenLeafUK".into();
+    ws.undercover.forms.body = "Do you ship to Belgium?".into();
+    ws.perform(Action::Undercover(UndercoverAction::SendMessage)).await;
+    no_errors(&ws);
+    assert_eq!(ws.undercover.messages_of("U1").len(), 1);
+    let client = LabClient::new(&format!("http://{addr}"), "ws-agent");
+    let listings: serde_json::Value = client.browse_json(&format!("{market}/api/listings")).await.unwrap();
+    let haze = listings.as_array().unwrap().iter().find(|l| l["title"] == "Amnesia Haze 10g").unwrap()["id"].as_i64().unwrap();
+    ws.undercover.forms.listing = haze.to_string();
+    ws.perform(Action::Undercover(UndercoverAction::Purchase)).await;
+    no_errors(&ws);
+    let view = ws.undercover.view.clone().unwrap();
+    assert_eq!(view.purchases.len(), 1);
+    assert!(view.wallet.funded);
+    let recorded: Vec<_> = ws.locker.entries.iter().map(|e| e.id.clone()).collect();
+    assert!(recorded.contains(&view.purchases[0].order_evidence) && recorded.contains(&view.purchases[0].payment_evidence), "{recorded:?}");
+    world.shutdown().await;
 }

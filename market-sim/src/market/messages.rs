@@ -129,3 +129,19 @@ pub fn mailbox(conn: &Connection, user: &User) -> Result<Mailbox, MarketError> {
     let sent = sent.query_map(params![user.id], view)?.collect::<Result<_, _>>()?;
     Ok(Mailbox { inbox, sent })
 }
+
+/// Deletes a message its sender or recipient no longer wants kept (a vendor wiping its
+/// conversations): it is gone for both, and from the server's database.
+pub fn delete(conn: &Connection, user: &User, id: i64) -> Result<(), MarketError> {
+    let parties: Option<(i64, i64)> = conn
+        .query_row("SELECT sender_id, recipient_id FROM messages WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match parties {
+        Some((from, to)) if from == user.id || to == user.id => {
+            conn.execute("DELETE FROM messages WHERE id = ?1", params![id])?;
+            Ok(())
+        }
+        // Someone else's message is as unknown to this user as a message that never was.
+        _ => Err(MarketError::NotFound("message")),
+    }
+}

@@ -22,6 +22,9 @@
 //! - 🔒 `POST /api/orders/{id}/feedback` `{rating, text}` → 201 `{id}`
 //! - 🔒 `POST /api/orders/{id}/dispute` `{reason, refund_address}` → 201 `{id}`; `GET /api/disputes`
 //! - 🔒 `GET /api/messages` → `{inbox, sent}`; `POST /api/messages` `{to, subject?, body, encrypt?}` → 201 `{id}`
+//! - 🔒 `DELETE /api/messages/{id}` → 204 (its sender or recipient deletes it, for both)
+//! - 🔒 `DELETE /api/listings/{id}` → `{deleted}` (its vendor takes it down: deleted without
+//!   orders, else its stock emptied)
 //! - `GET /api/news`, `GET /api/canary`
 //!
 //! The chain is never awaited while the state lock is held.
@@ -78,7 +81,7 @@ pub fn router(svc: MarketService) -> Router {
         .route("/api/vendor/bond", get(my_bond))
         .route("/api/vendor/orders", get(vendor_orders))
         .route("/api/listings", get(list_listings).post(create_listing))
-        .route("/api/listings/{id}", get(get_listing))
+        .route("/api/listings/{id}", get(get_listing).delete(take_down))
         .route("/api/listings/{id}/photo", post(upload_photo))
         .route("/api/listings/{id}/stock", post(restock))
         .route("/api/vendors/{handle}", get(vendor_profile))
@@ -90,6 +93,7 @@ pub fn router(svc: MarketService) -> Router {
         .route("/api/orders/{id}/dispute", post(dispute))
         .route("/api/disputes", get(list_disputes))
         .route("/api/messages", get(mailbox).post(send_message))
+        .route("/api/messages/{id}", axum::routing::delete(delete_message))
         .route("/api/news", get(news))
         .route("/api/canary", get(canary));
     web::routes()
@@ -287,6 +291,12 @@ async fn restock(
     let st = svc.lock()?;
     shop::restock(&st.conn, &user, id, req.stock)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn take_down(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<serde_json::Value>> {
+    let user = authenticate(&svc, &headers)?;
+    let st = svc.lock()?;
+    Ok(Json(serde_json::json!({"deleted": shop::take_down(&st.conn, &user, id)?})))
 }
 
 async fn list_listings(State(svc): State<MarketService>) -> ApiResult<Json<Vec<ListingSummary>>> {
@@ -651,6 +661,13 @@ async fn send_message(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let user = authenticate(&svc, &headers)?;
     Ok((StatusCode::CREATED, Json(Created { id: do_send_message(&svc, &user, &req)? })))
+}
+
+async fn delete_message(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+    let user = authenticate(&svc, &headers)?;
+    let st = svc.lock()?;
+    messages::delete(&st.conn, &user, id)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn news(State(svc): State<MarketService>) -> ApiResult<Json<Vec<NewsPost>>> {

@@ -354,16 +354,34 @@ pub struct Restock {
 /// Sets how many units a listing has left (the vendor restocks, or marks it sold out).
 /// 403 unless `user` owns the listing.
 pub fn restock(conn: &Connection, user: &User, listing_id: i64, stock: u32) -> Result<(), MarketError> {
+    own_listing(conn, user, listing_id, "only the listing's vendor may restock it")?;
+    conn.execute("UPDATE listings SET stock = ?1 WHERE id = ?2", params![stock, listing_id])?;
+    Ok(())
+}
+
+/// That the listing exists (404) and is `user`'s (403 with `refusal`).
+fn own_listing(conn: &Connection, user: &User, listing_id: i64, refusal: &'static str) -> Result<(), MarketError> {
     let owner: Option<i64> =
         conn.query_row("SELECT vendor_id FROM listings WHERE id = ?1", params![listing_id], |r| r.get(0)).optional()?;
     match owner {
         None => Err(MarketError::NotFound("listing")),
-        Some(o) if o != user.id => Err(MarketError::Forbidden("only the listing's vendor may restock it")),
-        Some(_) => {
-            conn.execute("UPDATE listings SET stock = ?1 WHERE id = ?2", params![stock, listing_id])?;
-            Ok(())
-        }
+        Some(o) if o != user.id => Err(MarketError::Forbidden(refusal)),
+        Some(_) => Ok(()),
     }
+}
+
+/// The listing's vendor takes it down: deleted with its photo when no order refers to it,
+/// else its stock is emptied (orders keep their listing). Returns whether it was deleted.
+pub fn take_down(conn: &Connection, user: &User, listing_id: i64) -> Result<bool, MarketError> {
+    own_listing(conn, user, listing_id, "only the listing's vendor may take it down")?;
+    let orders: i64 = conn.query_row("SELECT COUNT(*) FROM orders WHERE listing_id = ?1", params![listing_id], |r| r.get(0))?;
+    if orders > 0 {
+        conn.execute("UPDATE listings SET stock = 0 WHERE id = ?1", params![listing_id])?;
+        return Ok(false);
+    }
+    conn.execute("DELETE FROM photos WHERE listing_id = ?1", params![listing_id])?;
+    conn.execute("DELETE FROM listings WHERE id = ?1", params![listing_id])?;
+    Ok(true)
 }
 
 /// A listing's photo bytes; 404 if it has none.

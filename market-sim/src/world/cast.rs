@@ -75,6 +75,8 @@ pub struct ActorState {
     pub(super) orders: BTreeMap<PersonaId, Vec<i64>>,
     accounts: BTreeMap<ProviderId, (String, String)>,
     joins: Vec<PendingJoin>,
+    /// What the actor has noticed of an investigation, and whether it still acts.
+    pub vigil: super::lookout::Vigil,
 }
 
 /// An actor's wallet as the scenario describes its habits, and its first receive address
@@ -117,18 +119,13 @@ impl ActorState {
             orders: BTreeMap::new(),
             accounts: BTreeMap::new(),
             joins: Vec::new(),
+            vigil: super::lookout::Vigil::default(),
         }
     }
 
     /// Every coin the wallet holds, over all its addresses, as the explorer shows them.
     async fn coins(&self, explorer: &EsploraClient) -> Result<Vec<Utxo>, CastError> {
-        let mut coins = Vec::new();
-        for a in self.wallet.addresses() {
-            coins.extend(explorer.address_utxos(&a).await.map_err(|e| CastError::Coin(e.to_string()))?);
-        }
-        coins.sort_by_key(|c| c.outpoint);
-        coins.dedup_by_key(|c| c.outpoint);
-        Ok(coins)
+        explorer.wallet_utxos(&self.wallet).await.map_err(|e| CastError::Coin(e.to_string()))
     }
 
     /// The actor's client for clearnet services (it carries the actor's home IP).
@@ -477,7 +474,7 @@ pub(super) fn darkcoin_address(s: &str, what: &str) -> Result<Address, CastError
     coin_sim::params::parse_address(s).ok_or_else(|| CastError::Protocol(what.to_string(), format!("bad address {s}")))
 }
 
-async fn tumble(state: &mut ActorState, stage: &Stage<'_>, via: &SiteId) -> Result<String, CastError> {
+pub(super) async fn tumble(state: &mut ActorState, stage: &Stage<'_>, via: &SiteId) -> Result<String, CastError> {
     let base = stage.site_url(via)?.to_string();
     let client = TumblerClient::new(state.party.client_for(&base).clone(), base.clone());
     let destination = state.wallet.new_address();

@@ -8,12 +8,16 @@
 //! and seed give the same world. Fast-forward runs it to the world's end at once; a live
 //! classroom runs it every tick up to where its pace (wall time × compression) allows.
 //! Actors with active hours wait for their next window ([`roles::next_active`]); the
-//! scenario's `population` adds generated crowds ([`population`]).
+//! scenario's `population` adds generated crowds ([`population`]). Watchful members of the
+//! cast (those with reactions) look for signs of an investigation every
+//! `tip_offs.check_every` until the exercise's deadline ([`lookout`]) and react ([`react`]).
 
 pub mod cast;
+pub mod lookout;
 pub mod network;
 pub mod onion;
 pub mod population;
+pub mod react;
 pub mod roles;
 pub mod scheduler;
 pub mod server;
@@ -272,6 +276,16 @@ async fn provision(
     }
 }
 
+/// How many teams' evidence wallets the genesis block funds the lab's evidence fund for
+/// (`coin.evidence_funds` each).
+pub const EVIDENCE_TEAMS: u64 = 64;
+
+/// The lab's evidence fund: a wallet derived from the world seed, which the genesis block
+/// pays; only the lab uses it (it fills the teams' evidence wallets from it).
+pub fn evidence_fund(seed: u64) -> Wallet {
+    Wallet::from_seed(rng::stream_seed(seed, "wallet:lab-evidence-fund"))
+}
+
 /// Where the world's services keep their databases.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Storage {
@@ -399,6 +413,9 @@ impl World {
                 allocations.push((addr.clone(), pop.buyers.funds.0));
             }
         }
+        // The lab's evidence fund, from which it fills each team's evidence wallet.
+        let mut fund = evidence_fund(seed);
+        allocations.push((fund.new_address(), scenario.coin.evidence_funds.0.saturating_mul(EVIDENCE_TEAMS)));
         // Mixers start with a float of their own, so payouts need not be the deposit itself.
         let mut mixer_wallets = BTreeMap::new();
         for site in &scenario.sites {
@@ -577,6 +594,13 @@ impl World {
                 let at = start.plus(s.at).plus(SimDuration::secs(i64::try_from(jitter).unwrap_or(0)));
                 agenda.push(at, scheduler::Event::Step { actor: i, step: j });
             }
+            if part.is_none() && !a.reactions.is_empty() {
+                let first = start.plus(scenario.tip_offs.check_every);
+                agenda.push(
+                    roles::next_active(first, a.identity.utc_offset_hours, a.habits.active_hours),
+                    scheduler::Event::Watch { actor: i },
+                );
+            }
             if let (Some(_), Some(pop)) = (&part, &scenario.population) {
                 // Crowd members turn up over the first hours, each in its own active hours.
                 let first = start.plus(population::exp_wait(&mut jitter_rng, pop.vendors.check_in_every.min(pop.buyers.order_every)));
@@ -681,6 +705,7 @@ impl World {
                 match event {
                     scheduler::Event::Step { actor, step } => self.step(actor, step, t).await,
                     scheduler::Event::Wake { actor } => self.wake(actor).await,
+                    scheduler::Event::Watch { actor } => self.watch(actor).await,
                 }
                 continue;
             }
@@ -725,6 +750,46 @@ impl World {
         }
     }
 
+    /// A watchful actor looks for signs of an investigation; each tip-off is recorded as
+    /// ground truth and sets off the reactions it triggers. It looks again later, while it
+    /// still acts, until the exercise's deadline.
+    async fn watch(&mut self, actor: usize) {
+        let scenario = self.scenario.clone();
+        let now = self.clock.now();
+        let Some(state) = self.actors.get_mut(actor) else { return };
+        if state.vigil.absence().is_some() {
+            return;
+        }
+        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth };
+        let mut lines = Vec::new();
+        for notice in lookout::look(state, &stage, now).await {
+            let t = &notice.tip_off;
+            lines.push((format!("{} noticed an investigation: {} (tip-off by {} on {})", t.persona, t.cause, t.by_handle, t.site), true));
+            self.truth.write().tip_offs.push(notice.tip_off.clone());
+            for j in notice.reactions {
+                let Some(r) = state.actor.reactions.get(j).cloned() else { continue };
+                match react::respond(state, &stage, &r.response, now).await {
+                    Ok(text) => lines.push((text, true)),
+                    Err(e) => lines.push((format!("could not react ({:?}): {e}", r.response), false)),
+                }
+            }
+        }
+        let id = state.id().clone();
+        let still = state.vigil.absence().is_none();
+        let next = roles::next_active(
+            now.plus(scenario.tip_offs.check_every),
+            state.actor.identity.utc_offset_hours,
+            state.actor.habits.active_hours,
+        );
+        for (text, ok) in lines {
+            self.chronicle(Some(id.clone()), text, ok);
+        }
+        let deadline = scenario.meta.start.plus(scenario.meta.world_duration).plus(scenario.meta.time_budget);
+        if still && next < deadline {
+            self.agenda.push(next, scheduler::Event::Watch { actor });
+        }
+    }
+
     /// What the world's own services do on each block: tumblers pay what is due, and
     /// CoinJoin rounds with enough participants close and are signed by their clients.
     async fn services_after_block(&mut self) {
@@ -761,6 +826,11 @@ impl World {
         let Some(state) = self.actors.get_mut(actor) else { return };
         let Some(action) = state.actor.script.get(step).map(|s| s.action.clone()) else { return };
         let id = state.id().clone();
+        if let Some(why) = state.vigil.absence() {
+            // The script stops here: the chronicle says so.
+            self.chronicle(Some(id), format!("did not {}: {why}", cast::phrase(&action)), false);
+            return;
+        }
         let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth };
         let outcome = cast::perform(state, &stage, &action).await;
         if outcome.is_ok() && matches!(action, Action::Profile { .. } | Action::Paste { .. }) {
@@ -904,6 +974,8 @@ impl World {
         let truth = self.truth.read();
         h.update(serde_json::to_vec(&truth.facts).map_err(|e| service_err("truth", e))?);
         h.update(serde_json::to_vec(&truth.chronicle).map_err(|e| service_err("truth", e))?);
+        h.update(serde_json::to_vec(&truth.tip_offs).map_err(|e| service_err("truth", e))?);
+        h.update(serde_json::to_vec(&truth.departures).map_err(|e| service_err("truth", e))?);
         Ok(h.finalize().into())
     }
 

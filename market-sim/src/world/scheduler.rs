@@ -27,9 +27,16 @@ pub enum Event {
         /// Index of the actor in the world.
         actor: usize,
     },
+    /// A watchful member of the cast (one with reactions) reads its inbox and the forum
+    /// for signs of an investigation.
+    Watch {
+        /// Index of the actor in the world.
+        actor: usize,
+    },
 }
 
-/// An event's place in the agenda: (time, steps before wake-ups, actor, sequence), then the event.
+/// An event's place in the agenda: (time, steps before wake-ups before watches, actor,
+/// sequence), then the event.
 type Slot = (SimTime, u8, usize, u64, Event);
 
 /// Events by time; at one time scripted steps come before wake-ups, each by actor, then
@@ -51,6 +58,7 @@ impl Agenda {
         let (rank, actor, n) = match event {
             Event::Step { actor, step } => (0, actor, step as u64),
             Event::Wake { actor } => (1, actor, self.scheduled),
+            Event::Watch { actor } => (2, actor, self.scheduled),
         };
         self.scheduled += 1;
         self.heap.push(Reverse((at, rank, actor, n, event)));

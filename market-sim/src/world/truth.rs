@@ -41,6 +41,18 @@ pub struct GroundTruth {
     /// Every time an actor noticed an investigation (the lab charges the team whose account
     /// or warning caused it).
     pub tip_offs: Vec<TipOff>,
+    /// Real people who left the country after a tip-off (`LeaveAbroad`): an arrest now
+    /// needs the other country's help.
+    pub departures: BTreeMap<ActorId, Departure>,
+}
+
+/// A real person leaving for abroad.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Departure {
+    /// When they left.
+    pub time: SimTime,
+    /// Where to.
+    pub country: String,
 }
 
 /// An actor noticing that someone is investigating: what the cast saw, and the account that

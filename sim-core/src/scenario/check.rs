@@ -97,6 +97,7 @@ fn check_one(s: &Scenario) -> Vec<Problem> {
     c.coin();
     c.providers();
     c.cast();
+    c.tip_offs();
     c.population();
     c.legal();
     c.charges();
@@ -364,9 +365,87 @@ impl<'a> Checker<'a> {
                 }
             }
             for (j, r) in a.reactions.iter().enumerate() {
-                let Trigger::TippedOff(p) = &r.trigger;
-                self.own_persona(format!("cast[{i}].reactions[{j}].trigger.TippedOff"), a, p);
+                self.reaction(&format!("cast[{i}].reactions[{j}]"), a, r);
             }
+        }
+    }
+
+    /// A reaction: its trigger watches one of the actor's own personas, with sensible
+    /// words, and its response names what it needs (a mixer, a country).
+    fn reaction(&mut self, path: &str, a: &Actor, r: &Reaction) {
+        let variant = match &r.trigger {
+            Trigger::TippedOff(_) => "TippedOff",
+            Trigger::Message(..) => "Message",
+            Trigger::ForumWarning(_) => "ForumWarning",
+            Trigger::OddAccount(_) => "OddAccount",
+        };
+        let persona = r.trigger.persona();
+        // A one-field variant's value sits at the variant's path; `Message`'s persona is its field 0.
+        let persona_path = match &r.trigger {
+            Trigger::Message(..) => format!("{path}.trigger.{variant}[0]"),
+            _ => format!("{path}.trigger.{variant}"),
+        };
+        self.own_persona(persona_path, a, persona);
+        if let Trigger::Message(_, words) = &r.trigger {
+            for (k, w) in words.iter().enumerate() {
+                if w.trim().is_empty() {
+                    self.push(
+                        Problem::new(format!("{path}.trigger.Message[1][{k}]"), "a tip-off word must not be empty")
+                            .with_help("leave the list empty to use `tip_offs.words`"),
+                    );
+                }
+            }
+        }
+        let site_kind = |id: &SiteId| self.s.sites.iter().find(|x| &x.id == id).map(|x| &x.kind);
+        let persona_site = a.personas.iter().find(|x| &x.id == persona).map(|x| x.site.clone());
+        match (&r.trigger, persona_site.as_ref().and_then(site_kind)) {
+            (Trigger::Message(..) | Trigger::OddAccount(_), Some(k)) if !matches!(k, SiteKind::Market(_)) => {
+                self.push(
+                    Problem::new(
+                        format!("{path}.trigger.{variant}"),
+                        format!("persona `{persona}` is not on a market: it gets no private messages"),
+                    )
+                    .with_help("watch a market persona, or use `ForumWarning`"),
+                );
+            }
+            (Trigger::ForumWarning(_), _) if !self.s.sites.iter().any(|x| matches!(x.kind, SiteKind::Forum)) => {
+                self.push(
+                    Problem::new(format!("{path}.trigger.ForumWarning"), "the scenario has no forum where a warning could be posted")
+                        .with_help("add a site of kind `Forum`, or use another trigger"),
+                );
+            }
+            _ => {}
+        }
+        match &r.response {
+            ReactionKind::MoveFunds(via) => {
+                self.site_of_kind(format!("{path}.response.MoveFunds"), via.as_str(), "a Mixer", |k| matches!(k, SiteKind::Mixer(_)))
+            }
+            ReactionKind::LeaveAbroad(country) if country.trim().is_empty() => self.push(
+                Problem::new(format!("{path}.response.LeaveAbroad"), "the country the actor leaves for must be named")
+                    .with_help("e.g. `LeaveAbroad(\"Spain\")`"),
+            ),
+            _ => {}
+        }
+    }
+
+    /// The tip-off rules: words to look for, and a positive interval between looks.
+    fn tip_offs(&mut self) {
+        let t = &self.s.tip_offs;
+        for (name, words) in [("words", &t.words), ("warning_words", &t.warning_words)] {
+            for (k, w) in words.iter().enumerate() {
+                if w.trim().is_empty() {
+                    self.push(Problem::new(format!("tip_offs.{name}[{k}]"), "a tip-off word must not be empty"));
+                }
+            }
+        }
+        if t.check_every.as_secs() <= 0 {
+            self.push(
+                Problem::new("tip_offs.check_every", format!("watchful actors must look now and then, found {}", t.check_every))
+                    .with_help("e.g. `check_every: \"6h\"`"),
+            );
+        }
+        if t.odd_account_messages == 0 {
+            self.push(Problem::new("tip_offs.odd_account_messages", "at least 1 message is expected"));
         }
     }
 
@@ -600,6 +679,12 @@ impl<'a> Checker<'a> {
             } else {
                 seen.insert((r.request, r.provider_kind), i);
             }
+            if r.request == RequestKind::UndercoverAuthorisation && r.provider_kind.is_some() {
+                self.push(
+                    Problem::new(format!("legal.rules[{i}].provider_kind"), "an undercover authorisation is addressed to no provider")
+                        .with_help("the team acts on a site itself: remove `provider_kind`"),
+                );
+            }
             if let Grounds::LinkToOffence { max_hops } = r.grounds
                 && max_hops < 1
             {
@@ -646,6 +731,7 @@ impl<'a> Checker<'a> {
             ("wrong_accusation", r.wrong_accusation),
             ("inadmissible", r.inadmissible),
             ("refused_request", r.refused_request),
+            ("tip_off", r.tip_off),
             ("lateness.per_hour", r.lateness.per_hour),
             ("lateness.max", r.lateness.max),
         ];
@@ -872,6 +958,7 @@ mod tests {
     fn every_problem_is_reported() {
         let mut s = shipped();
         s.network.relays[1].id = s.network.relays[0].id.clone();
+        let repeated = format!("legal.rules[{}]", s.legal.rules.len());
         s.legal.rules.push(s.legal.rules[1].clone());
         s.rubric.circumstantial_percent = 150;
         s.coin.block_interval = SimDuration(0);
@@ -882,7 +969,7 @@ mod tests {
         let got = paths(&s);
         for want in [
             "network.relays[1].id",
-            "legal.rules[2]",
+            repeated.as_str(),
             "rubric.circumstantial_percent",
             "coin.block_interval",
             "meta.compression",

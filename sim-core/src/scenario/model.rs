@@ -52,6 +52,10 @@ pub struct Scenario {
     /// case depends on. None when absent.
     #[serde(default)]
     pub population: Option<Population>,
+    /// How the cast notices an investigation (the words of `Message` and `ForumWarning`
+    /// triggers, how often watchful actors look); defaults when absent.
+    #[serde(default)]
+    pub tip_offs: TipOffs,
 }
 
 /// Metadata for instructors and the world's timing.
@@ -398,6 +402,15 @@ pub struct Coin {
     /// Displayed exchange rate: euro cents per DKC.
     #[serde(default)]
     pub eur_cents_per_coin: u64,
+    /// Darkcoin the lab puts in each team's evidence wallet for controlled purchases
+    /// (paid from the lab's evidence fund, which the genesis block funds for up to 64
+    /// teams); 1 DKC by default.
+    #[serde(default = "evidence_funds")]
+    pub evidence_funds: Sats,
+}
+
+fn evidence_funds() -> Sats {
+    Sats(100_000_000)
 }
 
 /// Initial funds of one actor.
@@ -730,7 +743,10 @@ pub enum SlipKind {
     HostingPanelFromHome(ProviderId),
 }
 
-/// A reaction to something a team does (behaviour arrives with the cast issue).
+/// A reaction to something a team does: when the trigger is seen, the actor responds (each
+/// reaction at most once). The actor notices only through the channels a real vendor has:
+/// its market inbox and the forum's public boards, read through their APIs every
+/// `tip_offs.check_every` (in its active hours) until the exercise ends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reaction {
@@ -740,20 +756,109 @@ pub struct Reaction {
     pub response: ReactionKind,
 }
 
-/// Triggers of reactions.
+/// Triggers of reactions: what tips an actor off (the rules in `tip_offs`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Trigger {
-    /// A team member messages the persona with words that tip it off.
+    /// Any tip-off of the persona: a message with one of `tip_offs.words`, a forum warning
+    /// naming it, or an odd account writing to it.
     TippedOff(PersonaId),
+    /// A private message to the persona (on its market) containing one of these words or
+    /// phrases (case-insensitive, whole words); `tip_offs.words` when the list is empty.
+    Message(PersonaId, Vec<String>),
+    /// A public forum post (thread or reply) that names the persona's handle together with
+    /// one of `tip_offs.warning_words`.
+    ForumWarning(PersonaId),
+    /// An account that behaves oddly towards the persona: it has sent the persona at least
+    /// `tip_offs.odd_account_messages` private messages and never ordered from it.
+    OddAccount(PersonaId),
+}
+
+impl Trigger {
+    /// The persona the trigger watches.
+    pub fn persona(&self) -> &PersonaId {
+        match self {
+            Trigger::TippedOff(p) | Trigger::Message(p, _) | Trigger::ForumWarning(p) | Trigger::OddAccount(p) => p,
+        }
+    }
 }
 
 /// Reactions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ReactionKind {
-    /// Stop all activity.
+    /// Stop all activity: no later scripted step, no more watching.
     GoDark,
-    /// Delete data the actor controls.
+    /// Delete data the actor controls through the market's API: every private message of
+    /// its market personas and every listing of their shops.
     WipeData,
+    /// Send everything the wallet holds through this mixer (a `Mixer` site), to come back
+    /// to a fresh address later: real transactions.
+    MoveFunds(SiteId),
+    /// The real person leaves for this country: no later scripted step happens, and the
+    /// verdict says that an arrest now needs the other country's help.
+    LeaveAbroad(String),
+}
+
+/// How the cast notices an investigation: the words that give a team away and how often
+/// watchful actors (those with reactions) look. Defaults when absent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TipOffs {
+    /// Words and phrases that give an investigator away in a private message
+    /// (case-insensitive, whole words), for `TippedOff` and `Message` triggers with no words.
+    #[serde(default = "tip_off_words")]
+    pub words: Vec<String>,
+    /// Words that make a forum post naming a handle a public warning.
+    #[serde(default = "warning_words")]
+    pub warning_words: Vec<String>,
+    /// How often a watchful actor reads its inbox and the forum.
+    #[serde(default = "check_every")]
+    pub check_every: SimDuration,
+    /// Messages from one account, with no order from it, that make it an odd account.
+    #[serde(default = "odd_account_messages")]
+    pub odd_account_messages: u32,
+}
+
+impl Default for TipOffs {
+    fn default() -> Self {
+        TipOffs {
+            words: tip_off_words(),
+            warning_words: warning_words(),
+            check_every: check_every(),
+            odd_account_messages: odd_account_messages(),
+        }
+    }
+}
+
+fn tip_off_words() -> Vec<String> {
+    [
+        "police",
+        "undercover",
+        "law enforcement",
+        "investigation",
+        "investigator",
+        "officer",
+        "detective",
+        "warrant",
+        "arrest",
+        "evidence",
+        "real name",
+        "who are you",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+fn warning_words() -> Vec<String> {
+    ["police", "cops", "feds", "undercover", "law enforcement", "compromised", "honeypot", "arrested", "warning", "avoid", "scam"]
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+fn check_every() -> SimDuration {
+    SimDuration::hours(6)
+}
+fn odd_account_messages() -> u32 {
+    3
 }
 
 /// Background crowds generated deterministically from the seed.
@@ -1002,6 +1107,11 @@ pub struct Rubric {
     pub inadmissible: i64,
     /// Points (negative) for each refused legal request.
     pub refused_request: i64,
+    /// Points (negative) for each tip-off the team caused: a member of the cast noticed the
+    /// investigation through one of the team's undercover accounts (see `tip_offs`); 0 by
+    /// default.
+    #[serde(default)]
+    pub tip_off: i64,
     /// What a case filed after the time budget costs (`world_duration` + `time_budget`
     /// after `start`); by default lateness costs nothing.
     #[serde(default)]

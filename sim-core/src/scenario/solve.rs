@@ -165,6 +165,11 @@ pub fn unreachable_rules(s: &Scenario) -> Vec<(usize, String)> {
     let cfs = m.fact_set(&closure.facts);
     let mut out = Vec::new();
     for (i, rule) in s.legal.rules.iter().enumerate() {
+        // An undercover authorisation is addressed to a site, not a provider; no path of
+        // the reference kind needs one.
+        if rule.request == RequestKind::UndercoverAuthorisation {
+            continue;
+        }
         let providers: Vec<&Provider> = s
             .providers
             .iter()

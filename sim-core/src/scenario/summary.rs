@@ -78,7 +78,11 @@ pub fn summary(s: &Scenario) -> String {
     }
     let _ = writeln!(o, "  legal rules     {}", s.legal.rules.len());
     for r in &s.legal.rules {
-        let to = r.provider_kind.map_or_else(|| "any provider".to_string(), |k| format!("{k:?}"));
+        let to = match r.provider_kind {
+            Some(k) => format!("{k:?}"),
+            None if r.request == RequestKind::UndercoverAuthorisation => "a market or forum".to_string(),
+            None => "any provider".to_string(),
+        };
         let grounds = match r.grounds {
             Grounds::None => "no grounds".to_string(),
             Grounds::LinkToOffence { max_hops } => format!("link to offence ≤ {max_hops} hops"),

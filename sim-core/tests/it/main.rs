@@ -194,7 +194,7 @@ fn semantic_paths_through_variants_point_at_the_payload() {
     let err = load_str("x.ron", &text).unwrap_err();
     let d = &err.items()[0];
     assert_eq!(d.path, "solution[1].Capture.target.ExplorerAddress.FirstIn");
-    assert_eq!((d.line, d.column), (194, 67));
+    assert_eq!((d.line, d.column), (198, 67));
     assert_eq!(d.help.as_deref(), Some("did you mean `profile`?"));
 }
 

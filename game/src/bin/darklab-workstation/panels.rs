@@ -4,13 +4,14 @@
 use std::collections::BTreeSet;
 
 use bevy_egui::egui::{self, Align2, Color32, FontId, Pos2, RichText, Sense, Stroke, Vec2};
+use game::lab::Direction;
 use game::ledger::EvidenceId;
 use game::workstation::board::{Entity, EntityKind};
 use game::workstation::console::{Console, ConsoleAction, REMOTE_VIEWS};
 use game::workstation::flow::{FlowKind, Heuristic, Verdict};
 use game::workstation::locale::Locale;
 use game::workstation::locker::{HashCheck, kind_key};
-use game::workstation::{Action, Notice, Panel, Remote, Workstation, legal};
+use game::workstation::{Action, Notice, Panel, Remote, UndercoverAction, Workstation, legal};
 use sim_core::scenario::RequestKind;
 
 /// Form fields that are not part of the workstation's state.
@@ -135,13 +136,17 @@ pub fn trainee(ctx: &egui::Context, l: &Locale, ws: &mut Workstation, st: &mut U
     {
         queue.push(Action::LoadRemote(path));
     }
+    if ws.panel == Panel::Undercover && st.loaded_remote.insert(Panel::Undercover) {
+        queue.push(Action::Undercover(UndercoverAction::Reload));
+    }
     egui::CentralPanel::default().show(&mut root, |ui| match ws.panel {
         Panel::Browser => browser(ui, l, ws, queue),
         Panel::Explorer => explorer(ui, l, ws, queue),
         Panel::Board => board(ui, l, ws, st, queue),
         Panel::Locker => locker(ui, l, ws, queue),
         Panel::Legal => legal_panel(ui, l, ws, queue),
-        Panel::Undercover | Panel::Seized => remote(ui, l, ws.remote.get(&ws.panel)),
+        Panel::Undercover => undercover_panel(ui, l, ws, queue),
+        Panel::Seized => remote(ui, l, ws.remote.get(&ws.panel)),
         Panel::Case => case(ui, l, ws, st, queue),
     });
 }
@@ -566,6 +571,89 @@ fn legal_panel(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, queue: &mut 
     });
 }
 
+fn undercover_panel(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, queue: &mut Vec<Action>) {
+    let act = |queue: &mut Vec<Action>, a: UndercoverAction| queue.push(Action::Undercover(a));
+    egui::Panel::left("undercover-forms").default_size(420.0).show(ui, |ui| {
+        let f = &mut ws.undercover.forms;
+        ui.heading(l.t("undercover.new_account"));
+        egui::Grid::new("uc-account").num_columns(2).show(ui, |ui| {
+            ui.label(l.t("undercover.site"));
+            ui.text_edit_singleline(&mut f.site);
+            ui.end_row();
+            ui.label(l.t("undercover.handle"));
+            ui.text_edit_singleline(&mut f.handle);
+            ui.end_row();
+        });
+        if ui.button(l.t("undercover.open")).clicked() {
+            act(queue, UndercoverAction::OpenAccount);
+        }
+        ui.separator();
+        ui.heading(l.t("undercover.message"));
+        egui::Grid::new("uc-message").num_columns(2).show(ui, |ui| {
+            ui.label(l.t("undercover.to"));
+            ui.text_edit_singleline(&mut f.to);
+            ui.end_row();
+            ui.label(l.t("undercover.subject"));
+            ui.text_edit_singleline(&mut f.subject);
+            ui.end_row();
+        });
+        ui.text_edit_multiline(&mut f.body);
+        ui.horizontal(|ui| {
+            if ui.button(l.t("undercover.send")).clicked() {
+                act(queue, UndercoverAction::SendMessage);
+            }
+            if ui.button(l.t("undercover.read")).clicked() {
+                act(queue, UndercoverAction::ReadInbox);
+            }
+        });
+        ui.separator();
+        ui.heading(l.t("undercover.purchase"));
+        egui::Grid::new("uc-purchase").num_columns(2).show(ui, |ui| {
+            ui.label(l.t("undercover.listing"));
+            ui.text_edit_singleline(&mut f.listing);
+            ui.end_row();
+            ui.label(l.t("undercover.quantity"));
+            ui.text_edit_singleline(&mut f.quantity);
+            ui.end_row();
+        });
+        if ui.button(RichText::new(l.t("undercover.buy")).strong()).clicked() {
+            act(queue, UndercoverAction::Purchase);
+        }
+    });
+    let Some(view) = ws.undercover.view.clone() else {
+        ui.spinner();
+        return;
+    };
+    ui.label(format!("{}: {}{}", l.t("undercover.wallet"), view.wallet.address, if view.wallet.funded { " ✓" } else { "" }));
+    egui::ScrollArea::vertical().id_salt("uc-accounts").show(ui, |ui| {
+        for a in &view.accounts {
+            ui.group(|ui| {
+                let selected = ws.undercover.selected.as_deref() == Some(a.id.as_str());
+                if ui.selectable_label(selected, format!("{}  {} @ {}  ({})", a.id, a.handle, a.site, a.authority)).clicked() {
+                    ws.undercover.selected = Some(a.id.clone());
+                }
+                for m in ws.undercover.messages_of(&a.id) {
+                    let arrow = if m.direction == Direction::Sent { "→" } else { "←" };
+                    let cited = m.evidence.as_ref().map(|e| format!(" [{}]", e.0)).unwrap_or_default();
+                    ui.label(format!(
+                        "{}  {arrow} {}: {} — {}{cited}",
+                        m.at,
+                        if m.direction == Direction::Sent { &m.to } else { &m.from },
+                        m.subject,
+                        m.body
+                    ));
+                }
+            });
+        }
+        for p in &view.purchases {
+            ui.label(format!(
+                "{}  {}: order {} × {} — {} [{}, {}]",
+                p.at, p.id, p.order_id, p.quantity, p.txid, p.order_evidence.0, p.payment_evidence.0
+            ));
+        }
+    });
+}
+
 fn remote(ui: &mut egui::Ui, l: &Locale, data: Option<&Remote>) {
     match data {
         None => {
@@ -746,13 +834,14 @@ fn teams(ui: &mut egui::Ui, l: &Locale, c: &Console, st: &mut ConsoleUi, queue: 
     let Some(s) = &c.status else { return };
     let behind = c.behind();
     let best = s.teams.iter().map(|t| t.facts_uncovered).max().unwrap_or(0).max(1);
-    egui::Grid::new("teams").striped(true).num_columns(8).min_col_width(80.0).show(ui, |ui| {
+    egui::Grid::new("teams").striped(true).num_columns(9).min_col_width(80.0).show(ui, |ui| {
         for k in [
             "console.team",
             "console.evidence",
             "console.requests",
             "console.facts",
             "console.hints",
+            "console.tip_offs",
             "console.draft",
             "console.score",
             "console.timeline",
@@ -771,6 +860,8 @@ fn teams(ui: &mut egui::Ui, l: &Locale, c: &Console, st: &mut ConsoleUi, queue: 
             ui.label(format!("{}/{}/{}", t.requests[0], t.requests[1], t.requests[2]));
             ui.add(egui::ProgressBar::new(t.facts_uncovered as f32 / best as f32).text(t.facts_uncovered.to_string()).desired_width(140.0));
             ui.label(t.hints.to_string());
+            let tips = RichText::new(t.tip_offs.to_string());
+            ui.label(if t.tip_offs > 0 { tips.color(Color32::LIGHT_RED) } else { tips });
             ui.label(if t.draft { "✔" } else { "—" });
             ui.label(t.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into()));
             if ui.button(l.t("console.load")).clicked() {
