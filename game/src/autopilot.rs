@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use sim_core::ids::EvidenceLabel;
-use sim_core::scenario::{AddressRef, CaptureTarget, CaseSpec, Scenario, SolutionStep};
+use sim_core::scenario::{AddressRef, CaptureTarget, CaseSpec, RequestKind, Scenario, SolutionStep};
 
 use market_sim::world::{World, WorldError};
 
 use crate::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
-use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, tx_addresses};
+use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, photo_place, tx_addresses};
 use crate::lab::{Lab, LabError, RequestDraft, RequestStatus};
 use crate::ledger::EvidenceId;
 use crate::prosecutor::Verdict;
@@ -103,6 +103,19 @@ impl Autopilot {
                         let txid = spending_tx(lab, token, &addr).await?.ok_or_else(|| err(format!("nothing spends from {addr}")))?;
                         format!("{}/tx/{txid}", lab.directory().explorer)
                     }
+                    CaptureTarget::ListingPhoto { site, handle } => {
+                        let base = lab.directory().sites.get(site).ok_or_else(|| err(format!("no site {site}")))?;
+                        let page = lab.browse(token, &format!("{base}/api/vendors/{handle}")).await?;
+                        let profile: Value = serde_json::from_slice(&page).unwrap_or(Value::Null);
+                        let photo = profile
+                            .get("listings")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .find_map(|l| l.get("photo_url").and_then(Value::as_str))
+                            .ok_or_else(|| err(format!("no listing of {handle} has a photo")))?;
+                        format!("{base}{photo}")
+                    }
                 };
                 let entry = lab.capture(token, &url).await?;
                 self.log.push(format!("{} captured {url} as {} ({label})", world.clock().now(), entry.id));
@@ -117,8 +130,10 @@ impl Autopilot {
                 let req =
                     lab.request(token, RequestDraft { kind: *kind, provider: provider.clone(), target: target.clone(), grounds }).await?;
                 self.log.push(format!("{} filed {} ({label}): {kind:?} to {provider} for {target}", world.clock().now(), req.id));
-                let evidence = wait_for_answer(lab, world, token, &req.id, n, &mut self.log).await?;
-                self.labels.insert(response.clone(), evidence);
+                let records = *kind != RequestKind::Preservation;
+                if let Some(evidence) = wait_for_answer(lab, world, token, &req.id, n, records, &mut self.log).await? {
+                    self.labels.insert(response.clone(), evidence);
+                }
             }
             SolutionStep::File(case) => {
                 let file = self.case_file(scenario, case).map_err(err)?;
@@ -158,21 +173,27 @@ impl Autopilot {
     }
 }
 
-/// Lets simulated time pass (the world keeps living) until the request is answered.
+/// Lets simulated time pass (the world keeps living) until the request is answered — or,
+/// when it produces no `records` (a preservation), until it is granted and served.
 async fn wait_for_answer(
     lab: &Lab,
     world: &mut World,
     token: &str,
     id: &str,
     step: usize,
+    records: bool,
     log: &mut Vec<String>,
-) -> Result<EvidenceId, AutopilotError> {
+) -> Result<Option<EvidenceId>, AutopilotError> {
     loop {
         let status = lab.requests(token).await?.into_iter().find(|r| r.id == id).map(|r| r.status);
         match status {
             Some(RequestStatus::Answered { evidence, reason }) => {
                 log.push(format!("{} {id} granted ({reason}); the provider's records arrived as {evidence}", world.clock().now()));
-                return Ok(evidence);
+                return Ok(Some(evidence));
+            }
+            Some(RequestStatus::Authorised { reason }) if !records => {
+                log.push(format!("{} {id} granted and served ({reason})", world.clock().now()));
+                return Ok(None);
             }
             Some(RequestStatus::Refused { reason }) => return Err(AutopilotError::Refused { step, reason }),
             Some(RequestStatus::Authorised { .. }) => {
@@ -194,6 +215,11 @@ async fn address(lab: &Lab, token: &str, labels: &BTreeMap<EvidenceLabel, Eviden
     let (label, paid) = match a {
         AddressRef::FirstIn(l) => (l, false),
         AddressRef::PaidIn(l) => (l, true),
+        AddressRef::PlaceIn(l) => {
+            let id = labels.get(l).ok_or_else(|| format!("no evidence labelled {l}"))?;
+            let content = lab.evidence_content(token, id).await.map_err(|e| e.to_string())?;
+            return photo_place(&content).ok_or_else(|| format!("{l} shows no GPS position"));
+        }
         AddressRef::EmailIn(l) | AddressRef::IpIn(l) => {
             let id = labels.get(l).ok_or_else(|| format!("no evidence labelled {l}"))?;
             let content = lab.evidence_content(token, id).await.map_err(|e| e.to_string())?;
@@ -220,12 +246,13 @@ async fn address(lab: &Lab, token: &str, labels: &BTreeMap<EvidenceLabel, Eviden
     outputs.into_iter().find(|o| !inputs.contains(o)).ok_or_else(|| format!("{label} pays no outside address"))
 }
 
-/// Browses the explorer for the first transaction spending from `addr`.
+/// Browses the explorer for the first (oldest) transaction spending from `addr`: the money's
+/// first move, as a team follows it (the explorer lists the newest first).
 async fn spending_tx(lab: &Lab, token: &str, addr: &str) -> Result<Option<String>, AutopilotError> {
     let url = format!("{}/address/{addr}/txs", lab.directory().explorer);
     let body = lab.browse(token, &url).await?;
     let txs: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Ok(txs.as_array().into_iter().flatten().find_map(|tx| {
+    Ok(txs.as_array().into_iter().flatten().rev().find_map(|tx| {
         let spends = tx_addresses(tx).0.iter().any(|a| a == addr);
         if spends { tx.get("txid").and_then(Value::as_str).map(str::to_string) } else { None }
     }))

@@ -356,6 +356,7 @@ async fn courier_parcels_by_tracking_and_sender() {
         legal_token: LEGAL_TOKEN.into(),
         retention: SimDuration::days(60),
         jurisdiction: "NL".into(),
+        offices: Vec::new(),
     };
     let svc = CourierService::new(config, db(), clock.clone(), rng("courier")).unwrap();
     let r = svc.router();
