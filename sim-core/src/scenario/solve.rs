@@ -118,7 +118,7 @@ pub fn solve(s: &Scenario) -> Solvability {
     let closure = m.closure();
     let cfs = m.fact_set(&closure.0.facts);
     if let Some(req) = m.reqs.iter().find(|r| !m.met(r, &cfs)) {
-        return m.unsolvable(req, &closure.0, &cfs);
+        return m.retention_explained(m.unsolvable(req, &closure.0, &cfs), &closure.0);
     }
     let budget = s.meta.time_budget;
     let (path, shortest) = match m.search(false).or_else(|| m.search(true)) {
@@ -1020,15 +1020,22 @@ impl<'a> Model<'a> {
         let (fresh, _) = self.closure_with(|a| a.expires.is_none());
         let ffs = self.fact_set(&fresh.facts);
         let req = self.reqs.iter().find(|r| !self.met(r, &ffs))?;
-        let mut out = self.unsolvable(req, &fresh, &ffs);
+        Some(self.retention_explained(self.unsolvable(req, &fresh, &ffs), &fresh))
+    }
+
+    /// When the missing fact would come from dated records whose target a team can cite in
+    /// `st`, the reason is retention: says so.
+    fn retention_explained(&self, mut out: Solvability, st: &State) -> Solvability {
         if let Solvability::Unsolvable { missing, why, .. } = &mut out
-            && let Some(k) = self
-                .fact_index(missing)
-                .and_then(|i| (0..self.acts.len()).find(|k| self.acts[*k].expires.is_some() && self.acts[*k].reveals.contains(&i)))
+            && let Some(i) = self.fact_index(missing)
+            && let Some(k) = (0..self.acts.len()).find(|k| {
+                let a = &self.acts[*k];
+                a.expires.is_some() && a.reveals.contains(&i) && a.needs.is_some_and(|n| st.addrs.has(n))
+            })
         {
             *why = self.why_expired(k);
         }
-        Some(out)
+        out
     }
 
     /// Why the dated records of act `k` cannot be had in time.

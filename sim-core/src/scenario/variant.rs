@@ -168,7 +168,9 @@ fn redraw_handles(v: &mut Scenario, r: &mut SimRng) -> Vec<(String, String)> {
         }
     }
     for step in &mut v.solution {
-        if let SolutionStep::Capture { target: CaptureTarget::VendorProfile { site, handle }, .. } = step
+        if let SolutionStep::Capture {
+            target: CaptureTarget::VendorProfile { site, handle } | CaptureTarget::ListingPhoto { site, handle }, ..
+        } = step
             && let Some(new) = by_old.get(&(site.to_string(), handle.clone()))
         {
             *handle = new.clone();
