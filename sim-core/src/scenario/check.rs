@@ -896,6 +896,39 @@ mod tests {
     }
 
     #[test]
+    fn couriers_photos_and_slip_options_are_checked() {
+        let mut s: Scenario = ron::from_str(include_str!("../../../scenarios/tumbling-vendor.ron")).expect("parses");
+        let daan = &mut s.cast[0];
+        for st in &mut daan.script {
+            if let Action::ShipByCourier { office, .. } = &mut st.action {
+                *office = "Delfshavn".into();
+            }
+        }
+        if let Some(SlipKind::PhotoGps { lat, .. }) =
+            daan.slips.iter_mut().map(|sl| &mut sl.kind).find(|k| matches!(k, SlipKind::PhotoGps { .. }))
+        {
+            *lat = 95.0;
+        }
+        let twice = s.providers[1].offices[0].clone();
+        s.providers[1].offices.push(twice);
+        s.variants = Some(Variants {
+            count: 1,
+            names: false,
+            handles: false,
+            amounts: false,
+            timings: false,
+            slips: vec![SlipOptions { actor: "nobody".into(), options: vec![] }],
+        });
+        let problems = check(&s);
+        let found = |path: &str| problems.iter().find(|p| p.path == path).unwrap_or_else(|| panic!("no problem at {path}: {problems:#?}"));
+        assert!(found("cast[0].script[5].action.ShipByCourier.office").help.as_deref().is_some_and(|h| h.contains("`Delfshaven`")));
+        assert!(found("cast[0].slips[1].kind.PhotoGps.lat").message.contains("latitude"));
+        assert!(found("providers[1].offices[2].name").message.contains("twice"));
+        found("variants.slips[0].actor");
+        found("variants.slips[0].options");
+    }
+
+    #[test]
     fn every_problem_is_reported() {
         let mut s = shipped();
         s.network.relays[1].id = s.network.relays[0].id.clone();

@@ -118,7 +118,7 @@ pub fn solve(s: &Scenario) -> Solvability {
     let closure = m.closure();
     let cfs = m.fact_set(&closure.0.facts);
     if let Some(req) = m.reqs.iter().find(|r| !m.met(r, &cfs)) {
-        return m.retention_explained(m.unsolvable(req, &closure.0, &cfs), &closure.0);
+        return m.retention_explained(m.unsolvable(req, &closure.0, &cfs), &closure.0, false);
     }
     let budget = s.meta.time_budget;
     let (path, shortest) = match m.search(false).or_else(|| m.search(true)) {
@@ -1020,17 +1020,18 @@ impl<'a> Model<'a> {
         let (fresh, _) = self.closure_with(|a| a.expires.is_none());
         let ffs = self.fact_set(&fresh.facts);
         let req = self.reqs.iter().find(|r| !self.met(r, &ffs))?;
-        Some(self.retention_explained(self.unsolvable(req, &fresh, &ffs), &fresh))
+        Some(self.retention_explained(self.unsolvable(req, &fresh, &ffs), &fresh, true))
     }
 
     /// When the missing fact would come from dated records whose target a team can cite in
-    /// `st`, the reason is retention: says so.
-    fn retention_explained(&self, mut out: Solvability, st: &State) -> Solvability {
+    /// `st` and which are gone before an answer — even one asked for at once, unless `later`
+    /// (the search found no path in time) — the reason is retention: says so.
+    fn retention_explained(&self, mut out: Solvability, st: &State, later: bool) -> Solvability {
         if let Solvability::Unsolvable { missing, why, .. } = &mut out
             && let Some(i) = self.fact_index(missing)
             && let Some(k) = (0..self.acts.len()).find(|k| {
                 let a = &self.acts[*k];
-                a.expires.is_some() && a.reveals.contains(&i) && a.needs.is_some_and(|n| st.addrs.has(n))
+                a.expires.is_some_and(|e| later || e < a.delay.0) && a.reveals.contains(&i) && a.needs.is_some_and(|n| st.addrs.has(n))
             })
         {
             *why = self.why_expired(k);

@@ -169,7 +169,8 @@ fn redraw_handles(v: &mut Scenario, r: &mut SimRng) -> Vec<(String, String)> {
     }
     for step in &mut v.solution {
         if let SolutionStep::Capture {
-            target: CaptureTarget::VendorProfile { site, handle } | CaptureTarget::ListingPhoto { site, handle }, ..
+            target: CaptureTarget::VendorProfile { site, handle } | CaptureTarget::ListingPhoto { site, handle },
+            ..
         } = step
             && let Some(new) = by_old.get(&(site.to_string(), handle.clone()))
         {
