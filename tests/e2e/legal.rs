@@ -5,33 +5,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use game::lab::{Lab, Member, RequestDraft, RequestStatus, Role};
+use game::lab::{RequestDraft, RequestStatus};
 use market_sim::world::World;
 use sim_core::clock::SimDuration;
 use sim_core::scenario::{Grounds, Jurisdiction, LegalRule, Provider, ProviderKind, RequestKind, Scenario, Slip, SlipKind};
 
-use crate::support::{HEAD, shipped};
-
-async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
-    for _ in 0..10 {
-        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
-        if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
-            return status;
-        }
-        let due = lab.next_due().await.unwrap();
-        world.run_until(due.max(world.clock().now())).await.unwrap();
-        lab.tick().await.unwrap();
-    }
-    panic!("request {id} never settled");
-}
-
-async fn lab_on(world: &World, dir: &std::path::Path) -> Lab {
-    let lab = Lab::new(world).unwrap();
-    lab.add_team("t", vec![Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() }], &Lab::team_dir(dir, "t"))
-        .await
-        .unwrap();
-    lab
-}
+use crate::support::{HEAD, lab_on, settle, shipped};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_abroad_answers_mutual_legal_assistance_only() {
@@ -74,6 +53,7 @@ fn short_retention() -> Scenario {
         jurisdiction: Jurisdiction::Domestic,
         retention: SimDuration::days(1),
         response_delay: SimDuration::hours(2),
+        offices: Vec::new(),
     });
     s.legal.rules.push(LegalRule {
         request: RequestKind::ProductionOrder,

@@ -15,5 +15,6 @@ mod report;
 mod scoreboard_browser;
 mod solver;
 mod support;
+mod traces;
 mod verdict_tables;
 mod wider_web;

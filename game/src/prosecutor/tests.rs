@@ -63,6 +63,7 @@ fn scenario() -> Scenario {
             summary: String::new(),
             difficulty: Difficulty::Introductory,
             learning_goals: Vec::new(),
+            debrief: String::new(),
             start: SimTime(1_772_438_400),
             world_duration: SimDuration::days(3),
             time_budget: SimDuration::days(14),
@@ -91,6 +92,7 @@ fn scenario() -> Scenario {
             jurisdiction: Jurisdiction::Domestic,
             retention: SimDuration::days(365),
             response_delay: SimDuration::days(2),
+            offices: Vec::new(),
         }],
         cast: vec![
             actor("mark", Role::Vendor, "Mark Ellis", "greenleaf", "GreenLeafUK", vec![list]),
