@@ -96,6 +96,8 @@ async fn teams_in_a_challenge_cannot_see_or_touch_each_others_world() {
 async fn read_events(resp: &mut reqwest::Response, done: impl Fn(&Value) -> bool) -> Vec<Value> {
     let mut buf = String::new();
     let mut boards = Vec::new();
+    // A wall-clock deadline for the test itself, not world logic.
+    #[allow(clippy::disallowed_methods)]
     let until = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let chunk = tokio::time::timeout_at(until, resp.chunk()).await.expect("an event in time").unwrap().expect("the stream stays open");

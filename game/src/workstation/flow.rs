@@ -123,7 +123,7 @@ pub fn common_input(tx: &TxDto) -> Option<Suggestion> {
 
 /// Whether an amount looks chosen by a person (a multiple of 0.001 coin).
 fn round(value: u64) -> bool {
-    value % 100_000 == 0
+    value.is_multiple_of(100_000)
 }
 
 /// The change suggestion on a two-output, non-CoinJoin payment: an output paying back to

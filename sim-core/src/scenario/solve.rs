@@ -1319,7 +1319,7 @@ fn photo_captures(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, usize
 
 /// The rule for asking `p` for records (a production order at home, mutual legal
 /// assistance abroad), with its request type, grounds and total delay.
-fn records_rule<'s>(s: &'s Scenario, p: &Provider) -> Option<(RequestKind, Option<u32>, SimDuration, bool)> {
+fn records_rule(s: &Scenario, p: &Provider) -> Option<(RequestKind, Option<u32>, SimDuration, bool)> {
     let foreign = matches!(p.jurisdiction, Jurisdiction::Foreign(_));
     let kind = if foreign { RequestKind::MutualLegalAssistance } else { RequestKind::ProductionOrder };
     let rule = matching_rule(&s.legal.rules, kind, p.kind)?;
