@@ -255,6 +255,36 @@ mod tests {
     use crate::exchange::deposits::new_deposit_address;
 
     #[test]
+    fn retention_drops_old_records_unless_preserved() {
+        let conn = db();
+        let mut rng = sim_core::rng::stream(4, "exchange");
+        let tok = signup(
+            &conn,
+            &mut rng,
+            SimTime(1),
+            "10.9.8.7",
+            &Signup { username: "dvisser".into(), password: "pw".into(), kyc: kyc("Daan Visser") },
+        )
+        .unwrap();
+        let acct = authenticate(&conn, Some(&tok)).unwrap();
+        let a = new_deposit_address(&conn, &mut coin_sim::Wallet::from_seed([2; 32]), SimTime(2), &acct).unwrap();
+        let by_addr = RecordsQuery { address: Some(a.address.clone()), account: None };
+        let retention = Some(SimDuration(50));
+        assert_eq!(produce_within(&conn, SimTime(40), "X", retention, &by_addr).unwrap().accounts.len(), 1, "still within retention");
+        let gone = produce_within(&conn, SimTime(100), "X", retention, &by_addr).unwrap();
+        assert!(gone.accounts.is_empty(), "the address's record is past retention: no account matches");
+        let by_name =
+            produce_within(&conn, SimTime(100), "X", retention, &RecordsQuery { address: None, account: Some("dvisser".into()) }).unwrap();
+        assert_eq!(by_name.accounts[0].kyc.full_name, "Daan Visser", "the account itself is kept");
+        assert!(by_name.accounts[0].deposit_addresses.is_empty() && by_name.accounts[0].logins.is_empty());
+        preserve(&conn, SimTime(30), "X", &by_addr).unwrap();
+        let kept = produce_within(&conn, SimTime(100), "X", retention, &by_addr).unwrap();
+        assert_eq!(kept.accounts.len(), 1, "preserved while it existed");
+        assert_eq!(kept.accounts[0].logins.len(), 1);
+        assert!(produce(&conn, SimTime(10_000), "X", &by_addr).unwrap().accounts.len() == 1, "without retention nothing expires");
+    }
+
+    #[test]
     fn token_check() {
         assert!(check_legal_token("lab-secret-0123456789", Some("lab-secret-0123456789")).is_ok());
         assert!(check_legal_token("lab-secret-0123456789", Some("lab-secret")).is_err());
