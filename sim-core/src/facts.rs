@@ -144,6 +144,12 @@ pub enum FactKind {
     /// Place (a courier's drop-off office) took in a parcel from an identity, by the
     /// courier's records of the parcels handed in there.
     ParcelDroppedBy,
+    /// Listing is offered on a site (a market): what ties a vendor's goods to the server.
+    ListedOn,
+    /// Server IP address is rented, by the hosting provider's records, by an account.
+    RentedBy,
+    /// Persona runs a site (the market's operator account).
+    Operates,
 }
 
 impl FactKind {
@@ -161,6 +167,9 @@ impl FactKind {
             FactKind::HostedAt => "is hosted at",
             FactKind::PhotographedAt => "was photographed at",
             FactKind::ParcelDroppedBy => "took in a parcel from",
+            FactKind::ListedOn => "is listed on",
+            FactKind::RentedBy => "is rented by",
+            FactKind::Operates => "operates",
         }
     }
 }

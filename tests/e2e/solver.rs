@@ -85,3 +85,10 @@ async fn the_solvers_path_scores_full_marks_in_the_challenge_and_every_variant()
     }
     assert_eq!(digests.len(), usize::try_from(count).unwrap() + 1, "every variant is another world");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solvers_path_scores_full_marks_in_the_market_takedown() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/market-takedown.ron");
+    let s = sim_core::scenario::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    replay(&s, 4).await;
+}

@@ -74,7 +74,7 @@ fn scenario() -> Scenario {
         sites: vec![Site {
             id: "silk-lane".into(),
             name: "Silk Lane".into(),
-            kind: SiteKind::Market(MarketSite { operator: None, commission_bps: 500, min_confirmations: 1 }),
+            kind: SiteKind::Market(MarketSite { operator: None, commission_bps: 500, min_confirmations: 1, hosting: None }),
         }],
         coin: Coin {
             block_interval: SimDuration::minutes(10),

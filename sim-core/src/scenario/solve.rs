@@ -146,6 +146,7 @@ pub fn describe_step(step: &SolutionStep) -> String {
         AddressRef::EmailIn(l) => format!("e-mail address in {l}"),
         AddressRef::IpIn(l) => format!("IP address in {l}"),
         AddressRef::PlaceIn(l) => format!("place the photo in {l} was taken"),
+        AddressRef::SeizedPayout { image, handle } => format!("payout address of {handle} in the image {image}"),
     };
     match step {
         SolutionStep::Capture { label, target } => {
@@ -154,6 +155,8 @@ pub fn describe_step(step: &SolutionStep) -> String {
                 CaptureTarget::ExplorerAddress(a) => format!("explorer page of the {}", r(a)),
                 CaptureTarget::ExplorerSpend(a) => format!("transaction spending from the {}", r(a)),
                 CaptureTarget::ListingPhoto { site, handle } => format!("listing photo of {handle} on {site}"),
+                CaptureTarget::ServerStatus { site } => format!("server status page of {site}"),
+                CaptureTarget::MarketNews { site } => format!("news page of {site}"),
             };
             format!("capture {label}: {what}")
         }
@@ -339,6 +342,8 @@ enum Kind {
         max_hops: Option<u32>,
         of: usize,
     },
+    /// A capture of a market page that is not a vendor's: `/server-status` or the news.
+    Page(CaptureTarget),
 }
 
 /// One lawful action of a team.
@@ -362,6 +367,9 @@ struct Act {
     /// For dated records: the latest time (seconds after the investigation starts) at which
     /// they can still be produced without a preservation.
     expires: Option<i64>,
+    /// Vendors' payout addresses a seized image holds, with the vendor's handle
+    /// (citable as `SeizedPayout`).
+    payouts: Vec<(usize, String)>,
     /// Lawful steps it counts for.
     lawful: u32,
     /// Simulated time it takes.
@@ -396,8 +404,14 @@ fn citable(e: &Entity) -> bool {
 
 impl Act {
     /// The targets it makes citable.
-    fn cites(&self) -> impl Iterator<Item = usize> {
-        self.first_in.into_iter().chain(self.paid_in).chain(self.email_in).chain(self.ip_in).chain(self.place_in)
+    fn cites(&self) -> impl Iterator<Item = usize> + '_ {
+        self.first_in
+            .into_iter()
+            .chain(self.paid_in)
+            .chain(self.email_in)
+            .chain(self.ip_in)
+            .chain(self.place_in)
+            .chain(self.payouts.iter().map(|(a, _)| *a))
     }
 }
 
@@ -442,10 +456,11 @@ impl<'a> Model<'a> {
                 let leaks = a.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::AddressInProfile(x) if x == persona));
                 let keyed = a.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::EmailInPgpKey(x) if x == persona));
                 let reveals = ix(&|f: &Fact| {
-                    f.subject == who
-                        && (f.kind == FactKind::Offers
-                            || (leaks && f.kind == FactKind::ControlsAddress)
-                            || (keyed && f.kind == FactKind::UsesEmail))
+                    (f.kind == FactKind::ListedOn && truth.contains(&Fact::new(FactKind::Offers, who.clone(), f.subject.clone())))
+                        || f.subject == who
+                            && (f.kind == FactKind::Offers
+                                || (leaks && f.kind == FactKind::ControlsAddress)
+                                || (keyed && f.kind == FactKind::UsesEmail))
                 });
                 let shown = |kind: FactKind| {
                     reveals.iter().filter_map(|i| facts.get(*i)).filter(|f| f.kind == kind).find_map(|f| addr_ix.get(&f.object).copied())
@@ -461,6 +476,7 @@ impl<'a> Model<'a> {
                     ip_in: None,
                     place_in: None,
                     expires: None,
+                    payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
                 });
@@ -484,6 +500,7 @@ impl<'a> Model<'a> {
                     ip_in: None,
                     place_in: None,
                     expires: None,
+                    payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
                 });
@@ -501,6 +518,7 @@ impl<'a> Model<'a> {
                     ip_in: None,
                     place_in: None,
                     expires: None,
+                    payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
                 });
@@ -536,6 +554,7 @@ impl<'a> Model<'a> {
                     ip_in,
                     place_in: None,
                     expires: expiry(s, deposit_time(s, &f.subject, prov), p.retention),
+                    payouts: Vec::new(),
                     lawful: 2,
                     delay,
                 });
@@ -545,6 +564,7 @@ impl<'a> Model<'a> {
         photo_captures(s, &facts, &addr_ix, &shops, &mut acts);
         courier_requests(s, &facts, &addr_ix, &mut acts);
         preservations(s, &mut acts);
+        server::server_acts(s, &facts, &addr_ix, &mut acts);
 
         let mut reqs = Vec::new();
         let mut pairs: BTreeSet<(&ActorId, &PersonaId)> = BTreeSet::new();
@@ -838,10 +858,20 @@ impl<'a> Model<'a> {
                     evidence = EvidenceLabel(fresh(&mut labels, "spend".into()));
                     steps.push(SolutionStep::Capture { label: evidence.clone(), target: CaptureTarget::ExplorerSpend(r) });
                 }
+                (Kind::Page(target), _) => {
+                    let base = match target {
+                        CaptureTarget::ServerStatus { site } => format!("status-{site}"),
+                        CaptureTarget::MarketNews { site } => format!("news-{site}"),
+                        _ => "page".into(),
+                    };
+                    evidence = EvidenceLabel(fresh(&mut labels, base));
+                    steps.push(SolutionStep::Capture { label: evidence.clone(), target: target.clone() });
+                }
                 (Kind::Request { kind, provider, max_hops, foreign }, Some(r)) => {
                     let cited = self.cited(&st, act, *max_hops, &revealer);
-                    let label = RequestLabel(fresh(&mut labels, format!("order-{provider}")));
-                    evidence = EvidenceLabel(fresh(&mut labels, format!("records-{provider}")));
+                    let (order, answer) = if *kind == RequestKind::SearchWarrant { ("warrant", "image") } else { ("order", "records") };
+                    let label = RequestLabel(fresh(&mut labels, format!("{order}-{provider}")));
+                    evidence = EvidenceLabel(fresh(&mut labels, format!("{answer}-{provider}")));
                     steps.push(SolutionStep::Request {
                         label,
                         kind: *kind,
@@ -879,6 +909,9 @@ impl<'a> Model<'a> {
             }
             if let Some(a) = act.place_in {
                 refs.entry(a).or_insert_with(|| AddressRef::PlaceIn(evidence.clone()));
+            }
+            for (a, handle) in &act.payouts {
+                refs.entry(*a).or_insert_with(|| AddressRef::SeizedPayout { image: evidence.clone(), handle: handle.clone() });
             }
             st = self.apply(&st, act);
         }
@@ -1109,7 +1142,7 @@ impl<'a> Model<'a> {
                     None => format!("the account is never paid into, so no address leads a legal request to `{p}`'s records of it"),
                 }
             }
-            _ => "no lawful action reveals it".into(),
+            _ => self.why_server(f, closure).unwrap_or_else(|| "no lawful action reveals it".into()),
         }
     }
 
@@ -1188,6 +1221,8 @@ impl<'a> Model<'a> {
             (FactKind::LoggedInFrom, Entity::Email(e), _) => {
                 find(&|actor, k| actor.identity.email.trim().eq_ignore_ascii_case(e) && matches!(k, SlipKind::MailboxFromHome(_)))
             }
+            (FactKind::HostedAt, Entity::Site(site), _) => find(&|_, k| matches!(k, SlipKind::StatusPageLeak(x) if x == site)),
+            (FactKind::LoggedInFrom, Entity::Account(p, _), _) => find(&|_, k| matches!(k, SlipKind::HostingPanelFromHome(x) if x == p)),
             _ => None,
         }
     }
@@ -1282,6 +1317,7 @@ impl<'a> Model<'a> {
                 }
                 carried.first().map(|f| self.why(f, closure))
             }
+            SlipKind::StatusPageLeak(_) | SlipKind::HostingPanelFromHome(_) => self.unused_server_slip(&slip.kind, closure, cfs),
         }
     }
 }
@@ -1310,6 +1346,7 @@ fn photo_captures(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, usize
                 ip_in: None,
                 place_in: addr_ix.get(&shot.object).copied(),
                 expires: None,
+                payouts: Vec::new(),
                 lawful: 1,
                 delay: SimDuration(0),
             });
@@ -1354,6 +1391,7 @@ fn courier_requests(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, usi
                 ip_in: None,
                 place_in: None,
                 expires: expiry(s, last_drop_off(s, &p.id, &o.name), p.retention),
+                payouts: Vec::new(),
                 lawful: 2,
                 delay,
             });
@@ -1383,6 +1421,7 @@ fn preservations(s: &Scenario, acts: &mut Vec<Act>) {
             ip_in: None,
             place_in: None,
             expires: None,
+            payouts: Vec::new(),
             lawful: 1,
             delay: rule.ruling_delay,
         });
@@ -1443,6 +1482,7 @@ fn identity_requests(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, us
                 ip_in,
                 place_in: None,
                 expires: None,
+                payouts: Vec::new(),
                 lawful: 2,
                 delay,
             });
@@ -1490,5 +1530,6 @@ fn estimate(captures: u32, requests: u32, foreign: u32, longest: usize, suspects
     DifficultyEstimate { level, score, reason }
 }
 
+mod server;
 #[cfg(test)]
 mod tests;
