@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use sim_core::ids::EvidenceLabel;
-use sim_core::scenario::{AddressRef, CaptureTarget, CaseSpec, Scenario, SolutionStep};
+use sim_core::scenario::{AddressRef, CaptureTarget, CaseSpec, RequestKind, Scenario, SolutionStep};
 
 use market_sim::world::{World, WorldError};
 
 use crate::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
-use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, tx_addresses};
+use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, photo_place, tx_addresses};
 use crate::lab::{Lab, LabError, RequestDraft, RequestStatus, SeizureDraft};
 use crate::ledger::EvidenceId;
 use crate::prosecutor::Verdict;
@@ -116,6 +116,19 @@ impl Autopilot {
                         let txid = spending_tx(lab, token, &addr).await?.ok_or_else(|| err(format!("nothing spends from {addr}")))?;
                         format!("{}/tx/{txid}", lab.directory().explorer)
                     }
+                    CaptureTarget::ListingPhoto { site, handle } => {
+                        let base = lab.directory().sites.get(site).ok_or_else(|| err(format!("no site {site}")))?;
+                        let page = lab.browse(token, &format!("{base}/api/vendors/{handle}")).await?;
+                        let profile: Value = serde_json::from_slice(&page).unwrap_or(Value::Null);
+                        let photo = profile
+                            .get("listings")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .find_map(|l| l.get("photo_url").and_then(Value::as_str))
+                            .ok_or_else(|| err(format!("no listing of {handle} has a photo")))?;
+                        format!("{base}{photo}")
+                    }
                 };
                 let entry = lab.capture(token, &url).await?;
                 self.log.push(format!("{} captured {url} as {} ({label})", world.clock().now(), entry.id));
@@ -133,6 +146,8 @@ impl Autopilot {
                 let evidence = wait_for_answer(lab, world, token, &req.id, n, &mut self.log).await?;
                 let evidence = match evidence {
                     Some(e) => e,
+                    // A preservation keeps records at the provider; nothing to label.
+                    None if *kind == RequestKind::Preservation => return Ok(()),
                     None => {
                         let entry = lab.seize(examiner, SeizureDraft { request: req.id.clone() }).await?;
                         self.log.push(format!("{} executed {} and imaged the server as {}", world.clock().now(), req.id, entry.id));
@@ -180,7 +195,8 @@ impl Autopilot {
 }
 
 /// Lets simulated time pass (the world keeps living) until the request is answered: the
-/// provider's records, or none for a granted search warrant (the team executes it).
+/// provider's records, or none for a granted search warrant (the team executes it) or a
+/// preservation (granted and served; it produces nothing).
 async fn wait_for_answer(
     lab: &Lab,
     world: &mut World,
@@ -191,7 +207,7 @@ async fn wait_for_answer(
 ) -> Result<Option<EvidenceId>, AutopilotError> {
     loop {
         let req = lab.requests(token).await?.into_iter().find(|r| r.id == id);
-        let warrant = req.as_ref().is_some_and(|r| r.kind == sim_core::scenario::RequestKind::SearchWarrant);
+        let warrant = req.as_ref().is_some_and(|r| matches!(r.kind, RequestKind::SearchWarrant | RequestKind::Preservation));
         match req.map(|r| r.status) {
             Some(RequestStatus::Answered { evidence, reason }) => {
                 log.push(format!("{} {id} granted ({reason}); the provider's records arrived as {evidence}", world.clock().now()));
@@ -229,6 +245,11 @@ async fn address(lab: &Lab, token: &str, labels: &BTreeMap<EvidenceLabel, Eviden
         }
         AddressRef::FirstIn(l) => (l, false),
         AddressRef::PaidIn(l) => (l, true),
+        AddressRef::PlaceIn(l) => {
+            let id = labels.get(l).ok_or_else(|| format!("no evidence labelled {l}"))?;
+            let content = lab.evidence_content(token, id).await.map_err(|e| e.to_string())?;
+            return photo_place(&content).ok_or_else(|| format!("{l} shows no GPS position"));
+        }
         AddressRef::EmailIn(l) | AddressRef::IpIn(l) => {
             let id = labels.get(l).ok_or_else(|| format!("no evidence labelled {l}"))?;
             let content = lab.evidence_content(token, id).await.map_err(|e| e.to_string())?;
@@ -255,12 +276,13 @@ async fn address(lab: &Lab, token: &str, labels: &BTreeMap<EvidenceLabel, Eviden
     outputs.into_iter().find(|o| !inputs.contains(o)).ok_or_else(|| format!("{label} pays no outside address"))
 }
 
-/// Browses the explorer for the first transaction spending from `addr`.
+/// Browses the explorer for the first (oldest) transaction spending from `addr`: the money's
+/// first move, as a team follows it (the explorer lists the newest first).
 async fn spending_tx(lab: &Lab, token: &str, addr: &str) -> Result<Option<String>, AutopilotError> {
     let url = format!("{}/address/{addr}/txs", lab.directory().explorer);
     let body = lab.browse(token, &url).await?;
     let txs: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Ok(txs.as_array().into_iter().flatten().find_map(|tx| {
+    Ok(txs.as_array().into_iter().flatten().rev().find_map(|tx| {
         let spends = tx_addresses(tx).0.iter().any(|a| a == addr);
         if spends { tx.get("txid").and_then(Value::as_str).map(str::to_string) } else { None }
     }))

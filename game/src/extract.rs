@@ -2,7 +2,8 @@
 //! shows, read from its structured content and confirmed against ground truth.
 //!
 //! Extraction reads only what the artifact itself says (handles, listing numbers, bio text,
-//! transaction inputs and outputs, KYC names); the world's registry maps those words to
+//! transaction inputs and outputs, KYC names, a photo's EXIF GPS position, the senders and
+//! offices in a courier's parcel records); the world's registry maps those words to
 //! scenario ids, and a fact counts only if it is true in the world. So a page cannot reveal
 //! more than it shows, and a forged claim reveals nothing.
 
@@ -19,6 +20,14 @@ mod server;
 pub enum Origin {
     /// A page of a site (market, forum, …).
     Site(SiteId),
+    /// The photo of a market's listing (`/listing/<id>/photo.jpg`): a JPEG file whose EXIF
+    /// block may carry the GPS position where it was taken.
+    Photo {
+        /// The market.
+        site: SiteId,
+        /// The market's own listing number.
+        listing: i64,
+    },
     /// The block explorer.
     Explorer,
     /// A provider's answer to legal process.
@@ -32,6 +41,7 @@ pub enum Origin {
 /// The facts `content` (from `origin`) reveals, in a stable order, true ones only.
 pub fn revealed_facts(origin: &Origin, content: &[u8], truth: &GroundTruth) -> Vec<Fact> {
     let mut facts = match (origin, serde_json::from_slice::<Value>(content)) {
+        (Origin::Photo { site, listing }, _) => photo_facts(site, *listing, content, truth),
         (Origin::Seized(site), _) => server::image_facts(site, content, truth),
         (Origin::Site(site), Ok(json)) => [site_facts(site, &json, truth), server::server_page_facts(site, &json, truth)].concat(),
         (Origin::Explorer, Ok(json)) => chain_facts(&json),
@@ -108,6 +118,31 @@ pub fn emails_in_text(text: &str) -> Vec<String> {
     out
 }
 
+/// A listing photo's place: where its EXIF block says it was taken.
+fn photo_facts(site: &SiteId, listing: i64, jpeg: &[u8], truth: &GroundTruth) -> Vec<Fact> {
+    let (Some(place), Some(l)) = (photo_place(jpeg), truth.listings.get(&(site.clone(), listing))) else { return Vec::new() };
+    vec![Fact::new(FactKind::PhotographedAt, Entity::Listing(l.clone()), Entity::Place(place))]
+}
+
+/// The GPS position in a JPEG's EXIF block as a place name (`"<lat>,<lon>"`, four
+/// decimals); none without a readable position.
+pub fn photo_place(jpeg: &[u8]) -> Option<String> {
+    let exif = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(jpeg)).ok()?;
+    let degrees = |tag: exif::Tag, negative: u8| -> Option<f64> {
+        let exif::Value::Rational(parts) = &exif.get_field(tag, exif::In::PRIMARY)?.value else { return None };
+        let v = parts.iter().zip([1.0, 60.0, 3600.0]).map(|(r, d)| r.to_f64() / d).sum::<f64>();
+        let reference = match tag {
+            exif::Tag::GPSLatitude => exif::Tag::GPSLatitudeRef,
+            _ => exif::Tag::GPSLongitudeRef,
+        };
+        let exif::Value::Ascii(text) = &exif.get_field(reference, exif::In::PRIMARY)?.value else { return None };
+        let sign = if text.first().and_then(|t| t.first()) == Some(&negative) { -1.0 } else { 1.0 };
+        Some(sign * v)
+    };
+    let (lat, lon) = (degrees(exif::Tag::GPSLatitude, b'S')?, degrees(exif::Tag::GPSLongitude, b'W')?);
+    sim_core::facts::parse_place(&format!("{lat},{lon}"))
+}
+
 /// Transfers shown by an Esplora transaction, or a list of them.
 /// The addresses an Esplora transaction spends from (its inputs' prevouts) and pays to.
 pub fn tx_addresses(tx: &Value) -> (Vec<String>, Vec<String>) {
@@ -150,6 +185,14 @@ fn provider_facts(provider: &ProviderId, json: &Value, truth: &GroundTruth) -> V
         let name = acct.get("kyc").and_then(|k| k.get("full_name")).and_then(Value::as_str);
         if let Some(actor) = name.and_then(|n| truth.identity(n)) {
             facts.push(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(actor.clone())));
+        }
+    }
+    // A courier's parcels: who handed them in at the office at which place.
+    for parcel in json.get("parcels").and_then(Value::as_array).into_iter().flatten() {
+        let place = parcel.get("place").and_then(Value::as_str).and_then(sim_core::facts::parse_place);
+        let sender = parcel.get("sender_name").and_then(Value::as_str).and_then(|n| truth.identity(n));
+        if let (Some(place), Some(actor)) = (place, sender) {
+            facts.push(Fact::new(FactKind::ParcelDroppedBy, Entity::Place(place), Entity::Identity(actor.clone())));
         }
     }
     for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten() {

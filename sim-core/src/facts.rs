@@ -32,12 +32,20 @@ pub enum Entity {
     /// An IP address, as written.
     Ip(String),
     /// A place on the map, as the scenario names it (a town, a street, a drop-off office).
+    /// A place found by its coordinates (a photo's GPS position, a courier office) is named
+    /// by [`Entity::place_at`]: `"<lat>,<lon>"` in decimal degrees with four decimals.
     Place(String),
     /// A site of the world (market, forum, mixer, clearnet host), as its server.
     Site(SiteId),
 }
 
 impl Entity {
+    /// The place at these coordinates, rounded to four decimals (about 11 m): the name a
+    /// photo's GPS position and a courier office at the same spot share.
+    pub fn place_at(lat: f64, lon: f64) -> Entity {
+        Entity::Place(place_key(lat, lon))
+    }
+
     /// The kind of this entity, for patterns that match any entity of a kind.
     pub fn kind(&self) -> EntityKind {
         match self {
@@ -68,6 +76,23 @@ impl fmt::Display for Entity {
             Entity::Site(s) => write!(f, "site {s}"),
         }
     }
+}
+
+/// `"<lat>,<lon>"` with four decimals (`-0.0` written as `0.0000`), for [`Entity::place_at`].
+pub fn place_key(lat: f64, lon: f64) -> String {
+    let four = |v: f64| {
+        let r = (v * 10_000.0).round() / 10_000.0;
+        if r == 0.0 { 0.0 } else { r }
+    };
+    format!("{:.4},{:.4}", four(lat), four(lon))
+}
+
+/// Reads `"<lat>,<lon>"` (decimal degrees, optional spaces) as a place name, if it is one:
+/// latitude within ±90 and longitude within ±180.
+pub fn parse_place(text: &str) -> Option<String> {
+    let (a, b) = text.trim().split_once(',')?;
+    let (lat, lon) = (a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then(|| place_key(lat, lon))
 }
 
 /// Kinds of [`Entity`].
@@ -114,6 +139,11 @@ pub enum FactKind {
     IpSubscriber,
     /// Site is served from a machine at an IP address.
     HostedAt,
+    /// Listing's photo was taken at a place (the GPS position in the photo's EXIF block).
+    PhotographedAt,
+    /// Place (a courier's drop-off office) took in a parcel from an identity, by the
+    /// courier's records of the parcels handed in there.
+    ParcelDroppedBy,
     /// Listing is offered on a site (a market): what ties a vendor's goods to the server.
     ListedOn,
     /// Server IP address is rented, by the hosting provider's records, by an account.
@@ -135,6 +165,8 @@ impl FactKind {
             FactKind::LoggedInFrom => "logged in from",
             FactKind::IpSubscriber => "was leased to",
             FactKind::HostedAt => "is hosted at",
+            FactKind::PhotographedAt => "was photographed at",
+            FactKind::ParcelDroppedBy => "took in a parcel from",
             FactKind::ListedOn => "is listed on",
             FactKind::RentedBy => "is rented by",
             FactKind::Operates => "operates",
@@ -272,5 +304,15 @@ mod tests {
         assert_eq!(path[0].subject, persona);
         assert_eq!(path[3].object, Entity::Identity("vendor".into()));
         assert!(set.path(&addr("d"), |e| *e == addr("a")).is_none());
+    }
+
+    #[test]
+    fn places_are_named_by_rounded_coordinates() {
+        assert_eq!(Entity::place_at(51.90751, 4.44969), Entity::Place("51.9075,4.4497".into()));
+        assert_eq!(place_key(-0.00001, 0.0), "0.0000,0.0000");
+        assert_eq!(parse_place(" 51.90750, 4.4497 "), Some("51.9075,4.4497".into()));
+        assert_eq!(parse_place("91,0"), None);
+        assert_eq!(parse_place("Mark Ellis"), None);
+        assert_eq!(parse_place("81.2.69.160"), None);
     }
 }

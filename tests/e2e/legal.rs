@@ -5,20 +5,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use game::lab::{Lab, Member, RequestDraft, RequestStatus, Role};
+use game::lab::{RequestDraft, RequestStatus};
 use market_sim::world::World;
 use sim_core::clock::SimDuration;
 use sim_core::scenario::{Grounds, Jurisdiction, LegalRule, Provider, ProviderKind, RequestKind, Scenario, Slip, SlipKind};
 
-use crate::support::{HEAD, settle, shipped};
-
-async fn lab_on(world: &World, dir: &std::path::Path) -> Lab {
-    let lab = Lab::new(world).unwrap();
-    lab.add_team("t", vec![Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() }], &Lab::team_dir(dir, "t"))
-        .await
-        .unwrap();
-    lab
-}
+use crate::support::{HEAD, lab_on, settle, shipped};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_abroad_answers_mutual_legal_assistance_only() {
@@ -61,6 +53,7 @@ fn short_retention() -> Scenario {
         jurisdiction: Jurisdiction::Domestic,
         retention: SimDuration::days(1),
         response_delay: SimDuration::hours(2),
+        offices: Vec::new(),
     });
     s.legal.rules.push(LegalRule {
         request: RequestKind::ProductionOrder,

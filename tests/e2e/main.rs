@@ -16,6 +16,7 @@ mod scoreboard_browser;
 mod seizure;
 mod solver;
 mod support;
+mod traces;
 mod undercover;
 mod verdict_tables;
 mod wider_web;

@@ -62,6 +62,31 @@ async fn the_solvers_path_scores_full_marks_in_the_starter_template_and_its_vari
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solvers_path_scores_full_marks_in_the_intermediate_scenario() {
+    let s = crate::support::scenario("tumbling-vendor.ron");
+    assert!(!s.meta.debrief.is_empty(), "the instructor's debrief");
+    replay(&s, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solvers_path_scores_full_marks_in_the_challenge_and_every_variant() {
+    let s = crate::support::scenario("twin-vendors.ron");
+    assert!(!s.meta.debrief.is_empty(), "the instructor's debrief");
+    let count = s.variants.as_ref().map_or(0, |v| v.count);
+    assert!(count >= 4, "a challenge for several teams");
+    let mut digests = std::collections::BTreeSet::new();
+    for k in 0..=count {
+        let v = variant(&s, k);
+        // The variant's own reference solution (the solver's path where slips moved) too.
+        let dir = tempfile::tempdir().unwrap();
+        let report = game::exercise::demo(Arc::new(v.clone()), 1, dir.path()).await.unwrap();
+        assert_eq!(report.verdict.score, report.verdict.max_score, "variant {k}:\n{}", report.verdict.render_text());
+        digests.insert(replay(&v, 1).await);
+    }
+    assert_eq!(digests.len(), usize::try_from(count).unwrap() + 1, "every variant is another world");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_solvers_path_scores_full_marks_in_the_market_takedown() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/market-takedown.ron");
     let s = sim_core::scenario::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render(false)));

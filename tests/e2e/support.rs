@@ -13,8 +13,7 @@ pub const HEAD: &str = "test-head-of-unit";
 pub const INVESTIGATOR: &str = "test-investigator";
 
 pub fn shipped() -> Arc<Scenario> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/careless-vendor.ron");
-    Arc::new(load_file(&path).unwrap_or_else(|d| panic!("{}", d.render(false))))
+    scenario("careless-vendor.ron")
 }
 
 /// The shipped world after the cast's activity, with a lab holding one team.
@@ -51,8 +50,16 @@ pub async fn serve_lab(lab: Arc<Lab>) -> String {
     format!("http://{addr}")
 }
 
-/// Lets simulated time pass (the world living on) until request `id` is settled: refused,
-/// authorised or answered.
+/// A lab over `world` holding one team whose head of unit has the token [`HEAD`].
+pub async fn lab_on(world: &World, dir: &Path) -> Lab {
+    let lab = Lab::new(world).unwrap();
+    lab.add_team("t", vec![Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() }], &Lab::team_dir(dir, "t"))
+        .await
+        .unwrap();
+    lab
+}
+
+/// Lets simulated time pass until request `id` is ruled on and, if granted, answered.
 pub async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
     for _ in 0..10 {
         let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
@@ -84,4 +91,10 @@ pub async fn authorise(lab: &Lab, world: &mut World) -> String {
     let status = settle(lab, world, &id).await;
     assert!(matches!(status, RequestStatus::Authorised { .. }), "{status:?}");
     id
+}
+
+/// A shipped scenario by file name.
+pub fn scenario(file: &str) -> Arc<Scenario> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(file);
+    Arc::new(load_file(&path).unwrap_or_else(|d| panic!("{}", d.render(false))))
 }

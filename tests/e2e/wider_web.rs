@@ -38,6 +38,7 @@ fn wider_scenario() -> Scenario {
             jurisdiction: Jurisdiction::Domestic,
             retention: SimDuration::days(180),
             response_delay: SimDuration::hours(6),
+            offices: Vec::new(),
         });
         s.legal.rules.push(LegalRule {
             request: RequestKind::ProductionOrder,

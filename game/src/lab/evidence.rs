@@ -26,7 +26,13 @@ impl Lab {
         if base(&self.directory.explorer) {
             return Some(Origin::Explorer);
         }
-        self.directory.sites.iter().find(|(_, u)| base(u)).map(|(s, _)| Origin::Site(s.clone()))
+        let (site, u) = self.directory.sites.iter().find(|(_, u)| base(u))?;
+        // A listing's photo is an image, not a page: its own origin.
+        let photo = url.strip_prefix(u.as_str()).and_then(|p| p.strip_prefix("/listing/")).and_then(|p| p.strip_suffix("/photo.jpg"));
+        match photo.and_then(|id| id.parse::<i64>().ok()) {
+            Some(listing) => Some(Origin::Photo { site: site.clone(), listing }),
+            None => Some(Origin::Site(site.clone())),
+        }
     }
 
     /// Fetches a page of the world without recording it (browsing).

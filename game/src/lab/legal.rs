@@ -75,8 +75,8 @@ pub enum RequestStatus {
 
 /// The legal desk's query for a target, by the kind of provider and the shape of the
 /// target: an address or account at an exchange, an IP (optionally `IP@TIME`) at an ISP, an
-/// e-mail address, a server IP / e-mail / account at a host, a tracking number or a
-/// sender's name at a courier.
+/// e-mail address, a server IP / e-mail / account at a host, a tracking number, a place
+/// (`<lat>,<lon>`: the office there) or a sender's name at a courier.
 pub fn desk_query(kind: ProviderKind, target: &str) -> String {
     let enc = |s: &str| -> String {
         s.bytes()
@@ -96,6 +96,7 @@ pub fn desk_query(kind: ProviderKind, target: &str) -> String {
         ProviderKind::Hosting if is_ip => format!("server_ip={}", enc(target)),
         ProviderKind::Hosting if target.contains('@') => format!("email={}", enc(target)),
         ProviderKind::Hosting => format!("account={}", enc(target)),
+        ProviderKind::Courier if sim_core::facts::parse_place(target).is_some() => format!("place={}", enc(target)),
         ProviderKind::Courier if target.len() == 13 && target.bytes().take(2).all(|b| b.is_ascii_uppercase()) => {
             format!("tracking={}", enc(target))
         }
@@ -104,9 +105,13 @@ pub fn desk_query(kind: ProviderKind, target: &str) -> String {
 }
 
 /// What a request's target names, by its shape: an IP (also `IP@TIME`, as an ISP is asked),
-/// an e-mail address, else a coin address (or an account name, which no fact is about).
+/// a place (`<lat>,<lon>` in decimal degrees, e.g. a photo's GPS position), an e-mail
+/// address, else a coin address (or an account name, which no fact is about).
 pub fn target_entity(target: &str) -> Entity {
     let t = target.trim();
+    if let Some(place) = sim_core::facts::parse_place(t) {
+        return Entity::Place(place);
+    }
     let ip = t.split_once('@').map_or(t, |(ip, _)| ip);
     if let Ok(ip) = ip.parse::<std::net::IpAddr>() {
         return Entity::Ip(ip.to_string());
@@ -358,6 +363,7 @@ mod tests {
         assert_eq!(desk_query(ProviderKind::Email, "a b@x.example"), "address=a%20b@x.example");
         assert_eq!(desk_query(ProviderKind::Hosting, "185.220.1.2"), "server_ip=185.220.1.2");
         assert_eq!(desk_query(ProviderKind::Courier, "CP123456789NL"), "tracking=CP123456789NL");
+        assert_eq!(desk_query(ProviderKind::Courier, "51.9075,4.4497"), "place=51.9075%2C4.4497");
         assert_eq!(desk_query(ProviderKind::Courier, "Mark Ellis&x=1"), "sender=Mark%20Ellis%26x%3D1");
     }
 
@@ -367,5 +373,6 @@ mod tests {
         assert_eq!(target_entity("81.2.69.160@2026-03-02T10:00:00Z"), Entity::Ip("81.2.69.160".into()));
         assert_eq!(target_entity("Mark.Ellis84@mailbox.example"), Entity::Email("mark.ellis84@mailbox.example".into()));
         assert_eq!(target_entity("bcrt1qxyz"), Entity::Address("bcrt1qxyz".into()));
+        assert_eq!(target_entity(" 51.90750, 4.4497"), Entity::Place("51.9075,4.4497".into()));
     }
 }

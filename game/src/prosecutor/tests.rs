@@ -93,6 +93,7 @@ fn scenario() -> Scenario {
             jurisdiction: Jurisdiction::Domestic,
             retention: SimDuration::days(365),
             response_delay: SimDuration::days(2),
+            offices: Vec::new(),
         }],
         cast: vec![
             actor("mark", Role::Vendor, "Mark Ellis", "greenleaf", "GreenLeafUK", vec![list]),

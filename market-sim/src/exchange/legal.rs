@@ -12,16 +12,24 @@
 //!                "logins": [{"time", "ip", "kind"}]}]}
 //! ```
 //! No match is an honest `"accounts": []`. Every production is logged in `legal_requests`.
+//!
+//! Retention (when the exchange has one): deposit addresses, deposits and logins are dated
+//! records under the rule of [`crate::providers::legal`] — past retention they are left out
+//! unless `POST /legal/preserve` for the same query was served while they existed; an
+//! address whose records are gone matches no account any more. The account and its KYC
+//! documents are kept while the account is open.
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sim_core::clock::SimTime;
+use sim_core::clock::{SimDuration, SimTime};
 
 use super::ExchangeError;
 use super::accounts::Kyc;
 use super::deposits::{Deposit, DepositAddress, addresses_of, deposits_of};
 use crate::credentials::constant_time_eq;
+use crate::providers::ProviderError;
+use crate::providers::legal::{LegalQuery, Preservation, RetentionWindow};
 
 /// The query string of `GET /legal/records`: exactly one of `address` or `account`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +51,35 @@ impl RecordsQuery {
             _ => Err(ExchangeError::BadInput("give exactly one of ?address= or ?account=".into())),
         }
     }
+}
+
+impl LegalQuery for RecordsQuery {
+    fn validate(&self) -> Result<(), ProviderError> {
+        RecordsQuery::validate(self).map_err(|e| ProviderError::BadInput(e.to_string()))
+    }
+
+    fn key(&self) -> (&'static str, String) {
+        match (&self.address, &self.account) {
+            (Some(a), _) => ("address", a.trim().to_string()),
+            (None, Some(u)) => ("account", u.trim().to_string()),
+            (None, None) => ("none", String::new()),
+        }
+    }
+}
+
+/// A shared legal-desk error as the exchange's own.
+fn exchange_error(e: ProviderError) -> ExchangeError {
+    match e {
+        ProviderError::BadInput(m) => ExchangeError::BadInput(m),
+        ProviderError::Db(d) => ExchangeError::Db(d),
+        other => ExchangeError::Internal(other.to_string()),
+    }
+}
+
+/// Records a preservation of the records matching `q` (validated here) at `now`.
+pub fn preserve(conn: &Connection, now: SimTime, provider: &str, q: &RecordsQuery) -> Result<Preservation<RecordsQuery>, ExchangeError> {
+    q.validate()?;
+    crate::providers::legal::preserve(conn, now, provider, q).map_err(exchange_error)
 }
 
 /// A login (or sign-up) with its IP (stable JSON keys).
@@ -140,11 +177,26 @@ pub fn account_record(conn: &Connection, account_id: i64) -> Result<AccountRecor
     })
 }
 
-/// Produces the records for a (validated) query and logs the request.
+/// Produces the records for a (validated) query and logs the request; every record kept.
 pub fn produce(conn: &Connection, now: SimTime, provider: &str, q: &RecordsQuery) -> Result<LegalRecords, ExchangeError> {
+    produce_within(conn, now, provider, None, q)
+}
+
+/// [`produce`] under a retention period (none: everything is kept).
+pub fn produce_within(
+    conn: &Connection,
+    now: SimTime,
+    provider: &str,
+    retention: Option<SimDuration>,
+    q: &RecordsQuery,
+) -> Result<LegalRecords, ExchangeError> {
     q.validate()?;
     let ids = matching_accounts(conn, q)?;
-    let accounts = ids.iter().map(|id| account_record(conn, *id)).collect::<Result<Vec<_>, _>>()?;
+    let mut accounts = ids.iter().map(|id| account_record(conn, *id)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(r) = retention {
+        let window = RetentionWindow::load(conn, now, r, &q.key()).map_err(exchange_error)?;
+        accounts = kept(accounts, &window, q).map_err(exchange_error)?;
+    }
     let (kind, value) = match (&q.address, &q.account) {
         (Some(a), _) => ("address", a.as_str()),
         (None, Some(u)) => ("account", u.as_str()),
@@ -158,12 +210,79 @@ pub fn produce(conn: &Connection, now: SimTime, provider: &str, q: &RecordsQuery
     Ok(LegalRecords { provider: provider.to_string(), query: q.clone(), produced_at: now.to_string(), accounts })
 }
 
+/// The accounts as far as `window` keeps their dated records; an account found by an
+/// address whose records are all gone is left out.
+fn kept(accounts: Vec<AccountRecord>, window: &RetentionWindow, q: &RecordsQuery) -> Result<Vec<AccountRecord>, ProviderError> {
+    let mut out = Vec::new();
+    for mut a in accounts {
+        let mut addresses = Vec::new();
+        for d in a.deposit_addresses {
+            if window.keeps_stored(&d.created)? {
+                addresses.push(d);
+            }
+        }
+        a.deposit_addresses = addresses;
+        let mut deposits = Vec::new();
+        for d in a.deposits {
+            if window.keeps_stored(&d.credited_at)? && a.deposit_addresses.iter().any(|x| x.address == d.address) {
+                deposits.push(d);
+            }
+        }
+        a.deposits = deposits;
+        let mut logins = Vec::new();
+        for l in a.logins {
+            if window.keeps_stored(&l.time)? {
+                logins.push(l);
+            }
+        }
+        a.logins = logins;
+        let found = match &q.address {
+            Some(addr) => a.deposit_addresses.iter().any(|x| x.address == addr.trim()),
+            None => true,
+        };
+        if found {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exchange::accounts::tests::{db, kyc};
     use crate::exchange::accounts::{Signup, authenticate, signup};
     use crate::exchange::deposits::new_deposit_address;
+
+    #[test]
+    fn retention_drops_old_records_unless_preserved() {
+        let conn = db();
+        let mut rng = sim_core::rng::stream(4, "exchange");
+        let tok = signup(
+            &conn,
+            &mut rng,
+            SimTime(1),
+            "10.9.8.7",
+            &Signup { username: "dvisser".into(), password: "pw".into(), kyc: kyc("Daan Visser") },
+        )
+        .unwrap();
+        let acct = authenticate(&conn, Some(&tok)).unwrap();
+        let a = new_deposit_address(&conn, &mut coin_sim::Wallet::from_seed([2; 32]), SimTime(2), &acct).unwrap();
+        let by_addr = RecordsQuery { address: Some(a.address.clone()), account: None };
+        let retention = Some(SimDuration(50));
+        assert_eq!(produce_within(&conn, SimTime(40), "X", retention, &by_addr).unwrap().accounts.len(), 1, "still within retention");
+        let gone = produce_within(&conn, SimTime(100), "X", retention, &by_addr).unwrap();
+        assert!(gone.accounts.is_empty(), "the address's record is past retention: no account matches");
+        let by_name =
+            produce_within(&conn, SimTime(100), "X", retention, &RecordsQuery { address: None, account: Some("dvisser".into()) }).unwrap();
+        assert_eq!(by_name.accounts[0].kyc.full_name, "Daan Visser", "the account itself is kept");
+        assert!(by_name.accounts[0].deposit_addresses.is_empty() && by_name.accounts[0].logins.is_empty());
+        preserve(&conn, SimTime(30), "X", &by_addr).unwrap();
+        let kept = produce_within(&conn, SimTime(100), "X", retention, &by_addr).unwrap();
+        assert_eq!(kept.accounts.len(), 1, "preserved while it existed");
+        assert_eq!(kept.accounts[0].logins.len(), 1);
+        assert!(produce(&conn, SimTime(10_000), "X", &by_addr).unwrap().accounts.len() == 1, "without retention nothing expires");
+    }
 
     #[test]
     fn token_check() {

@@ -43,6 +43,9 @@ pub struct ExchangeConfig {
     pub legal_token: String,
     /// Confirmations a deposit needs before it is credited.
     pub min_confirmations: u32,
+    /// How long dated records (deposit addresses, deposits, logins) are kept; none: forever.
+    #[serde(default)]
+    pub retention: Option<sim_core::clock::SimDuration>,
 }
 
 impl ExchangeConfig {

@@ -6,7 +6,9 @@
 //! - 🔒 `GET /api/deposit-address` → `{address, created}` (fresh each call)
 //! - 🔒 `GET /api/account` → `{username, balance_sat, deposit_addresses, deposits}` (deposits refreshed first)
 //! - `GET /legal/records?address=…|?account=…` with `Authorization: Bearer <legal_token>` →
-//!   [`super::legal::LegalRecords`] (deposits of the matching accounts refreshed first)
+//!   [`super::legal::LegalRecords`] (deposits of the matching accounts refreshed first;
+//!   dated records past the configured retention left out unless preserved)
+//! - `POST /legal/preserve?address=…|?account=…` (same credential) → a preservation on record
 //!
 //! Client IP rule: `X-Forwarded-For` (first entry) if it parses, else the socket peer from
 //! `ConnectInfo`, else `"unknown"`.
@@ -37,6 +39,7 @@ pub fn router(svc: ExchangeService) -> Router {
         .route("/api/deposit-address", get(deposit_address))
         .route("/api/account", get(account))
         .route("/legal/records", get(records))
+        .route("/legal/preserve", post(preserve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(svc)
@@ -128,5 +131,16 @@ async fn records(
     let addresses = addresses_of_accounts(&svc, &ids)?;
     refresh_deposits(&svc, &addresses).await?;
     let st = svc.lock()?;
-    Ok(Json(legal::produce(&st.conn, svc.inner.clock.now(), &svc.inner.config.name, &q)?))
+    Ok(Json(legal::produce_within(&st.conn, svc.inner.clock.now(), &svc.inner.config.name, svc.inner.config.retention, &q)?))
+}
+
+/// `POST /legal/preserve`: keep the records matching the query past retention.
+async fn preserve(
+    State(svc): State<ExchangeService>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<RecordsQuery>,
+) -> ApiResult<Json<crate::providers::legal::Preservation<RecordsQuery>>> {
+    legal::check_legal_token(&svc.inner.config.legal_token, bearer_token(&headers))?;
+    let st = svc.lock()?;
+    Ok(Json(legal::preserve(&st.conn, svc.inner.clock.now(), &svc.inner.config.name, &q)?))
 }

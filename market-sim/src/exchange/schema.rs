@@ -60,4 +60,10 @@ CREATE TABLE IF NOT EXISTS legal_requests (
     query_value TEXT NOT NULL,
     accounts    INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS preservations (
+    id          INTEGER PRIMARY KEY,
+    time        TEXT NOT NULL,
+    query_kind  TEXT NOT NULL,
+    query_value TEXT NOT NULL
+);
 ";

@@ -207,6 +207,9 @@ pub struct Stage<'a> {
     pub directory: &'a Directory,
     /// Ground truth to record into.
     pub truth: &'a SharedTruth,
+    /// The simulated time the action happens (what the actor writes down, e.g. the time
+    /// stamp of a photo it takes).
+    pub now: sim_core::clock::SimTime,
 }
 
 impl Stage<'_> {
@@ -268,6 +271,7 @@ pub fn phrase(action: &Action) -> String {
         Action::List { persona, listing } => format!("list {} as {persona}", listing.id),
         Action::Order { persona, listing, .. } => format!("order {listing} as {persona}"),
         Action::ShipOrders(p) => format!("ship the orders of {p}"),
+        Action::ShipByCourier { persona, courier, office } => format!("ship the orders of {persona} by {courier} from {office}"),
         Action::FinalizeOrders { persona, .. } => format!("finalize the orders of {persona}"),
         Action::OpenAccount { provider, username } => format!("open account {username} at {provider}"),
         Action::CashOut { provider } => format!("cash out to {provider}"),
@@ -291,7 +295,8 @@ pub async fn perform(state: &mut ActorState, stage: &Stage<'_>, action: &Action)
         Action::OpenShop { persona, bio } => open_shop(state, stage, persona, bio).await,
         Action::List { persona, listing } => list(state, stage, persona, listing).await,
         Action::Order { persona, listing, quantity } => order(state, stage, persona, listing, *quantity).await,
-        Action::ShipOrders(persona) => ship(state, stage, persona).await,
+        Action::ShipOrders(persona) => ship(state, stage, persona, None).await,
+        Action::ShipByCourier { persona, courier, office } => ship(state, stage, persona, Some((courier, office))).await,
         Action::FinalizeOrders { persona, rating, feedback } => finalize(state, stage, persona, *rating, feedback).await,
         Action::OpenAccount { provider, username } => open_account(state, stage, provider, username).await,
         Action::CashOut { provider } => cash_out(state, stage, provider).await,
@@ -372,16 +377,43 @@ async fn list(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, l:
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
     let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
-    let body = json!({
+    let mut body = json!({
         "title": l.title, "category": l.category, "description": l.description, "price_sat": l.price.0,
         "ships_from": l.ships_from, "ships_to": l.ships_to, "stock": l.stock,
     });
+    // A careless vendor uploads the phone's own file: camera, serial and GPS position.
+    let position = state.actor.slips.iter().find_map(|sl| match &sl.kind {
+        SlipKind::PhotoGps { persona: p, lat, lon } if p == persona => Some((four_decimals(*lat), four_decimals(*lon))),
+        _ => None,
+    });
+    let gps = position.map(|(lat, lon)| Entity::place_at(lat, lon));
+    if let Some((lat, lon)) = position {
+        let serial = hex::encode_upper(&rng::bytes32(&mut state.rng)[..6]);
+        body["photo"] = json!({
+            "seed": hex::encode(rng::bytes32(&mut state.rng)),
+            "exif": {"make": "Apple", "model": "iPhone 12", "serial": serial, "gps": [lat, lon], "taken_at": stage.now},
+        });
+    }
     let answer = call(&state.party, reqwest::Method::POST, &format!("{base}/api/listings"), Some(&token), Some(body)).await?;
     let id = int_field(&answer, "id", "create listing")?;
     stage.truth.write().listings.insert((site.clone(), id), l.id.clone());
     stage.record(Fact::new(FactKind::Offers, Entity::Persona(persona.clone()), Entity::Listing(l.id.clone())));
     stage.record(Fact::new(FactKind::ListedOn, Entity::Listing(l.id.clone()), Entity::Site(site.clone())));
-    Ok(format!("{handle} listed \"{}\" at {}", l.title, l.price))
+    let photo = match gps {
+        Some(place) => {
+            let shown = format!(" (its photo's EXIF shows {place})");
+            stage.record(Fact::new(FactKind::PhotographedAt, Entity::Listing(l.id.clone()), place));
+            shown
+        }
+        None => String::new(),
+    };
+    Ok(format!("{handle} listed \"{}\" at {}{photo}", l.title, l.price))
+}
+
+/// A coordinate as the scenario's place names keep it (four decimals, about 11 m), so the
+/// position written into a photo reads back as the same place.
+fn four_decimals(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
 }
 
 /// Finds a listing the way a buyer would: browsing the market's listings for its title.
@@ -574,7 +606,14 @@ async fn paste(
     Ok(format!("{} pasted \"{title}\" on {site} ({key})", handle.unwrap_or_else(|| "someone".into())))
 }
 
-async fn ship(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) -> Result<String, CastError> {
+/// Ships every paid order of the persona; by a courier, one parcel per order is handed in at
+/// its office first, under the actor's real name and address (the counter checks ID).
+async fn ship(
+    state: &mut ActorState,
+    stage: &Stage<'_>,
+    persona: &PersonaId,
+    courier: Option<(&ProviderId, &String)>,
+) -> Result<String, CastError> {
     let (site, handle) = state.persona_site(stage.scenario, persona)?;
     let base = stage.site_url(&site)?.to_string();
     let token = session(state, persona)?.to_string();
@@ -586,15 +625,41 @@ async fn ship(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId) ->
     for o in &items {
         if o.get("status").and_then(Value::as_str) == Some("paid") {
             let id = int_field(o, "id", "vendor orders")?;
+            let tracking = match courier {
+                Some((c, office)) => format!(" ({})", drop_off(state, stage, c, office, o).await?),
+                None => String::new(),
+            };
             call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/ship"), Some(&token), None).await?;
-            shipped.push(id.to_string());
+            shipped.push(format!("{id}{tracking}"));
         }
     }
+    if let Some((c, office)) = courier
+        && !shipped.is_empty()
+        && let Some(place) = sim_core::scenario::possible::office_place(stage.scenario, c, office)
+    {
+        stage.record(Fact::new(FactKind::ParcelDroppedBy, place, Entity::Identity(state.actor.id.clone())));
+    }
+    let by = courier.map(|(c, office)| format!(" by {c} from {office}")).unwrap_or_default();
     Ok(if shipped.is_empty() {
         format!("{handle} found no paid orders to ship")
     } else {
-        format!("{handle} shipped orders {}", shipped.join(", "))
+        format!("{handle} shipped orders {}{by}", shipped.join(", "))
     })
+}
+
+/// Hands one order's parcel in at a courier's office; the tracking number.
+async fn drop_off(state: &ActorState, stage: &Stage<'_>, courier: &ProviderId, office: &str, order: &Value) -> Result<String, CastError> {
+    let url = format!("{}/api/parcels", stage.provider_url(courier)?);
+    let to = order.get("shipping_info").and_then(Value::as_str).unwrap_or("Customer");
+    let (recipient, address) = to.split_once('\n').unwrap_or((to, "poste restante"));
+    let quantity = order.get("quantity").and_then(Value::as_u64).unwrap_or(1);
+    let id = &state.actor.identity;
+    let body = json!({
+        "office": office, "sender_name": id.name, "sender_address": id.address,
+        "recipient_name": recipient, "recipient_address": address, "weight_g": 40 + 20 * quantity.min(100),
+    });
+    let receipt = call(&state.party, reqwest::Method::POST, &url, None, Some(body)).await?;
+    Ok(str_field(&receipt, "tracking", "drop-off receipt")?.to_string())
 }
 
 async fn finalize(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, rating: u8, feedback: &str) -> Result<String, CastError> {

@@ -505,7 +505,12 @@ impl World {
             let name = p.id.to_string();
             let db = storage.open(&name)?;
             let legal_token = hex::encode(rng::stream_seed(seed, &format!("legal-token:{}", p.id)));
-            let config = ExchangeConfig { name: p.name.clone(), legal_token: legal_token.clone(), min_confirmations: 1 };
+            let config = ExchangeConfig {
+                name: p.name.clone(),
+                legal_token: legal_token.clone(),
+                min_confirmations: 1,
+                retention: Some(p.retention),
+            };
             let wallet = Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:exchange:{}", p.id)));
             let exchange =
                 ExchangeService::new(config, db, clock.clone(), rng::stream(seed, &format!("service:{}", p.id)), wallet, explorer())
@@ -737,7 +742,7 @@ impl World {
         let Some(pop) = self.scenario.population.clone() else { return };
         let scenario = self.scenario.clone();
         let (Some(state), Some(Some(part))) = (self.actors.get_mut(actor), self.crowd.get_mut(actor)) else { return };
-        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth };
+        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth, now: self.clock.now() };
         let rounds = population::wake(part, state, &stage, &pop).await;
         let id = state.id().clone();
         let next = self.clock.now().plus(rounds.next);
@@ -831,7 +836,7 @@ impl World {
             self.chronicle(Some(id), format!("did not {}: {why}", cast::phrase(&action)), false);
             return;
         }
-        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth };
+        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth, now: self.clock.now() };
         let outcome = cast::perform(state, &stage, &action).await;
         if outcome.is_ok() && matches!(action, Action::Profile { .. } | Action::Paste { .. }) {
             self.recrawl().await;

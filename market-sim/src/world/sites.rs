@@ -14,7 +14,7 @@ use sim_core::scenario::{Jurisdiction, Provider, ProviderKind, Scenario, SiteKin
 
 use super::cast::Directory;
 use super::{Launcher, ProviderDesk, Records, Storage, WorldError, onion, service_err};
-use crate::providers::courier::{CourierConfig, CourierService};
+use crate::providers::courier::{CourierConfig, CourierOffice, CourierService};
 use crate::providers::email::{EmailConfig, EmailService};
 use crate::providers::hosting::{HostingConfig, HostingService};
 use crate::providers::isp::{IspConfig, IspService};
@@ -172,7 +172,12 @@ pub(super) async fn launch_providers(
             ProviderKind::Isp => start!(IspService, IspConfig { pool: "100.64.0.0/10".into() }),
             ProviderKind::Email => start!(EmailService, EmailConfig { domain: host.clone() }),
             ProviderKind::Hosting => start!(HostingService, HostingConfig { pool: "185.220.0.0/16".into() }),
-            ProviderKind::Courier => start!(CourierService, CourierConfig {}),
+            ProviderKind::Courier => start!(
+                CourierService,
+                CourierConfig {
+                    offices: p.offices.iter().map(|o| CourierOffice { name: o.name.clone(), lat: o.lat, lon: o.lon }).collect(),
+                }
+            ),
         };
         up.launch(&name, &host, false, router).await?;
         directory.providers.insert(p.id.clone(), format!("http://{host}"));

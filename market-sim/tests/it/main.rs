@@ -37,7 +37,7 @@ fn market_config() -> MarketConfig {
 }
 
 fn exchange_config() -> ExchangeConfig {
-    ExchangeConfig { name: "CoinHaven".into(), legal_token: LEGAL_TOKEN.into(), min_confirmations: 1 }
+    ExchangeConfig { name: "CoinHaven".into(), legal_token: LEGAL_TOKEN.into(), min_confirmations: 1, retention: None }
 }
 
 fn market(clock: &SimClock, chain_url: &str, seed: u64) -> MarketService {

@@ -1,7 +1,7 @@
 //! The record-keeping providers: the cast's actions over HTTP, then the legal desk —
 //! right and wrong token, lookups, retention and preservation.
 
-use market_sim::providers::courier::{CourierConfig, CourierService};
+use market_sim::providers::courier::{CourierConfig, CourierOffice, CourierService};
 use market_sim::providers::email::{EmailConfig, EmailService};
 use market_sim::providers::hosting::{HostingConfig, HostingService};
 use market_sim::providers::isp::{IspConfig, IspService};
@@ -356,6 +356,7 @@ async fn courier_parcels_by_tracking_and_sender() {
         legal_token: LEGAL_TOKEN.into(),
         retention: SimDuration::days(60),
         jurisdiction: "NL".into(),
+        offices: Vec::new(),
     };
     let svc = CourierService::new(config, db(), clock.clone(), rng("courier")).unwrap();
     let r = svc.router();
@@ -390,7 +391,7 @@ async fn courier_parcels_by_tracking_and_sender() {
     assert_eq!(
         rec["parcels"],
         json!([{
-            "tracking": tracking, "office": "Utrecht Centraal", "dropped_at": at(0), "sender_name": "J. Jansen",
+            "tracking": tracking, "office": "Utrecht Centraal", "place": null, "dropped_at": at(0), "sender_name": "J. Jansen",
             "sender_address": "Kerkstraat 1", "recipient_name": "B. Buyer", "recipient_address": "Lange Gracht 5, Leiden", "weight_g": 120
         }])
     );
@@ -403,6 +404,46 @@ async fn courier_parcels_by_tracking_and_sender() {
     assert_eq!(late["parcels"].as_array().unwrap().len(), 1);
     assert_eq!(late["parcels"][0]["office"], "Amersfoort");
     assert_eq!(legal(&r, "GET", "/legal/records?tracking=a&sender=b").await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn courier_offices_have_places_and_records_by_place() {
+    let clock = clock();
+    let office = |name: &str, lat: f64, lon: f64| CourierOffice { name: name.into(), lat, lon };
+    let config = CourierConfig {
+        name: "ParcelNet".into(),
+        legal_token: LEGAL_TOKEN.into(),
+        retention: SimDuration::days(30),
+        jurisdiction: "NL".into(),
+        offices: vec![office("Delfshaven", 51.9075, 4.4497), office("Leiden Centrum", 52.1601, 4.497)],
+    };
+    let svc = CourierService::new(config.clone(), db(), clock.clone(), rng("courier")).unwrap();
+    let r = svc.router();
+    let offices = api(&r, "GET", "/api/offices", None, None, None).await.json();
+    assert_eq!(offices[1]["name"], "Leiden Centrum");
+    let drop = |office: &str, sender: &str| json!({"office": office, "sender_name": sender, "recipient_name": "B", "recipient_address": "Leiden", "weight_g": 60});
+    let a = api(&r, "POST", "/api/parcels", None, None, Some(drop(" delfshaven ", "Daan Visser"))).await.json();
+    assert_eq!(a["office"], "Delfshaven", "the office's own name is recorded");
+    api(&r, "POST", "/api/parcels", None, None, Some(drop("Leiden Centrum", "Bram Jansen"))).await;
+    let unknown = api(&r, "POST", "/api/parcels", None, None, Some(drop("Gouda", "X"))).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    let here = legal(&r, "GET", "/legal/records?place=51.90750,%204.4497").await.json();
+    let parcels = here["parcels"].as_array().unwrap();
+    assert_eq!(parcels.len(), 1, "{here}");
+    assert_eq!(parcels[0]["sender_name"], "Daan Visser");
+    assert_eq!(parcels[0]["place"], "51.9075,4.4497");
+    assert_eq!(here["query"]["place"], "51.90750, 4.4497");
+    assert!(legal(&r, "GET", "/legal/records?place=52.0,4.0").await.json()["parcels"].as_array().unwrap().is_empty());
+    assert_eq!(legal(&r, "GET", "/legal/records?place=north").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(legal(&r, "GET", "/legal/records?place=1,2&sender=x").await.status, StatusCode::BAD_REQUEST);
+    // Preserved by place on day 20, the day-0 parcel outlives its 30 days.
+    clock.advance_to(SimTime(START + 20 * DAY));
+    assert_eq!(legal(&r, "POST", "/legal/preserve?place=51.9075,4.4497").await.status, StatusCode::OK);
+    clock.advance_to(SimTime(START + 40 * DAY));
+    assert_eq!(legal(&r, "GET", "/legal/records?place=51.9075,4.4497").await.json()["parcels"].as_array().unwrap().len(), 1);
+    assert!(legal(&r, "GET", "/legal/records?place=52.1601,4.4970").await.json()["parcels"].as_array().unwrap().is_empty());
+    let bad = CourierConfig { offices: vec![office("Nowhere", 91.0, 0.0)], ..config };
+    assert!(CourierService::new(bad, db(), clock.clone(), rng("courier")).is_err());
 }
 
 #[tokio::test]

@@ -98,6 +98,7 @@ fn check_one(s: &Scenario) -> Vec<Problem> {
     c.providers();
     c.cast();
     c.tip_offs();
+    c.slip_options();
     c.population();
     c.legal();
     c.charges();
@@ -289,6 +290,20 @@ impl<'a> Checker<'a> {
         let s = self.s;
         self.unique("provider", s.providers.iter().enumerate().map(|(i, p)| (format!("providers[{i}].id"), p.id.as_str())));
         for (i, p) in s.providers.iter().enumerate() {
+            for (j, o) in p.offices.iter().enumerate() {
+                self.coordinates(&format!("providers[{i}].offices[{j}]"), o.lat, o.lon);
+            }
+            if !p.offices.is_empty() && p.kind != ProviderKind::Courier {
+                self.push(
+                    Problem::new(format!("providers[{i}].offices"), format!("provider `{}` is not a courier, so it has no offices", p.id))
+                        .with_help("offices belong to `Courier` providers"),
+                );
+            }
+            for (j, o) in p.offices.iter().enumerate() {
+                if p.offices[..j].iter().any(|x| x.name.trim().eq_ignore_ascii_case(o.name.trim())) {
+                    self.push(Problem::new(format!("providers[{i}].offices[{j}].name"), format!("office `{}` is listed twice", o.name)));
+                }
+            }
             if p.response_delay > s.meta.time_budget {
                 self.push(
                     Problem::new(
@@ -357,6 +372,11 @@ impl<'a> Checker<'a> {
                     }
                     SlipKind::MailboxFromHome(p) => {
                         self.provider(format!("cast[{i}].slips[{j}].kind.MailboxFromHome"), p.as_str());
+                    }
+                    SlipKind::PhotoGps { persona, lat, lon } => {
+                        let base = format!("cast[{i}].slips[{j}].kind.PhotoGps");
+                        self.own_persona(format!("{base}.persona"), a, persona);
+                        self.coordinates(&base, *lat, *lon);
                     }
                     SlipKind::StatusPageLeak(site) => self.operated_market(format!("cast[{i}].slips[{j}].kind.StatusPageLeak"), a, site),
                     SlipKind::HostingPanelFromHome(p) => {
@@ -446,6 +466,35 @@ impl<'a> Checker<'a> {
         }
         if t.odd_account_messages == 0 {
             self.push(Problem::new("tip_offs.odd_account_messages", "at least 1 message is expected"));
+        }
+    }
+
+    /// Variants that move slips name actors of the cast and give each at least two options
+    /// (what each option holds is checked in the variants it makes).
+    fn slip_options(&mut self) {
+        let Some(v) = &self.s.variants else { return };
+        let actors = names(&self.ix.actors);
+        for (i, c) in v.slips.iter().enumerate() {
+            self.require(format!("variants.slips[{i}].actor"), "actor", c.actor.as_str(), &actors, "cast");
+            if c.options.len() < 2 {
+                self.push(
+                    Problem::new(
+                        format!("variants.slips[{i}].options"),
+                        format!("{} option(s) for actor `{}`: nothing to vary", c.options.len(), c.actor),
+                    )
+                    .with_help("give at least two slip sets, the first being the actor's own `slips`"),
+                );
+            }
+        }
+    }
+
+    /// Requires a latitude within ±90 and a longitude within ±180.
+    fn coordinates(&mut self, base: &str, lat: f64, lon: f64) {
+        if !(-90.0..=90.0).contains(&lat) {
+            self.push(Problem::new(format!("{base}.lat"), format!("latitude must be -90 to 90 degrees, found {lat}")));
+        }
+        if !(-180.0..=180.0).contains(&lon) {
+            self.push(Problem::new(format!("{base}.lon"), format!("longitude must be -180 to 180 degrees, found {lon}")));
         }
     }
 
@@ -607,6 +656,32 @@ impl<'a> Checker<'a> {
                 }
             }
             Action::ShipOrders(p) => self.own_persona(format!("{act}.ShipOrders"), a, p),
+            Action::ShipByCourier { persona, courier, office } => {
+                self.own_persona(format!("{act}.ShipByCourier.persona"), a, persona);
+                let path = format!("{act}.ShipByCourier.courier");
+                if self.provider(path.clone(), courier.as_str()) {
+                    match s.providers.iter().find(|p| &p.id == courier) {
+                        Some(p) if p.kind != ProviderKind::Courier => {
+                            self.push(Problem::new(path, format!("provider `{courier}` is not a courier (kind Courier)")));
+                        }
+                        Some(p) if !p.offices.iter().any(|o| &o.name == office) => {
+                            let known: Vec<&str> = p.offices.iter().map(|o| o.name.as_str()).collect();
+                            let help = match did_you_mean(office, &known) {
+                                Some(x) => format!("did you mean `{x}`?"),
+                                None => format!("offices of `{courier}`: {}", quoted(&known)),
+                            };
+                            self.push(
+                                Problem::new(
+                                    format!("{act}.ShipByCourier.office"),
+                                    format!("courier `{courier}` has no office `{office}`"),
+                                )
+                                .with_help(help),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
             Action::FinalizeOrders { persona, rating, .. } => {
                 self.own_persona(format!("{act}.FinalizeOrders.persona"), a, persona);
                 if !(1..=5).contains(rating) {
@@ -803,9 +878,12 @@ impl<'a> Checker<'a> {
                 SolutionStep::Capture { label, target } => {
                     let base = format!("solution[{i}].Capture.target");
                     match target {
-                        CaptureTarget::VendorProfile { site, handle } => self.vendor_profile(&base, site, handle),
+                        CaptureTarget::VendorProfile { site, handle } => {
+                            self.vendor_profile(&format!("{base}.VendorProfile"), site, handle)
+                        }
                         CaptureTarget::ExplorerAddress(r) => self.address_ref(&format!("{base}.ExplorerAddress"), r, &defined, &all_labels),
                         CaptureTarget::ExplorerSpend(r) => self.address_ref(&format!("{base}.ExplorerSpend"), r, &defined, &all_labels),
+                        CaptureTarget::ListingPhoto { site, handle } => self.vendor_profile(&format!("{base}.ListingPhoto"), site, handle),
                         CaptureTarget::ServerStatus { site } | CaptureTarget::MarketNews { site } => {
                             let sites = names(&self.ix.sites);
                             self.require(format!("{base}.ServerStatus.site"), "site", site.as_str(), &sites, "sites");
@@ -829,7 +907,7 @@ impl<'a> Checker<'a> {
 
     fn vendor_profile(&mut self, base: &str, site: &SiteId, handle: &str) {
         let sites = names(&self.ix.sites);
-        let path = format!("{base}.VendorProfile.site");
+        let path = format!("{base}.site");
         if !self.require(path.clone(), "site", site.as_str(), &sites, "sites") {
             return;
         }
@@ -847,10 +925,7 @@ impl<'a> Checker<'a> {
                 Some(h) => format!("did you mean `{h}`?"),
                 None => format!("handles on `{site}`: {}", quoted(&handles)),
             };
-            self.push(
-                Problem::new(format!("{base}.VendorProfile.handle"), format!("no persona on `{site}` has the handle `{handle}`"))
-                    .with_help(help),
-            );
+            self.push(Problem::new(format!("{base}.handle"), format!("no persona on `{site}` has the handle `{handle}`")).with_help(help));
         }
     }
 
@@ -860,6 +935,7 @@ impl<'a> Checker<'a> {
             AddressRef::PaidIn(l) => ("PaidIn", l),
             AddressRef::EmailIn(l) => ("EmailIn", l),
             AddressRef::IpIn(l) => ("IpIn", l),
+            AddressRef::PlaceIn(l) => ("PlaceIn", l),
             AddressRef::SeizedPayout { image, .. } => ("SeizedPayout.image", image),
         };
         self.label_ref(format!("{base}.{variant}"), label.as_str(), defined, all);
@@ -952,6 +1028,39 @@ mod tests {
     #[test]
     fn shipped_scenario_is_clean() {
         assert_eq!(check(&shipped()), Vec::new());
+    }
+
+    #[test]
+    fn couriers_photos_and_slip_options_are_checked() {
+        let mut s: Scenario = ron::from_str(include_str!("../../../scenarios/tumbling-vendor.ron")).expect("parses");
+        let daan = &mut s.cast[0];
+        for st in &mut daan.script {
+            if let Action::ShipByCourier { office, .. } = &mut st.action {
+                *office = "Delfshavn".into();
+            }
+        }
+        if let Some(SlipKind::PhotoGps { lat, .. }) =
+            daan.slips.iter_mut().map(|sl| &mut sl.kind).find(|k| matches!(k, SlipKind::PhotoGps { .. }))
+        {
+            *lat = 95.0;
+        }
+        let twice = s.providers[1].offices[0].clone();
+        s.providers[1].offices.push(twice);
+        s.variants = Some(Variants {
+            count: 1,
+            names: false,
+            handles: false,
+            amounts: false,
+            timings: false,
+            slips: vec![SlipOptions { actor: "nobody".into(), options: vec![] }],
+        });
+        let problems = check(&s);
+        let found = |path: &str| problems.iter().find(|p| p.path == path).unwrap_or_else(|| panic!("no problem at {path}: {problems:#?}"));
+        assert!(found("cast[0].script[5].action.ShipByCourier.office").help.as_deref().is_some_and(|h| h.contains("`Delfshaven`")));
+        assert!(found("cast[0].slips[1].kind.PhotoGps.lat").message.contains("latitude"));
+        assert!(found("providers[1].offices[2].name").message.contains("twice"));
+        found("variants.slips[0].actor");
+        found("variants.slips[0].options");
     }
 
     #[test]

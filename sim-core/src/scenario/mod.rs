@@ -6,7 +6,7 @@ pub mod check;
 pub mod load;
 pub mod locate;
 pub mod model;
-mod possible;
+pub mod possible;
 pub mod reference;
 pub mod solve;
 pub mod summary;

@@ -440,6 +440,22 @@ pub struct Provider {
     pub retention: SimDuration,
     /// Simulated time it takes to answer a granted order.
     pub response_delay: SimDuration,
+    /// A courier's drop-off offices, each at a place on the map (couriers only; the cast
+    /// hands parcels in at them with `ShipByCourier`).
+    #[serde(default)]
+    pub offices: Vec<Office>,
+}
+
+/// A courier's drop-off office.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Office {
+    /// The office's name, as the cast writes it on the drop-off form, e.g. `"Delfshaven"`.
+    pub name: String,
+    /// Latitude in decimal degrees (−90 to 90); four decimals are kept.
+    pub lat: f64,
+    /// Longitude in decimal degrees (−180 to 180); four decimals are kept.
+    pub lon: f64,
 }
 
 /// Kinds of provider.
@@ -590,6 +606,17 @@ pub enum Action {
     },
     /// Mark every paid order of the persona as shipped.
     ShipOrders(PersonaId),
+    /// Mark every paid order of the persona as shipped and hand one parcel per order in at
+    /// a courier's office, under the actor's real name (the counter checks ID): the
+    /// courier's records then tie the office's place to the sender.
+    ShipByCourier {
+        /// The vendor persona.
+        persona: PersonaId,
+        /// The courier (a `Courier` provider).
+        courier: ProviderId,
+        /// The office's name, one of the courier's `offices`.
+        office: String,
+    },
     /// Finalize every shipped order of the persona (releasing escrow) and leave feedback.
     FinalizeOrders {
         /// The buyer persona.
@@ -731,6 +758,19 @@ pub enum SlipKind {
     /// The home line's internet provider (`identity.isp`) then reveals
     /// `IpSubscriber(home IP → identity)`. Without it the mailbox is used over Tor.
     MailboxFromHome(ProviderId),
+    /// The vendor uploads its listing photos straight from the phone, GPS position and all:
+    /// every listing of the persona gets a photo whose EXIF block carries the camera and the
+    /// place it was taken (`lat`, `lon`); reveals `PhotographedAt(listing → place)`; carried
+    /// by the listing's photo (`/listing/<id>/photo.jpg`), which exiftool or any EXIF
+    /// reader shows. A courier office at that place then leads on (`ParcelDroppedBy`).
+    PhotoGps {
+        /// The vendor persona whose listing photos carry the position.
+        persona: PersonaId,
+        /// Latitude of the place the photos were taken, decimal degrees (four decimals kept).
+        lat: f64,
+        /// Longitude, decimal degrees (four decimals kept).
+        lon: f64,
+    },
     /// The operator leaves the market's Apache `/server-status` page open (and signs its
     /// error pages): reveals `HostedAt(site → the server's real IP)`; carried by a capture
     /// of `/server-status` on the onion site. The server must be rented (`hosting` on the
@@ -1182,6 +1222,23 @@ pub struct Variants {
     /// itself is unchanged, so every check on times still holds).
     #[serde(default = "yes")]
     pub timings: bool,
+    /// Which slip carries which fact: for each entry, variant K gives the actor the slips
+    /// of option `K mod (number of options)` instead of its own (option 0 should be the
+    /// actor's `slips`). Listing the options of two actors in opposite orders swaps their
+    /// traces between variants while the case keeps its structure and difficulty. When a
+    /// variant moves slips, its reference solution is the solver's path.
+    #[serde(default)]
+    pub slips: Vec<SlipOptions>,
+}
+
+/// Alternative slip sets of one actor, one per variant in turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlipOptions {
+    /// The actor whose slips vary.
+    pub actor: ActorId,
+    /// The slip sets; at least two.
+    pub options: Vec<Vec<Slip>>,
 }
 
 fn yes() -> bool {
@@ -1231,6 +1288,14 @@ pub enum CaptureTarget {
     ExplorerAddress(AddressRef),
     /// The explorer's page of the transaction that spends from an address.
     ExplorerSpend(AddressRef),
+    /// The photo of a vendor's first listing that has one (the JPEG file itself, EXIF and
+    /// all).
+    ListingPhoto {
+        /// The market.
+        site: SiteId,
+        /// The vendor's handle as seen on the market.
+        handle: String,
+    },
     /// A market's `/server-status` page (open only where a `StatusPageLeak` slip left it so).
     ServerStatus {
         /// The market.
@@ -1256,6 +1321,9 @@ pub enum AddressRef {
     EmailIn(EvidenceLabel),
     /// The first IP address the evidence shows (e.g. a login in a provider's records).
     IpIn(EvidenceLabel),
+    /// The place (`"<lat>,<lon>"`) where the photo in the evidence was taken, from its EXIF
+    /// GPS position.
+    PlaceIn(EvidenceLabel),
     /// The payout address of a vendor in a seized server's image, read through the lab's
     /// query of its `vendors` table.
     SeizedPayout {

@@ -106,9 +106,78 @@ pub fn possible_facts(s: &Scenario) -> FactSet {
             }
         }
         identity_facts(s, a, &mut facts);
+        trace_facts(s, a, &mut facts);
     }
     hosting_facts(s, &mut facts);
     facts
+}
+
+/// The place of a courier's office, by the courier's id and the office's name.
+pub fn office_place(s: &Scenario, courier: &ProviderId, office: &str) -> Option<Entity> {
+    let p = s.providers.iter().find(|p| &p.id == courier && p.kind == ProviderKind::Courier)?;
+    p.offices.iter().find(|o| o.name == office).map(|o| Entity::place_at(o.lat, o.lon))
+}
+
+/// When the latest parcel can be handed in at `courier`'s office `office` (the latest
+/// `ShipByCourier` step there, without its jitter): how its records are dated.
+pub fn last_drop_off(s: &Scenario, courier: &ProviderId, office: &str) -> Option<SimDuration> {
+    s.cast
+        .iter()
+        .flat_map(|a| a.script.iter())
+        .filter(|st| matches!(&st.action, Action::ShipByCourier { courier: c, office: o, .. } if c == courier && o == office))
+        .map(|st| st.at)
+        .max()
+}
+
+/// When the deposit address `deposit:<actor>:<provider>` a trail can reach was issued: the
+/// first cash-out the on-chain trail follows (not mixed, after a payout), else the last.
+pub fn deposit_time(s: &Scenario, deposit: &Entity, provider: &ProviderId) -> Option<SimDuration> {
+    let Entity::Address(name) = deposit else { return None };
+    let actor = name.strip_prefix("deposit:")?.strip_suffix(&format!(":{provider}"))?;
+    let a = s.cast.iter().find(|a| a.id.as_str() == actor)?;
+    let paid = first_payouts(s).get(&a.id).map(|(t, _)| *t);
+    let cash_outs: Vec<&Step> =
+        a.script.iter().filter(|st| matches!(&st.action, Action::CashOut { provider: p } if p == provider)).collect();
+    let followed = cash_outs
+        .iter()
+        .find(|st| paid.is_some_and(|t| t < st.at) && !a.script.iter().any(|x| matches!(x.action, Action::Tumble { .. }) && x.at <= st.at));
+    followed.or(cash_outs.last()).map(|st| st.at)
+}
+
+/// What a vendor's shipping and photos could make true: a listing photographed where the
+/// slip says (or, had the vendor been careless there, at the office it ships from), and
+/// each office it ships orders from taking in parcels under its real name. Which photos a
+/// team can see is decided by `PhotoGps` slips in the solver.
+fn trace_facts(s: &Scenario, a: &Actor, facts: &mut FactSet) {
+    let listings: Vec<(&PersonaId, &crate::ids::ListingId)> = a
+        .script
+        .iter()
+        .filter_map(|st| match &st.action {
+            Action::List { persona, listing } => Some((persona, &listing.id)),
+            _ => None,
+        })
+        .collect();
+    let ordered = |p: &PersonaId, before: SimDuration| {
+        s.cast.iter().flat_map(|b| b.script.iter()).any(|st| {
+            matches!(&st.action, Action::Order { listing, .. } if listings.iter().any(|(x, l)| *x == p && *l == listing)) && st.at < before
+        })
+    };
+    for st in &a.script {
+        let Action::ShipByCourier { persona, courier, office } = &st.action else { continue };
+        let Some(place) = office_place(s, courier, office) else { continue };
+        if ordered(persona, st.at) {
+            facts.insert(Fact::new(FactKind::ParcelDroppedBy, place.clone(), Entity::Identity(a.id.clone())));
+        }
+        for (_, l) in listings.iter().filter(|(p, _)| *p == persona) {
+            facts.insert(Fact::new(FactKind::PhotographedAt, Entity::Listing((*l).clone()), place.clone()));
+        }
+    }
+    for slip in &a.slips {
+        let SlipKind::PhotoGps { persona, lat, lon } = &slip.kind else { continue };
+        for (_, l) in listings.iter().filter(|(p, _)| *p == persona) {
+            facts.insert(Fact::new(FactKind::PhotographedAt, Entity::Listing((*l).clone()), Entity::place_at(*lat, *lon)));
+        }
+    }
 }
 
 /// The symbolic IP of the server a market's operator rents (`server:<site>`): the hosting

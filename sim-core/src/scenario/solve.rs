@@ -22,7 +22,16 @@
 //!   the address. An exchange answers with the account a deposit address belongs to
 //!   (`DepositAddressOf`, `AccountHolder`). It costs the rule's `ruling_delay` plus the
 //!   provider's `response_delay` of simulated time; captures cost none. Other request
-//!   types (preservation, warrants) produce no records in the model.
+//!   types (warrants, undercover) produce no records in the model.
+//! - **Capture a listing photo** of a persona with a `PhotoGps` slip: reveals
+//!   `PhotographedAt(first listing → place)` and makes the place citable (`PlaceIn`).
+//! - **A courier's records of a place** (one of its offices): reveal who handed parcels in
+//!   there (`ParcelDroppedBy(place → identity)`).
+//! - **Retention and preservation.** An exchange's records of a deposit and a courier's of
+//!   a drop-off are dated (the scripted step's time); past the provider's `retention` they
+//!   are gone when the answer is produced — unless a preservation for the same target
+//!   (granted under its rule, served at once) reached the provider while they still
+//!   existed. Time counts from the world's end, when the investigation starts.
 //!
 //! The goal is a case with full marks: every (offender, persona) pair named by a charge
 //! proof attributed by a chain persona → identity in the revealed facts, every element's
@@ -43,7 +52,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use super::check::Problem;
 use super::model::*;
-use super::possible::{mailbox_provider, possible_facts};
+use super::possible::{deposit_time, last_drop_off, mailbox_provider, possible_facts};
 use crate::clock::SimDuration;
 use crate::facts::{Entity, EntityKind, Fact, FactKind, FactSet};
 use crate::ids::{ActorId, EvidenceLabel, PersonaId, ProviderId, RequestLabel};
@@ -109,10 +118,17 @@ pub fn solve(s: &Scenario) -> Solvability {
     let closure = m.closure();
     let cfs = m.fact_set(&closure.0.facts);
     if let Some(req) = m.reqs.iter().find(|r| !m.met(r, &cfs)) {
-        return m.unsolvable(req, &closure.0, &cfs);
+        return m.retention_explained(m.unsolvable(req, &closure.0, &cfs), &closure.0, false);
     }
     let budget = s.meta.time_budget;
-    let (path, shortest) = m.search(false).unwrap_or_else(|| (closure.1.clone(), false));
+    let (path, shortest) = match m.search(false).or_else(|| m.search(true)) {
+        Some(found) => found,
+        None => match m.expired() {
+            Some(diagnosis) => return diagnosis,
+            // The search was cut short: the closure's own order is a lawful path.
+            None => (closure.1.clone(), false),
+        },
+    };
     let first = m.render(&path, shortest);
     if first.duration <= budget {
         return Solvability::Solved(first);
@@ -129,6 +145,7 @@ pub fn describe_step(step: &SolutionStep) -> String {
         AddressRef::PaidIn(l) => format!("address paid in {l}"),
         AddressRef::EmailIn(l) => format!("e-mail address in {l}"),
         AddressRef::IpIn(l) => format!("IP address in {l}"),
+        AddressRef::PlaceIn(l) => format!("place the photo in {l} was taken"),
         AddressRef::SeizedPayout { image, handle } => format!("payout address of {handle} in the image {image}"),
     };
     match step {
@@ -137,6 +154,7 @@ pub fn describe_step(step: &SolutionStep) -> String {
                 CaptureTarget::VendorProfile { site, handle } => format!("vendor profile {handle} on {site}"),
                 CaptureTarget::ExplorerAddress(a) => format!("explorer page of the {}", r(a)),
                 CaptureTarget::ExplorerSpend(a) => format!("transaction spending from the {}", r(a)),
+                CaptureTarget::ListingPhoto { site, handle } => format!("listing photo of {handle} on {site}"),
                 CaptureTarget::ServerStatus { site } => format!("server status page of {site}"),
                 CaptureTarget::MarketNews { site } => format!("news page of {site}"),
             };
@@ -299,6 +317,8 @@ struct State {
     facts: Bits,
     addrs: Bits,
     lawful: u32,
+    /// Records acts whose records a preservation keeps.
+    preserved: Bits,
 }
 
 /// What an action is.
@@ -316,6 +336,16 @@ enum Kind {
         provider: ProviderId,
         max_hops: Option<u32>,
         foreign: bool,
+    },
+    Photo {
+        site: crate::ids::SiteId,
+        handle: String,
+    },
+    /// A preservation of the records act `of` (an index into the acts).
+    Preserve {
+        provider: ProviderId,
+        max_hops: Option<u32>,
+        of: usize,
     },
     /// A capture of a market page that is not a vendor's: `/server-status` or the news.
     Page(CaptureTarget),
@@ -337,6 +367,11 @@ struct Act {
     email_in: Option<usize>,
     /// The IP address that is first in its content (citable as `IpIn`).
     ip_in: Option<usize>,
+    /// The place its photo was taken at (citable as `PlaceIn`).
+    place_in: Option<usize>,
+    /// For dated records: the latest time (seconds after the investigation starts) at which
+    /// they can still be produced without a preservation.
+    expires: Option<i64>,
     /// Vendors' payout addresses a seized image holds, with the vendor's handle
     /// (citable as `SeizedPayout`).
     payouts: Vec<(usize, String)>,
@@ -369,13 +404,19 @@ struct Model<'a> {
 
 /// Whether a legal request can name this entity as its target.
 fn citable(e: &Entity) -> bool {
-    matches!(e, Entity::Address(_) | Entity::Email(_) | Entity::Ip(_))
+    matches!(e, Entity::Address(_) | Entity::Email(_) | Entity::Ip(_) | Entity::Place(_))
 }
 
 impl Act {
     /// The targets it makes citable.
     fn cites(&self) -> impl Iterator<Item = usize> + '_ {
-        self.first_in.into_iter().chain(self.paid_in).chain(self.email_in).chain(self.ip_in).chain(self.payouts.iter().map(|(a, _)| *a))
+        self.first_in
+            .into_iter()
+            .chain(self.paid_in)
+            .chain(self.email_in)
+            .chain(self.ip_in)
+            .chain(self.place_in)
+            .chain(self.payouts.iter().map(|(a, _)| *a))
     }
 }
 
@@ -438,6 +479,8 @@ impl<'a> Model<'a> {
                     paid_in: None,
                     email_in,
                     ip_in: None,
+                    place_in: None,
+                    expires: None,
                     payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
@@ -460,6 +503,8 @@ impl<'a> Model<'a> {
                     paid_in: None,
                     email_in: None,
                     ip_in: None,
+                    place_in: None,
+                    expires: None,
                     payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
@@ -476,6 +521,8 @@ impl<'a> Model<'a> {
                     paid_in,
                     email_in: None,
                     ip_in: None,
+                    place_in: None,
+                    expires: None,
                     payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
@@ -485,14 +532,7 @@ impl<'a> Model<'a> {
 
         // Legal requests for an exchange's records of a deposit address.
         for p in s.providers.iter().filter(|p| p.kind == ProviderKind::Exchange) {
-            let foreign = matches!(p.jurisdiction, Jurisdiction::Foreign(_));
-            let kind = if foreign { RequestKind::MutualLegalAssistance } else { RequestKind::ProductionOrder };
-            let Some(rule) = matching_rule(&s.legal.rules, kind, p.kind) else { continue };
-            let max_hops = match rule.grounds {
-                Grounds::None => None,
-                Grounds::LinkToOffence { max_hops } => Some(max_hops),
-            };
-            let delay = SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0));
+            let Some((kind, max_hops, delay, foreign)) = records_rule(s, p) else { continue };
             for f in truth.iter().filter(|f| f.kind == FactKind::DepositAddressOf) {
                 let Entity::Account(prov, _) = &f.object else { continue };
                 let Some(target) = addr_ix.get(&f.subject).copied() else { continue };
@@ -517,6 +557,8 @@ impl<'a> Model<'a> {
                     paid_in: None,
                     email_in: None,
                     ip_in,
+                    place_in: None,
+                    expires: expiry(s, deposit_time(s, &f.subject, prov), p.retention),
                     payouts: Vec::new(),
                     lawful: 2,
                     delay,
@@ -524,6 +566,9 @@ impl<'a> Model<'a> {
             }
         }
         identity_requests(s, &facts, &addr_ix, &mut acts);
+        photo_captures(s, &facts, &addr_ix, &shops, &mut acts);
+        courier_requests(s, &facts, &addr_ix, &mut acts);
+        preservations(s, &mut acts);
         server::server_acts(s, &facts, &addr_ix, &mut acts);
 
         let mut reqs = Vec::new();
@@ -541,30 +586,45 @@ impl<'a> Model<'a> {
     }
 
     fn start(&self) -> State {
-        State { facts: Bits::new(self.facts.len()), addrs: Bits::new(self.addrs.len()), lawful: 0 }
+        State { facts: Bits::new(self.facts.len()), addrs: Bits::new(self.addrs.len()), lawful: 0, preserved: Bits::new(self.acts.len()) }
     }
 
     fn fact_set(&self, bits: &Bits) -> FactSet {
         self.facts.iter().enumerate().filter(|(i, _)| bits.has(*i)).map(|(_, f)| f.clone()).collect()
     }
 
-    fn applicable(&self, st: &State, act: &Act, fs: &FactSet) -> bool {
+    /// Whether act `k` can be taken in state `st`, `dur` after the investigation started.
+    fn applicable(&self, st: &State, k: usize, fs: &FactSet, dur: i64) -> bool {
+        let Some(act) = self.acts.get(k) else { return false };
         let Some(a) = act.needs else { return true };
         if !st.addrs.has(a) {
             return false;
         }
+        let done = dur.saturating_add(act.delay.0);
+        // Dated records: still there when produced, or kept by a preservation.
+        if act.expires.is_some_and(|e| done > e) && !st.preserved.has(k) {
+            return false;
+        }
         match &act.kind {
-            Kind::Request { max_hops: Some(h), .. } => grounds(fs, &self.addrs[a], *h).is_some(),
+            // A preservation is served while the records still exist.
+            Kind::Preserve { of, .. } if self.acts.get(*of).and_then(|r| r.expires).is_some_and(|e| done > e) => false,
+            Kind::Request { max_hops: Some(h), .. } | Kind::Preserve { max_hops: Some(h), .. } => grounds(fs, &self.addrs[a], *h).is_some(),
             _ => true,
         }
     }
 
     fn useful(&self, st: &State, act: &Act) -> bool {
+        if let Kind::Preserve { of, .. } = act.kind {
+            return !st.preserved.has(of);
+        }
         act.reveals.iter().any(|i| !st.facts.has(*i)) || act.cites().any(|a| !st.addrs.has(a))
     }
 
     fn apply(&self, st: &State, act: &Act) -> State {
         let mut next = st.clone();
+        if let Kind::Preserve { of, .. } = act.kind {
+            next.preserved.set(of);
+        }
         for i in &act.reveals {
             next.facts.set(*i);
         }
@@ -575,13 +635,20 @@ impl<'a> Model<'a> {
         next
     }
 
-    /// Everything all lawful actions together reveal, and the order they were taken in.
+    /// Everything all lawful actions together reveal, and the order they were taken in
+    /// (each as early as it could be: time only ever closes doors).
     fn closure(&self) -> (State, Vec<usize>) {
+        self.closure_with(|_| true)
+    }
+
+    /// The closure over the acts `allowed` admits.
+    fn closure_with(&self, allowed: impl Fn(&Act) -> bool) -> (State, Vec<usize>) {
         let mut st = self.start();
         let mut order = Vec::new();
         loop {
             let fs = self.fact_set(&st.facts);
-            let next = self.acts.iter().position(|a| self.applicable(&st, a, &fs) && self.useful(&st, a));
+            let next = (0..self.acts.len())
+                .position(|k| allowed(&self.acts[k]) && self.applicable(&st, k, &fs, 0) && self.useful(&st, &self.acts[k]));
             let Some(k) = next else { break };
             st = self.apply(&st, &self.acts[k]);
             order.push(k);
@@ -634,7 +701,11 @@ impl<'a> Model<'a> {
         }
         let key = |steps: u32, dur: i64| if by_time { (dur, i64::from(steps)) } else { (i64::from(steps), dur) };
         let mut nodes = vec![Node { state: self.start(), parent: None, steps: 0, dur: 0 }];
-        let mut best_cost: BTreeMap<State, (i64, i64)> = BTreeMap::from([(self.start(), (0, 0))]);
+        // Pareto fronts: a state reached later but in fewer steps may still open doors that
+        // time closes on the other, so neither prunes the other.
+        let mut best_cost: BTreeMap<State, Vec<(i64, i64)>> = BTreeMap::from([(self.start(), vec![(0, 0)])]);
+        let dominated =
+            |front: &[(i64, i64)], k: (i64, i64), strictly: bool| front.iter().any(|x| x.0 <= k.0 && x.1 <= k.1 && (!strictly || *x != k));
         let mut heap = BinaryHeap::from([Reverse((0i64, 0i64, 0usize))]);
         let mut best: Option<((i64, i64), usize)> = None;
         let mut complete = true;
@@ -650,7 +721,7 @@ impl<'a> Model<'a> {
                 Some(node) => (node.state.clone(), node.steps, node.dur),
                 None => continue,
             };
-            if best_cost.get(&state).is_some_and(|c| *c < (a, b)) {
+            if best_cost.get(&state).is_some_and(|c| dominated(c, (a, b), true)) {
                 continue;
             }
             let fs = self.fact_set(&state.facts);
@@ -661,16 +732,18 @@ impl<'a> Model<'a> {
                 }
             }
             for (ai, act) in self.acts.iter().enumerate() {
-                if !self.applicable(&state, act, &fs) || !self.useful(&state, act) {
+                if !self.applicable(&state, ai, &fs, dur) || !self.useful(&state, act) {
                     continue;
                 }
                 let next = self.apply(&state, act);
                 let (ns, nd) = (steps.saturating_add(1), dur.saturating_add(act.delay.0));
                 let k = key(ns, nd);
-                if best_cost.get(&next).is_some_and(|c| *c <= k) {
+                let front = best_cost.entry(next.clone()).or_default();
+                if dominated(front, k, false) {
                     continue;
                 }
-                best_cost.insert(next.clone(), k);
+                front.retain(|x| !(k.0 <= x.0 && k.1 <= x.1));
+                front.push(k);
                 nodes.push(Node { state: next, parent: Some((n, ai)), steps: ns, dur: nd });
                 heap.push(Reverse((k.0, k.1, nodes.len() - 1)));
             }
@@ -698,7 +771,7 @@ impl<'a> Model<'a> {
         }
         let mut need = self.max_steps.saturating_sub(lawful);
         let fs = self.fact_set(&st.facts);
-        let is_capture = |a: &Act| !matches!(a.kind, Kind::Request { .. });
+        let is_capture = |a: &Act| !matches!(a.kind, Kind::Request { .. } | Kind::Preserve { .. });
         // Follow the money first: explorer pages in the order their addresses became known.
         let rank = |a: &Act| {
             let known = a.needs.and_then(|x| citable.iter().position(|c| *c == x)).unwrap_or(usize::MAX);
@@ -708,9 +781,8 @@ impl<'a> Model<'a> {
                 _ => (2, known),
             }
         };
-        let mut fresh: Vec<usize> = (0..self.acts.len())
-            .filter(|k| !path.contains(k) && is_capture(&self.acts[*k]) && self.applicable(&st, &self.acts[*k], &fs))
-            .collect();
+        let mut fresh: Vec<usize> =
+            (0..self.acts.len()).filter(|k| !path.contains(k) && is_capture(&self.acts[*k]) && self.applicable(&st, *k, &fs, 0)).collect();
         fresh.sort_by_key(|k| (rank(&self.acts[*k]), *k));
         let repeat = path.iter().copied().find(|k| is_capture(&self.acts[*k])).or_else(|| fresh.first().copied());
         let mut out = Vec::new();
@@ -760,6 +832,29 @@ impl<'a> Model<'a> {
                         target: CaptureTarget::VendorProfile { site: site.clone(), handle: handle.clone() },
                     });
                 }
+                (Kind::Photo { site, handle }, _) => {
+                    evidence = EvidenceLabel(fresh(&mut labels, "photo".into()));
+                    steps.push(SolutionStep::Capture {
+                        label: evidence.clone(),
+                        target: CaptureTarget::ListingPhoto { site: site.clone(), handle: handle.clone() },
+                    });
+                }
+                (Kind::Preserve { provider, max_hops, .. }, Some(r)) => {
+                    let cited = self.cited(&st, act, *max_hops, &revealer);
+                    let label = RequestLabel(fresh(&mut labels, format!("preserve-{provider}")));
+                    // A preservation produces no records; its label is never cited.
+                    evidence = EvidenceLabel(fresh(&mut labels, format!("preserved-{provider}")));
+                    steps.push(SolutionStep::Request {
+                        label,
+                        kind: RequestKind::Preservation,
+                        provider: provider.clone(),
+                        target: r,
+                        grounds: cited,
+                        response: evidence.clone(),
+                    });
+                    duration = SimDuration(duration.0.saturating_add(act.delay.0));
+                    requests += 1;
+                }
                 (Kind::Address, Some(r)) => {
                     evidence = EvidenceLabel(fresh(&mut labels, "explorer".into()));
                     steps.push(SolutionStep::Capture { label: evidence.clone(), target: CaptureTarget::ExplorerAddress(r) });
@@ -778,25 +873,7 @@ impl<'a> Model<'a> {
                     steps.push(SolutionStep::Capture { label: evidence.clone(), target: target.clone() });
                 }
                 (Kind::Request { kind, provider, max_hops, foreign }, Some(r)) => {
-                    let cited = match max_hops {
-                        None => Vec::new(),
-                        Some(h) => {
-                            let fs = self.fact_set(&st.facts);
-                            let target = act.needs.and_then(|a| self.addrs.get(a)).cloned().unwrap_or(Entity::Address(String::new()));
-                            let mut cited: Vec<EvidenceLabel> = Vec::new();
-                            if let Some((persona, chain)) = grounds(&fs, &target, *h) {
-                                let offers = fs.about(FactKind::Offers, &Entity::Persona(persona)).next().cloned();
-                                for f in offers.iter().chain(chain.iter()) {
-                                    if let Some(l) = self.fact_index(f).and_then(|i| revealer.get(&i))
-                                        && !cited.contains(l)
-                                    {
-                                        cited.push(l.clone());
-                                    }
-                                }
-                            }
-                            cited
-                        }
-                    };
+                    let cited = self.cited(&st, act, *max_hops, &revealer);
                     let (order, answer) = if *kind == RequestKind::SearchWarrant { ("warrant", "image") } else { ("order", "records") };
                     let label = RequestLabel(fresh(&mut labels, format!("{order}-{provider}")));
                     evidence = EvidenceLabel(fresh(&mut labels, format!("{answer}-{provider}")));
@@ -817,7 +894,7 @@ impl<'a> Model<'a> {
                 // Unreachable for a path the search built: every address it needs is citable.
                 _ => continue,
             }
-            if !is_pad && !matches!(act.kind, Kind::Request { .. }) {
+            if !is_pad && !matches!(act.kind, Kind::Request { .. } | Kind::Preserve { .. }) {
                 captures += 1;
             }
             for &i in &act.reveals {
@@ -835,6 +912,9 @@ impl<'a> Model<'a> {
             if let Some(a) = act.ip_in {
                 refs.entry(a).or_insert_with(|| AddressRef::IpIn(evidence.clone()));
             }
+            if let Some(a) = act.place_in {
+                refs.entry(a).or_insert_with(|| AddressRef::PlaceIn(evidence.clone()));
+            }
             for (a, handle) in &act.payouts {
                 refs.entry(*a).or_insert_with(|| AddressRef::SeizedPayout { image: evidence.clone(), handle: handle.clone() });
             }
@@ -846,6 +926,26 @@ impl<'a> Model<'a> {
         steps.push(SolutionStep::File(case));
         let difficulty = estimate(captures, requests, foreign_requests, longest, suspects);
         Solution { steps, duration, difficulty, shortest }
+    }
+
+    /// The evidence a request cites as grounds: what reveals the offering persona's listing
+    /// and the chain from it to the request's target (nothing when no grounds are needed).
+    fn cited(&self, st: &State, act: &Act, max_hops: Option<u32>, revealer: &BTreeMap<usize, EvidenceLabel>) -> Vec<EvidenceLabel> {
+        let Some(h) = max_hops else { return Vec::new() };
+        let fs = self.fact_set(&st.facts);
+        let target = act.needs.and_then(|a| self.addrs.get(a)).cloned().unwrap_or(Entity::Address(String::new()));
+        let mut cited: Vec<EvidenceLabel> = Vec::new();
+        if let Some((persona, chain)) = grounds(&fs, &target, h) {
+            let offers = fs.about(FactKind::Offers, &Entity::Persona(persona)).next().cloned();
+            for f in offers.iter().chain(chain.iter()) {
+                if let Some(l) = self.fact_index(f).and_then(|i| revealer.get(&i))
+                    && !cited.contains(l)
+                {
+                    cited.push(l.clone());
+                }
+            }
+        }
+        cited
     }
 
     fn fact_index(&self, f: &Fact) -> Option<usize> {
@@ -951,6 +1051,58 @@ impl<'a> Model<'a> {
         }
     }
 
+    /// The diagnosis when no path beats retention: the first fact a full-marks case needs
+    /// that only dated records (gone by then) reveal. `None` when the case is solvable
+    /// without dated records (the search was only cut short).
+    fn expired(&self) -> Option<Solvability> {
+        let (fresh, _) = self.closure_with(|a| a.expires.is_none());
+        let ffs = self.fact_set(&fresh.facts);
+        let req = self.reqs.iter().find(|r| !self.met(r, &ffs))?;
+        Some(self.retention_explained(self.unsolvable(req, &fresh, &ffs), &fresh, true))
+    }
+
+    /// When the missing fact would come from dated records whose target a team can cite in
+    /// `st` and which are gone before an answer — even one asked for at once, unless `later`
+    /// (the search found no path in time) — the reason is retention: says so.
+    fn retention_explained(&self, mut out: Solvability, st: &State, later: bool) -> Solvability {
+        if let Solvability::Unsolvable { missing, why, .. } = &mut out
+            && let Some(i) = self.fact_index(missing)
+            && let Some(k) = (0..self.acts.len()).find(|k| {
+                let a = &self.acts[*k];
+                a.expires.is_some_and(|e| later || e < a.delay.0) && a.reveals.contains(&i) && a.needs.is_some_and(|n| st.addrs.has(n))
+            })
+        {
+            *why = self.why_expired(k);
+        }
+        out
+    }
+
+    /// Why the dated records of act `k` cannot be had in time.
+    fn why_expired(&self, k: usize) -> String {
+        let act = &self.acts[k];
+        let (Kind::Request { provider, .. }, Some(e)) = (&act.kind, act.expires) else { return "its records are gone".into() };
+        let target = act.needs.and_then(|a| self.addrs.get(a)).map(ToString::to_string).unwrap_or_default();
+        let retention = self.s.providers.iter().find(|p| &p.id == provider).map(|p| p.retention).unwrap_or_default();
+        let head = format!("`{provider}` keeps records for {retention} only");
+        if e < 0 {
+            return format!("{head}: those of {target} are gone {} before the investigation starts", SimDuration(-e));
+        }
+        let preserve = self.acts.iter().find(|a| matches!(a.kind, Kind::Preserve { of, .. } if of == k));
+        match preserve {
+            None => format!(
+                "{head}: those of {target} are gone {} into the investigation, before a request answered after {} can produce them, and no legal rule lets a team preserve them: add a `Preservation` rule",
+                SimDuration(e),
+                act.delay
+            ),
+            Some(p) => format!(
+                "{head}: those of {target} are gone {} into the investigation, before a request answered after {} can produce them, and a preservation (granted after {}) cannot be served in time",
+                SimDuration(e),
+                act.delay,
+                p.delay
+            ),
+        }
+    }
+
     /// Why no lawful action reveals `f`.
     fn why(&self, f: &Fact, closure: &State) -> String {
         let citable = |a: &str| self.addr_ix.get(&Entity::Address(a.to_string())).is_some_and(|i| closure.addrs.has(*i));
@@ -972,6 +1124,14 @@ impl<'a> Model<'a> {
             (FactKind::IpSubscriber, Entity::Ip(ip), _) => self.why_identity_records(&f.subject, ProviderKind::Isp, closure, || {
                 format!("no internet provider of the scenario leases `{ip}` (set the identity's `isp`)")
             }),
+            (FactKind::PhotographedAt, Entity::Listing(l), Entity::Place(pl)) => format!(
+                "the photo of listing `{l}` carries no GPS position at {pl} (no `PhotoGps` slip of its vendor there, or the listing is not the vendor's first), and nothing else a team can capture shows where it was taken"
+            ),
+            (FactKind::ParcelDroppedBy, Entity::Place(pl), _) => {
+                self.why_identity_records(&f.subject, ProviderKind::Courier, closure, || {
+                    format!("no courier of the scenario has an office at {pl} where the parcels were handed in")
+                })
+            }
             (FactKind::Transfer, Entity::Address(a), Entity::Address(b)) => {
                 format!("neither `{a}` nor `{b}` appears in evidence a team can obtain, so the explorer is never asked about them")
             }
@@ -1060,6 +1220,9 @@ impl<'a> Model<'a> {
                 find(&|actor, k| actor.id == holder && matches!(k, SlipKind::CashOutToKycExchange(x) if x == prov))
             }
             (FactKind::UsesEmail, Entity::Persona(p), _) => find(&|_, k| matches!(k, SlipKind::EmailInPgpKey(x) if x == p)),
+            (FactKind::PhotographedAt, Entity::Listing(l), _) => find(
+                &|actor, k| matches!(k, SlipKind::PhotoGps { persona, .. } if actor.script.iter().any(|st| matches!(&st.action, Action::List { persona: x, listing } if x == persona && &listing.id == l))),
+            ),
             (FactKind::LoggedInFrom, Entity::Email(e), _) => {
                 find(&|actor, k| actor.identity.email.trim().eq_ignore_ascii_case(e) && matches!(k, SlipKind::MailboxFromHome(_)))
             }
@@ -1119,6 +1282,29 @@ impl<'a> Model<'a> {
                     )
                 })
             }
+            SlipKind::PhotoGps { persona, lat, lon } => {
+                let place = Entity::place_at(*lat, *lon);
+                let carried: Vec<&Fact> = self.truth.iter().filter(|f| f.kind == FactKind::PhotographedAt && f.object == place).collect();
+                let shown = self
+                    .acts
+                    .iter()
+                    .any(|a| matches!(&a.kind, Kind::Photo { .. }) && a.place_in.and_then(|i| self.addrs.get(i)) == Some(&place));
+                if carried.is_empty() || !shown {
+                    return Some(format!(
+                        "persona `{persona}` never opens a shop and lists goods on a market, so no listing photo shows the position"
+                    ));
+                }
+                let element = self
+                    .s
+                    .charges
+                    .iter()
+                    .flat_map(|c| c.elements.iter())
+                    .any(|e| matches!(&e.proven_by, Proof::Link { persona: x, to: EntityKind::Place, .. } if x == persona));
+                let followed = cfs.iter().any(|g| g.subject == place);
+                (!followed && !element).then(|| {
+                    format!("no lawful request follows the place {place} to a courier's records (no courier office there, or no legal rule), and no charge element needs it")
+                })
+            }
             SlipKind::MailboxFromHome(prov) => {
                 let Some(m) = mailbox_provider(self.s, actor) else {
                     return Some(format!(
@@ -1141,6 +1327,119 @@ impl<'a> Model<'a> {
     }
 }
 
+/// Captures of listing photos: the first listing of each persona with a shop and a
+/// `PhotoGps` slip, whose EXIF block shows where it was taken.
+fn photo_captures(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, usize>, shops: &BTreeSet<&PersonaId>, acts: &mut Vec<Act>) {
+    for a in &s.cast {
+        for slip in &a.slips {
+            let SlipKind::PhotoGps { persona, lat, lon } = &slip.kind else { continue };
+            let Some(p) = a.personas.iter().find(|p| &p.id == persona).filter(|p| shops.contains(&p.id)) else { continue };
+            let first = a.script.iter().filter_map(|st| match &st.action {
+                Action::List { persona: x, listing } if x == persona => Some((st.at, &listing.id)),
+                _ => None,
+            });
+            let Some((_, listing)) = first.min_by_key(|(at, _)| *at) else { continue };
+            let shot = Fact::new(FactKind::PhotographedAt, Entity::Listing(listing.clone()), Entity::place_at(*lat, *lon));
+            let Ok(i) = facts.binary_search(&shot) else { continue };
+            acts.push(Act {
+                kind: Kind::Photo { site: p.site.clone(), handle: p.handle.clone() },
+                needs: None,
+                reveals: vec![i],
+                first_in: None,
+                paid_in: None,
+                email_in: None,
+                ip_in: None,
+                place_in: addr_ix.get(&shot.object).copied(),
+                expires: None,
+                payouts: Vec::new(),
+                lawful: 1,
+                delay: SimDuration(0),
+            });
+        }
+    }
+}
+
+/// The rule for asking `p` for records (a production order at home, mutual legal
+/// assistance abroad), with its request type, grounds and total delay.
+fn records_rule(s: &Scenario, p: &Provider) -> Option<(RequestKind, Option<u32>, SimDuration, bool)> {
+    let foreign = matches!(p.jurisdiction, Jurisdiction::Foreign(_));
+    let kind = if foreign { RequestKind::MutualLegalAssistance } else { RequestKind::ProductionOrder };
+    let rule = matching_rule(&s.legal.rules, kind, p.kind)?;
+    let max_hops = match rule.grounds {
+        Grounds::None => None,
+        Grounds::LinkToOffence { max_hops } => Some(max_hops),
+    };
+    Some((kind, max_hops, SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0)), foreign))
+}
+
+/// Legal requests for a courier's records of the parcels handed in at one of its offices
+/// (a place): the senders' names, dated by the latest drop-off there.
+fn courier_requests(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, usize>, acts: &mut Vec<Act>) {
+    for p in s.providers.iter().filter(|p| p.kind == ProviderKind::Courier) {
+        let Some((kind, max_hops, delay, foreign)) = records_rule(s, p) else { continue };
+        for o in &p.offices {
+            let place = Entity::place_at(o.lat, o.lon);
+            let Some(&target) = addr_ix.get(&place) else { continue };
+            let reveals: Vec<usize> = (0..facts.len())
+                .filter(|i| facts.get(*i).is_some_and(|f| f.kind == FactKind::ParcelDroppedBy && f.subject == place))
+                .collect();
+            if reveals.is_empty() {
+                continue;
+            }
+            acts.push(Act {
+                kind: Kind::Request { kind, provider: p.id.clone(), max_hops, foreign },
+                needs: Some(target),
+                reveals,
+                first_in: None,
+                paid_in: None,
+                email_in: None,
+                ip_in: None,
+                place_in: None,
+                expires: expiry(s, last_drop_off(s, &p.id, &o.name), p.retention),
+                payouts: Vec::new(),
+                lawful: 2,
+                delay,
+            });
+        }
+    }
+}
+
+/// A preservation for every dated records request whose provider a `Preservation` rule
+/// covers: granted after the rule's delay and served at once.
+fn preservations(s: &Scenario, acts: &mut Vec<Act>) {
+    let mut extra = Vec::new();
+    for (k, act) in acts.iter().enumerate() {
+        let (Kind::Request { provider, .. }, Some(_)) = (&act.kind, act.expires) else { continue };
+        let Some(p) = s.providers.iter().find(|p| &p.id == provider) else { continue };
+        let Some(rule) = matching_rule(&s.legal.rules, RequestKind::Preservation, p.kind) else { continue };
+        let max_hops = match rule.grounds {
+            Grounds::None => None,
+            Grounds::LinkToOffence { max_hops } => Some(max_hops),
+        };
+        extra.push(Act {
+            kind: Kind::Preserve { provider: provider.clone(), max_hops, of: k },
+            needs: act.needs,
+            reveals: Vec::new(),
+            first_in: None,
+            paid_in: None,
+            email_in: None,
+            ip_in: None,
+            place_in: None,
+            expires: None,
+            payouts: Vec::new(),
+            lawful: 1,
+            delay: rule.ruling_delay,
+        });
+    }
+    acts.extend(extra);
+}
+
+/// Seconds after the investigation starts (the world's end) until records dated `at`
+/// (after the world's start) pass `retention`; `None` when undated.
+fn expiry(s: &Scenario, at: Option<SimDuration>, retention: SimDuration) -> Option<i64> {
+    at.map(|t| t.0.saturating_add(retention.0).saturating_sub(s.meta.world_duration.0))
+}
+
 /// The actor whose real e-mail address is `email`.
 fn mailbox_owner<'s>(s: &'s Scenario, email: &str) -> Option<&'s Actor> {
     s.cast.iter().find(|a| a.identity.email.trim().eq_ignore_ascii_case(email))
@@ -1152,14 +1451,7 @@ fn mailbox_owner<'s>(s: &'s Scenario, email: &str) -> Option<&'s Actor> {
 fn identity_requests(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, usize>, acts: &mut Vec<Act>) {
     let ix = |pred: &dyn Fn(&Fact) -> bool| -> Vec<usize> { (0..facts.len()).filter(|i| facts.get(*i).is_some_and(pred)).collect() };
     for p in s.providers.iter().filter(|p| matches!(p.kind, ProviderKind::Email | ProviderKind::Isp)) {
-        let foreign = matches!(p.jurisdiction, Jurisdiction::Foreign(_));
-        let kind = if foreign { RequestKind::MutualLegalAssistance } else { RequestKind::ProductionOrder };
-        let Some(rule) = matching_rule(&s.legal.rules, kind, p.kind) else { continue };
-        let max_hops = match rule.grounds {
-            Grounds::None => None,
-            Grounds::LinkToOffence { max_hops } => Some(max_hops),
-        };
-        let delay = SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0));
+        let Some((kind, max_hops, delay, foreign)) = records_rule(s, p) else { continue };
         for (target, &ti) in addr_ix {
             let reveals = match (p.kind, target) {
                 (ProviderKind::Email, Entity::Email(e)) => {
@@ -1193,6 +1485,8 @@ fn identity_requests(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, us
                 paid_in: None,
                 email_in: None,
                 ip_in,
+                place_in: None,
+                expires: None,
                 payouts: Vec::new(),
                 lawful: 2,
                 delay,

@@ -86,8 +86,31 @@ pub fn variant(s: &Scenario, k: u32) -> Scenario {
         shift_timings(&mut v, &mut stream("timings"));
     }
     rewrite_texts(&mut v, &texts);
+    if move_slips(&mut v, &spec.slips, k) {
+        // The reference solution follows the traces of variant 0; the solver finds this
+        // variant's own lawful path.
+        if let super::solve::Solvability::Solved(sol) = super::solve::solve(&v) {
+            v.solution = sol.steps;
+        }
+    }
     v.meta.title = format!("{} (variant {k})", s.meta.title);
     v
+}
+
+/// Gives each actor named in `choices` the slips of option `k mod n`; whether any moved.
+fn move_slips(v: &mut Scenario, choices: &[SlipOptions], k: u32) -> bool {
+    let mut moved = false;
+    for c in choices {
+        let n = u32::try_from(c.options.len()).unwrap_or(u32::MAX);
+        let Some(option) = (n > 0).then(|| usize::try_from(k % n).ok()).flatten().and_then(|i| c.options.get(i)) else { continue };
+        if let Some(a) = v.cast.iter_mut().find(|a| a.id == c.actor)
+            && a.slips != *option
+        {
+            a.slips = option.clone();
+            moved = true;
+        }
+    }
+    moved
 }
 
 /// New real names (and e-mails) for every identity; the (old, new) name pairs.
@@ -145,7 +168,10 @@ fn redraw_handles(v: &mut Scenario, r: &mut SimRng) -> Vec<(String, String)> {
         }
     }
     for step in &mut v.solution {
-        if let SolutionStep::Capture { target: CaptureTarget::VendorProfile { site, handle }, .. } = step
+        if let SolutionStep::Capture {
+            target: CaptureTarget::VendorProfile { site, handle } | CaptureTarget::ListingPhoto { site, handle },
+            ..
+        } = step
             && let Some(new) = by_old.get(&(site.to_string(), handle.clone()))
         {
             *handle = new.clone();

@@ -35,6 +35,8 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
         email_in: None,
         ip_in,
         payouts: Vec::new(),
+        place_in: None,
+        expires: None,
         lawful: 1,
         delay: SimDuration(0),
     };
@@ -90,6 +92,8 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
                     email_in: None,
                     ip_in,
                     payouts: Vec::new(),
+                    place_in: None,
+                    expires: None,
                     lawful: 2,
                     delay: SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0)),
                 });
@@ -108,6 +112,8 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
                 email_in: None,
                 ip_in: None,
                 payouts,
+                place_in: None,
+                expires: None,
                 lawful: 2,
                 delay: rule.ruling_delay,
             });

@@ -266,3 +266,98 @@ fn a_key_slip_of_a_vendor_whose_mailbox_no_provider_holds_is_reported_unused() {
     assert_eq!(problems[0].path, "cast[0].slips[2].kind");
     assert!(problems[0].message.contains("slip `key` reveals no fact a lawful path can use"), "{problems:?}");
 }
+
+fn tumbling() -> Scenario {
+    ron::from_str(include_str!("../../../../scenarios/tumbling-vendor.ron")).expect("parses")
+}
+
+fn twins() -> Scenario {
+    ron::from_str(include_str!("../../../../scenarios/twin-vendors.ron")).expect("parses")
+}
+
+#[test]
+fn the_tumbling_vendor_is_found_by_his_photo_and_his_foreign_records_are_preserved_first() {
+    let s = tumbling();
+    let sol = solved(&s);
+    let lines: Vec<String> = sol.steps.iter().map(describe_step).collect();
+    let kinds: Vec<(RequestKind, &str)> = sol
+        .steps
+        .iter()
+        .filter_map(|st| match st {
+            SolutionStep::Request { kind, provider, .. } => Some((*kind, provider.as_str())),
+            _ => None,
+        })
+        .collect();
+    let preserve = kinds.iter().position(|k| *k == (RequestKind::Preservation, "coinport"));
+    let mla = kinds.iter().position(|k| *k == (RequestKind::MutualLegalAssistance, "coinport"));
+    assert!(preserve.is_some() && preserve < mla, "preservation served before the request abroad: {lines:#?}");
+    assert!(kinds.contains(&(RequestKind::ProductionOrder, "parcelnet")), "{lines:#?}");
+    assert!(
+        sol.steps.iter().any(
+            |st| matches!(st, SolutionStep::Request { target: AddressRef::PlaceIn(_), provider, .. } if provider.as_str() == "parcelnet")
+        ),
+        "the courier is asked about the photo's place: {lines:#?}"
+    );
+    // 2h preservation + 4h ruling and 1d answer at the courier + 1d ruling and 7d answer abroad.
+    assert_eq!(sol.duration, SimDuration(9 * 86_400 + 6 * 3600), "{lines:#?}");
+    assert_eq!(sol.difficulty.level, Difficulty::Intermediate, "{:?}", sol.difficulty);
+    assert_eq!(lawful_steps(&sol.steps) - 1, 8, "a preservation is one lawful step (the grant): {lines:#?}");
+    let mut with_path = s.clone();
+    with_path.solution = sol.steps.clone();
+    assert_eq!(check(&with_path), Vec::new());
+}
+
+#[test]
+fn without_a_preservation_the_foreign_records_are_gone_before_the_answer() {
+    let mut s = tumbling();
+    s.legal.rules.retain(|r| r.request != RequestKind::Preservation);
+    let Solvability::Unsolvable { missing, why, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert_eq!(missing.kind, FactKind::DepositAddressOf, "{missing}");
+    assert!(why.contains("keeps records for 7d only") && why.contains("Preservation"), "{why}");
+    // Long enough a retention and no preservation is needed.
+    s.providers[0].retention = SimDuration::days(30);
+    let sol = solved(&s);
+    assert!(!sol.steps.iter().any(|st| matches!(st, SolutionStep::Request { kind: RequestKind::Preservation, .. })));
+    // Records gone before the investigation starts cannot be preserved at all.
+    let mut s = tumbling();
+    s.providers[0].retention = SimDuration::days(2);
+    let Solvability::Unsolvable { why, .. } = solve(&s) else { panic!("{:?}", solve(&s)) };
+    assert!(why.contains("before the investigation starts"), "{why}");
+}
+
+#[test]
+fn a_tumble_before_the_second_cash_out_leaves_only_the_first_on_chain() {
+    let facts = crate::scenario::possible::possible_facts(&tumbling());
+    let from_payout: Vec<&Fact> =
+        facts.iter().filter(|f| f.kind == FactKind::Transfer && f.subject == Entity::Address("payout:daan".into())).collect();
+    assert_eq!(from_payout.len(), 1, "{from_payout:?}");
+    assert_eq!(
+        crate::scenario::possible::deposit_time(&tumbling(), &from_payout[0].object, &"coinport".into()),
+        Some(SimDuration::hours(40))
+    );
+}
+
+#[test]
+fn twin_variants_swap_the_traces_and_keep_the_difficulty() {
+    let s = twins();
+    let base = solved(&s);
+    let count = s.variants.as_ref().map_or(0, |v| v.count);
+    assert!(count >= 2);
+    for k in 1..=count {
+        let v = variant(&s, k);
+        let sol = solved(&v);
+        assert_eq!(sol.difficulty, DifficultyEstimate { reason: sol.difficulty.reason.clone(), ..base.difficulty.clone() }, "variant {k}");
+        assert_eq!(sol.steps.len(), base.steps.len(), "variant {k}");
+        assert_eq!(sol.duration, base.duration, "variant {k}");
+        let bram = v.cast.iter().find(|a| a.id.as_str() == "bram").expect("bram");
+        let photographed = bram.slips.iter().any(|sl| matches!(sl.kind, SlipKind::PhotoGps { .. }));
+        assert_eq!(photographed, k % 2 == 1, "variant {k}: odd variants give Bram the photo");
+        let kingpin = bram.personas[0].handle.clone();
+        let photo_of = v.solution.iter().find_map(|st| match st {
+            SolutionStep::Capture { target: CaptureTarget::ListingPhoto { handle, .. }, .. } => Some(handle.clone()),
+            _ => None,
+        });
+        assert_eq!(photo_of.as_deref() == Some(kingpin.as_str()), photographed, "variant {k}: its reference solution follows its traces");
+        assert_eq!(check(&v), Vec::new(), "variant {k}");
+    }
+}
