@@ -15,7 +15,7 @@ use market_sim::world::{World, WorldError};
 
 use crate::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
 use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, tx_addresses};
-use crate::lab::{Lab, LabError, RequestDraft, RequestStatus, SeizureDraft};
+use crate::lab::{Lab, LabError, RequestDraft, RequestStatus, SeizureDraft, is_search};
 use crate::ledger::EvidenceId;
 use crate::prosecutor::Verdict;
 
@@ -191,7 +191,7 @@ async fn wait_for_answer(
 ) -> Result<Option<EvidenceId>, AutopilotError> {
     loop {
         let req = lab.requests(token).await?.into_iter().find(|r| r.id == id);
-        let warrant = req.as_ref().is_some_and(|r| r.kind == sim_core::scenario::RequestKind::SearchWarrant);
+        let warrant = req.as_ref().is_some_and(|r| is_search(r.kind));
         match req.map(|r| r.status) {
             Some(RequestStatus::Answered { evidence, reason }) => {
                 log.push(format!("{} {id} granted ({reason}); the provider's records arrived as {evidence}", world.clock().now()));

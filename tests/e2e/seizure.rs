@@ -1,6 +1,7 @@
 //! The market takedown (scenarios/market-takedown.ron) over HTTP: the open status page
 //! names the server's real IP, the hosting provider's records match what the operator did,
-//! a search warrant is refused without grounds and granted with them, only the forensic
+//! a domestic search warrant for the server abroad is refused, a search abroad (mutual legal
+//! assistance) is refused without grounds and granted with them after the foreign delay, only the forensic
 //! examiner images and examines the server, the image enters the ledger and verifies, its
 //! views return the seized data, and the facts it reveals attribute the vendors; the
 //! reference solution scores full marks (the solver's own path: `solver.rs`).
@@ -89,17 +90,29 @@ async fn the_server_is_located_seized_examined_and_its_vendors_attributed() {
     assert_eq!(server["plan"], "vps-4gb");
     let profile_id = capture(format!("{market}/api/vendors/FrostByte")).await;
 
-    // A warrant without grounds is refused; with the status page and a shop page, granted.
-    let warrant = |grounds: Vec<String>| RequestDraft {
-        kind: RequestKind::SearchWarrant,
+    // The server is abroad (NordHost, Iceland): a domestic warrant is refused even with
+    // grounds. A search abroad without grounds is refused; with the status page and a shop
+    // page, granted, and executed by the foreign authorities after NordHost's delay.
+    let warrant = |kind: RequestKind, grounds: Vec<String>| RequestDraft {
+        kind,
         provider: "nordhost".into(),
         target: ip.clone(),
         grounds: grounds.into_iter().map(game::ledger::EvidenceId).collect(),
     };
-    let refused = lab.request(HEAD, warrant(vec![status_id.clone()])).await.unwrap();
+    let domestic = lab.request(HEAD, warrant(RequestKind::SearchWarrant, vec![profile_id.clone(), status_id.clone()])).await.unwrap();
+    match settle(&lab, &mut world, &domestic.id).await {
+        RequestStatus::Refused { reason } => {
+            assert!(reason.contains("abroad (IS") && reason.contains("mutual legal assistance"), "{reason}")
+        }
+        other => panic!("a domestic warrant for a server abroad: {other:?}"),
+    }
+    let refused = lab.request(HEAD, warrant(RequestKind::SearchAbroad, vec![status_id.clone()])).await.unwrap();
     assert!(matches!(settle(&lab, &mut world, &refused.id).await, RequestStatus::Refused { .. }));
-    let granted = lab.request(HEAD, warrant(vec![profile_id.clone(), status_id.clone()])).await.unwrap();
+    let asked = world.clock().now();
+    let granted = lab.request(HEAD, warrant(RequestKind::SearchAbroad, vec![profile_id.clone(), status_id.clone()])).await.unwrap();
     assert!(matches!(settle(&lab, &mut world, &granted.id).await, RequestStatus::Authorised { .. }));
+    let waited = world.clock().now().since(asked);
+    assert!(waited >= sim_core::clock::SimDuration::hours(12 + 5 * 24), "the ruling (12h) and NordHost's 5 days: {waited:?}");
 
     // Only the examiner images the server, only under a granted warrant.
     let seize = |token: &'static str, request: String| {

@@ -17,7 +17,7 @@ mod seizure;
 pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
 pub use evidence::EvidenceDetail;
 pub use filing::{Dossier, Submission};
-pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query};
+pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query, is_search};
 pub use seizure::{SeizedSummary, SeizureDraft};
 
 use std::collections::BTreeMap;

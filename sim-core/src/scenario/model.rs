@@ -919,6 +919,12 @@ pub enum RequestKind {
     UndercoverAuthorisation,
     /// Request through international cooperation.
     MutualLegalAssistance,
+    /// Search and seizure of a server abroad, asked through international cooperation
+    /// (mutual legal assistance, announced through the 24/7 contact point): the foreign
+    /// authorities execute it, and the image is ready for the team's forensic examiner
+    /// after the provider's response delay. A domestic `SearchWarrant` does not reach a
+    /// server abroad.
+    SearchAbroad,
 }
 
 /// Grounds a request must show.

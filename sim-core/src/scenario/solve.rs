@@ -792,7 +792,10 @@ impl<'a> Model<'a> {
                             cited
                         }
                     };
-                    let (order, answer) = if *kind == RequestKind::SearchWarrant { ("warrant", "image") } else { ("order", "records") };
+                    let (order, answer) = match kind {
+                        RequestKind::SearchWarrant | RequestKind::SearchAbroad => ("warrant", "image"),
+                        _ => ("order", "records"),
+                    };
                     let label = RequestLabel(fresh(&mut labels, format!("{order}-{provider}")));
                     evidence = EvidenceLabel(fresh(&mut labels, format!("{answer}-{provider}")));
                     steps.push(SolutionStep::Request {

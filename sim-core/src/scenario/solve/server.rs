@@ -9,8 +9,10 @@
 //!   mutual legal assistance abroad): reveals `RentedBy(server IP → account)` and the
 //!   account's panel logins (`LoggedInFrom`, true only from home: a `HostingPanelFromHome`
 //!   slip); the first login IP is citable next, for an internet provider.
-//! - **A search warrant** for a server IP at its hosting provider: once granted (after the
-//!   rule's `ruling_delay`) the forensic examiner images the server at once. The image reveals
+//! - **A search warrant** for a server IP at its hosting provider — for a server abroad, a
+//!   `SearchAbroad` request through international cooperation instead, executed by the
+//!   foreign authorities after the provider's response delay: once granted (after the
+//!   rule's `ruling_delay`) the forensic examiner images the server. The image reveals
 //!   every shop's payout address and listings and the operator's account, and makes each
 //!   vendor's payout address citable (`SeizedPayout`). The grant and the image are two
 //!   lawful steps.
@@ -95,12 +97,16 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
                 });
             }
         }
-        let Some(rule) = matching_rule(&s.legal.rules, RequestKind::SearchWarrant, p.kind) else { continue };
+        // A server abroad is searched by the foreign authorities on request: the image is
+        // ready after the provider's response delay too.
+        let search = if foreign { RequestKind::SearchAbroad } else { RequestKind::SearchWarrant };
+        let Some(rule) = matching_rule(&s.legal.rules, search, p.kind) else { continue };
+        let delay = if foreign { SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0)) } else { rule.ruling_delay };
         for (site, _) in &hosted {
             let Some(&target) = addr_ix.get(&server_ip(&site.id)) else { continue };
             let (reveals, payouts) = image(s, site, facts, addr_ix);
             acts.push(Act {
-                kind: Kind::Request { kind: RequestKind::SearchWarrant, provider: p.id.clone(), max_hops: hops(rule), foreign },
+                kind: Kind::Request { kind: search, provider: p.id.clone(), max_hops: hops(rule), foreign },
                 needs: Some(target),
                 reveals,
                 first_in: None,
@@ -109,7 +115,7 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
                 ip_in: None,
                 payouts,
                 lawful: 2,
-                delay: rule.ruling_delay,
+                delay,
             });
         }
     }
