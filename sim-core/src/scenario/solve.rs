@@ -139,6 +139,7 @@ pub fn describe_step(step: &SolutionStep) -> String {
                 CaptureTarget::ExplorerSpend(a) => format!("transaction spending from the {}", r(a)),
                 CaptureTarget::ServerStatus { site } => format!("server status page of {site}"),
                 CaptureTarget::MarketNews { site } => format!("news page of {site}"),
+                CaptureTarget::FaviconSearch { site, engine } => format!("hosts on {engine} serving the favicon of {site}"),
             };
             format!("capture {label}: {what}")
         }
@@ -767,6 +768,7 @@ impl<'a> Model<'a> {
                     let base = match target {
                         CaptureTarget::ServerStatus { site } => format!("status-{site}"),
                         CaptureTarget::MarketNews { site } => format!("news-{site}"),
+                        CaptureTarget::FaviconSearch { site, .. } => format!("favicon-{site}"),
                         _ => "page".into(),
                     };
                     evidence = EvidenceLabel(fresh(&mut labels, base));
@@ -1061,7 +1063,9 @@ impl<'a> Model<'a> {
             (FactKind::LoggedInFrom, Entity::Email(e), _) => {
                 find(&|actor, k| actor.identity.email.trim().eq_ignore_ascii_case(e) && matches!(k, SlipKind::MailboxFromHome(_)))
             }
-            (FactKind::HostedAt, Entity::Site(site), _) => find(&|_, k| matches!(k, SlipKind::StatusPageLeak(x) if x == site)),
+            (FactKind::HostedAt, Entity::Site(site), _) => find(&|_, k| {
+                matches!(k, SlipKind::StatusPageLeak(x) | SlipKind::SharedFavicon { site: x, .. } if x == site)
+            }),
             (FactKind::LoggedInFrom, Entity::Account(p, _), _) => find(&|_, k| matches!(k, SlipKind::HostingPanelFromHome(x) if x == p)),
             _ => None,
         }
@@ -1134,7 +1138,9 @@ impl<'a> Model<'a> {
                 }
                 carried.first().map(|f| self.why(f, closure))
             }
-            SlipKind::StatusPageLeak(_) | SlipKind::HostingPanelFromHome(_) => self.unused_server_slip(&slip.kind, closure, cfs),
+            SlipKind::StatusPageLeak(_) | SlipKind::HostingPanelFromHome(_) | SlipKind::SharedFavicon { .. } => {
+                self.unused_server_slip(&slip.kind, closure, cfs)
+            }
         }
     }
 }

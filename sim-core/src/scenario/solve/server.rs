@@ -3,6 +3,9 @@
 //!
 //! - **Capture `/server-status`** of a market whose operator left it open (a
 //!   `StatusPageLeak` slip): reveals `HostedAt(site → server IP)`; the IP is citable (`IpIn`).
+//! - **Capture the search engine's hosts by favicon** where the operator runs a clearnet
+//!   host from the market's template on its machine (a `SharedFavicon` slip and a `Search`
+//!   site): the same fact and citable IP as the status page, by another path.
 //! - **Capture the news** of a market whose operator announces: each post names its author,
 //!   revealing `Operates(operator persona → site)`.
 //! - **A legal request to the hosting provider** for a server IP (a production order, or
@@ -49,6 +52,13 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
             let reveals = ix(&|f: &Fact| f.kind == FactKind::HostedAt && f.subject == here);
             let ip_in = addr_ix.get(&server_ip(&site.id)).copied();
             acts.push(page(CaptureTarget::ServerStatus { site: site.id.clone() }, reveals, ip_in));
+        }
+        let shares = op.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::SharedFavicon { site: x, .. } if x == &site.id));
+        let engine = s.sites.iter().find(|x| matches!(x.kind, SiteKind::Search));
+        if let (true, Some(_), Some(engine)) = (shares, &m.hosting, engine) {
+            let reveals = ix(&|f: &Fact| f.kind == FactKind::HostedAt && f.subject == here);
+            let ip_in = addr_ix.get(&server_ip(&site.id)).copied();
+            acts.push(page(CaptureTarget::FaviconSearch { site: site.id.clone(), engine: engine.id.clone() }, reveals, ip_in));
         }
         let announces = op.script.iter().any(|st| matches!(st.action, Action::Announce { .. }));
         if announces {
@@ -169,7 +179,7 @@ impl Model<'_> {
         };
         Some(match (&f.kind, &f.subject, &f.object) {
             (FactKind::HostedAt, Entity::Site(site), _) => format!(
-                "the market `{site}` shows nothing of its real address: its operator left no `StatusPageLeak(\"{site}\")` slip, and no other lawful action reveals where the server is"
+                "the market `{site}` shows nothing of its real address: its operator left no `StatusPageLeak(\"{site}\")` slip and no `SharedFavicon` slip for it (with a `Search` site), and no other lawful action reveals where the server is"
             ),
             (FactKind::RentedBy, server, _) if !asked(None, server) => {
                 format!("{server} never appears in evidence a team can obtain, or no legal rule lets a team ask its hosting provider")
@@ -193,7 +203,7 @@ impl Model<'_> {
     /// Why a server slip's fact is of no use to any lawful path, if it is not.
     pub(super) fn unused_server_slip(&self, kind: &SlipKind, closure: &State, cfs: &FactSet) -> Option<String> {
         let carried: Vec<&Fact> = match kind {
-            SlipKind::StatusPageLeak(site) => {
+            SlipKind::StatusPageLeak(site) | SlipKind::SharedFavicon { site, .. } => {
                 self.truth.iter().filter(|f| f.kind == FactKind::HostedAt && f.subject == Entity::Site(site.clone())).collect()
             }
             SlipKind::HostingPanelFromHome(p) => self
@@ -205,7 +215,9 @@ impl Model<'_> {
         };
         let Some(first) = carried.first() else {
             return Some(match kind {
-                SlipKind::StatusPageLeak(site) => format!("the market `{site}` runs on no rented server (set `hosting` on the market)"),
+                SlipKind::StatusPageLeak(site) | SlipKind::SharedFavicon { site, .. } => {
+                    format!("the market `{site}` runs on no rented server (set `hosting` on the market)")
+                }
                 _ => "the operator rents no server from this provider (set `hosting` on the market)".into(),
             });
         };
