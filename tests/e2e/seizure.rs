@@ -206,10 +206,13 @@ async fn a_search_by_the_markets_favicon_names_its_server_and_nothing_else() {
     let truth = world.truth().read().clone();
     let site = Entity::Site("black-harbour".into());
     let hosted = truth.facts.iter().find(|f| f.kind == FactKind::HostedAt && f.subject == site).cloned().expect("the server is rented");
-    assert_eq!(page["hosts"][0]["ip"].as_str(), match &hosted.object {
-        Entity::Ip(ip) => Some(ip.as_str()),
-        _ => None,
-    });
+    assert_eq!(
+        page["hosts"][0]["ip"].as_str(),
+        match &hosted.object {
+            Entity::Ip(ip) => Some(ip.as_str()),
+            _ => None,
+        }
+    );
 
     // The artifact, as stored, reveals exactly that fact …
     let stored = lab.evidence_content(HEAD, &entry.id).await.unwrap();
@@ -218,7 +221,8 @@ async fn a_search_by_the_markets_favicon_names_its_server_and_nothing_else() {
     // … and grounds a search of the server without the status page.
     let profile = lab.capture(HEAD, &format!("{market}/api/vendors/FrostByte")).await.unwrap();
     let ip = page["hosts"][0]["ip"].as_str().unwrap().to_string();
-    let draft = RequestDraft { kind: RequestKind::SearchAbroad, provider: "nordhost".into(), target: ip, grounds: vec![profile.id, entry.id] };
+    let draft =
+        RequestDraft { kind: RequestKind::SearchAbroad, provider: "nordhost".into(), target: ip, grounds: vec![profile.id, entry.id] };
     let req = lab.request(HEAD, draft).await.unwrap();
     let status = settle(&lab, &mut world, &req.id).await;
     assert!(matches!(status, RequestStatus::Authorised { .. }), "{status:?}");

@@ -220,7 +220,10 @@ impl Lab {
                         t.requests[i].status = status;
                     }
                     RequestStatus::Granted { reason, answer_at } if *answer_at <= now && req.kind == RequestKind::SearchAbroad => {
-                        t.requests[i].log.push((now, format!("executed abroad: the server at {} is imaged and ready for the examiner", req.target.trim())));
+                        t.requests[i].log.push((
+                            now,
+                            format!("executed abroad: the server at {} is imaged and ready for the examiner", req.target.trim()),
+                        ));
                         t.requests[i].status = RequestStatus::Authorised { reason: reason.clone() };
                     }
                     RequestStatus::Granted { reason, answer_at } if *answer_at <= now => {
@@ -283,9 +286,7 @@ impl Lab {
                 };
             }
             (RequestKind::SearchAbroad, None) => {
-                return RequestStatus::Refused {
-                    reason: format!("{} is in our own jurisdiction: ask for a search warrant", req.provider),
-                };
+                return RequestStatus::Refused { reason: format!("{} is in our own jurisdiction: ask for a search warrant", req.provider) };
             }
             _ => {}
         }

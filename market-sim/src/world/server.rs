@@ -22,8 +22,8 @@ use sim_core::rng;
 use sim_core::scenario::{MarketHosting, Scenario, SiteKind, SlipKind};
 
 use super::cast::{ActorState, Directory};
-use super::truth::{ChronicleEntry, SharedTruth};
 use super::network::Party;
+use super::truth::{ChronicleEntry, SharedTruth};
 use crate::market::MarketService;
 use crate::web::search::SearchService;
 use crate::web::status::StatusHandle;

@@ -367,8 +367,11 @@ impl<'a> Checker<'a> {
                         self.clearnet_host(format!("{path}.host"), host);
                         if !self.s.sites.iter().any(|x| matches!(x.kind, SiteKind::Search)) {
                             self.push(
-                                Problem::new(path, "no search engine knows the clearnet host's fingerprints: the scenario has no `Search` site")
-                                    .with_help("add a site of kind `Search`"),
+                                Problem::new(
+                                    path,
+                                    "no search engine knows the clearnet host's fingerprints: the scenario has no `Search` site",
+                                )
+                                .with_help("add a site of kind `Search`"),
                             );
                         }
                     }
@@ -763,7 +766,10 @@ impl<'a> Checker<'a> {
                             if self.require(format!("{base}.FaviconSearch.engine"), "site", engine.as_str(), &sites, "sites")
                                 && !self.s.sites.iter().any(|x| &x.id == engine && matches!(x.kind, SiteKind::Search))
                             {
-                                self.push(Problem::new(format!("{base}.FaviconSearch.engine"), format!("site `{engine}` is not a search engine (kind Search)")));
+                                self.push(Problem::new(
+                                    format!("{base}.FaviconSearch.engine"),
+                                    format!("site `{engine}` is not a search engine (kind Search)"),
+                                ));
                             }
                         }
                     }

@@ -1063,9 +1063,9 @@ impl<'a> Model<'a> {
             (FactKind::LoggedInFrom, Entity::Email(e), _) => {
                 find(&|actor, k| actor.identity.email.trim().eq_ignore_ascii_case(e) && matches!(k, SlipKind::MailboxFromHome(_)))
             }
-            (FactKind::HostedAt, Entity::Site(site), _) => find(&|_, k| {
-                matches!(k, SlipKind::StatusPageLeak(x) | SlipKind::SharedFavicon { site: x, .. } if x == site)
-            }),
+            (FactKind::HostedAt, Entity::Site(site), _) => {
+                find(&|_, k| matches!(k, SlipKind::StatusPageLeak(x) | SlipKind::SharedFavicon { site: x, .. } if x == site))
+            }
             (FactKind::LoggedInFrom, Entity::Account(p, _), _) => find(&|_, k| matches!(k, SlipKind::HostingPanelFromHome(x) if x == p)),
             _ => None,
         }
