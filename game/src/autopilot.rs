@@ -15,7 +15,7 @@ use market_sim::world::{World, WorldError};
 
 use crate::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
 use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, photo_place, tx_addresses};
-use crate::lab::{Lab, LabError, RequestDraft, RequestStatus, SeizureDraft};
+use crate::lab::{Lab, LabError, RequestDraft, RequestStatus, SeizureDraft, is_search};
 use crate::ledger::EvidenceId;
 use crate::prosecutor::Verdict;
 
@@ -106,6 +106,11 @@ impl Autopilot {
                         let base = lab.directory().sites.get(site).ok_or_else(|| err(format!("no site {site}")))?;
                         let page = if matches!(target, CaptureTarget::ServerStatus { .. }) { "server-status" } else { "api/news" };
                         format!("{base}/{page}")
+                    }
+                    CaptureTarget::FaviconSearch { site, engine } => {
+                        let hash = favicon_hash(lab, token, site).await.map_err(err)?;
+                        let base = lab.directory().sites.get(engine).ok_or_else(|| err(format!("no site {engine}")))?;
+                        format!("{base}/hosts?favicon={hash}")
                     }
                     CaptureTarget::ExplorerAddress(a) => {
                         let addr = address(lab, examiner, labels, a).await.map_err(err)?;
@@ -207,7 +212,8 @@ async fn wait_for_answer(
 ) -> Result<Option<EvidenceId>, AutopilotError> {
     loop {
         let req = lab.requests(token).await?.into_iter().find(|r| r.id == id);
-        let warrant = req.as_ref().is_some_and(|r| matches!(r.kind, RequestKind::SearchWarrant | RequestKind::Preservation));
+use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, photo_place, tx_addresses};
+use crate::lab::{Lab, LabError, RequestDraft, RequestStatus, SeizureDraft, is_search};
         match req.map(|r| r.status) {
             Some(RequestStatus::Answered { evidence, reason }) => {
                 log.push(format!("{} {id} granted ({reason}); the provider's records arrived as {evidence}", world.clock().now()));
@@ -286,4 +292,13 @@ async fn spending_tx(lab: &Lab, token: &str, addr: &str) -> Result<Option<String
         let spends = tx_addresses(tx).0.iter().any(|a| a == addr);
         if spends { tx.get("txid").and_then(Value::as_str).map(str::to_string) } else { None }
     }))
+}
+
+/// The SHA-256 of the favicon a site serves, as its `/.well-known/fingerprints` says
+/// (browsed, not captured: the capture is the search by it).
+async fn favicon_hash(lab: &Lab, token: &str, site: &sim_core::ids::SiteId) -> Result<String, String> {
+    let base = lab.directory().sites.get(site).ok_or_else(|| format!("no site {site}"))?;
+    let body = lab.browse(token, &format!("{base}/.well-known/fingerprints")).await.map_err(|e| e.to_string())?;
+    let prints: Value = serde_json::from_slice(&body).map_err(|e| format!("{site}'s fingerprints: {e}"))?;
+    prints.get("favicon_sha256").and_then(Value::as_str).map(str::to_string).ok_or_else(|| format!("{site} shows no favicon hash"))
 }

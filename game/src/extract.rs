@@ -43,7 +43,10 @@ pub fn revealed_facts(origin: &Origin, content: &[u8], truth: &GroundTruth) -> V
     let mut facts = match (origin, serde_json::from_slice::<Value>(content)) {
         (Origin::Photo { site, listing }, _) => photo_facts(site, *listing, content, truth),
         (Origin::Seized(site), _) => server::image_facts(site, content, truth),
-        (Origin::Site(site), Ok(json)) => [site_facts(site, &json, truth), server::server_page_facts(site, &json, truth)].concat(),
+        (Origin::Site(site), Ok(json)) => {
+            [site_facts(site, &json, truth), server::server_page_facts(site, &json, truth), server::shared_favicon_facts(&json, truth)]
+                .concat()
+        }
         (Origin::Explorer, Ok(json)) => chain_facts(&json),
         (Origin::Provider(p), Ok(json)) => [provider_facts(p, &json, truth), server::hosting_facts(p, &json)].concat(),
         _ => Vec::new(),

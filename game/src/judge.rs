@@ -60,6 +60,7 @@ pub fn request_words(kind: RequestKind) -> &'static str {
         RequestKind::SearchWarrant => "a search warrant",
         RequestKind::UndercoverAuthorisation => "an undercover authorisation",
         RequestKind::MutualLegalAssistance => "a mutual legal assistance request",
+        RequestKind::SearchAbroad => "a request for search and seizure abroad",
     }
 }
 

@@ -1,9 +1,12 @@
 //! The market takedown (scenarios/market-takedown.ron) over HTTP: the open status page
 //! names the server's real IP, the hosting provider's records match what the operator did,
-//! a search warrant is refused without grounds and granted with them, only the forensic
+//! a domestic search warrant for the server abroad is refused, a search abroad (mutual legal
+//! assistance) is refused without grounds and granted with them after the foreign delay, only the forensic
 //! examiner images and examines the server, the image enters the ledger and verifies, its
 //! views return the seized data, and the facts it reveals attribute the vendors; the
-//! reference solution scores full marks (the solver's own path: `solver.rs`).
+//! reference solution scores full marks (the solver's own path: `solver.rs`). The operator's
+//! clearnet host serves the market's favicon: a search by its hash names the server's IP
+//! (`HostedAt`, exactly) and grounds the search abroad without the status page.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -89,17 +92,29 @@ async fn the_server_is_located_seized_examined_and_its_vendors_attributed() {
     assert_eq!(server["plan"], "vps-4gb");
     let profile_id = capture(format!("{market}/api/vendors/FrostByte")).await;
 
-    // A warrant without grounds is refused; with the status page and a shop page, granted.
-    let warrant = |grounds: Vec<String>| RequestDraft {
-        kind: RequestKind::SearchWarrant,
+    // The server is abroad (NordHost, Iceland): a domestic warrant is refused even with
+    // grounds. A search abroad without grounds is refused; with the status page and a shop
+    // page, granted, and executed by the foreign authorities after NordHost's delay.
+    let warrant = |kind: RequestKind, grounds: Vec<String>| RequestDraft {
+        kind,
         provider: "nordhost".into(),
         target: ip.clone(),
         grounds: grounds.into_iter().map(game::ledger::EvidenceId).collect(),
     };
-    let refused = lab.request(HEAD, warrant(vec![status_id.clone()])).await.unwrap();
+    let domestic = lab.request(HEAD, warrant(RequestKind::SearchWarrant, vec![profile_id.clone(), status_id.clone()])).await.unwrap();
+    match settle(&lab, &mut world, &domestic.id).await {
+        RequestStatus::Refused { reason } => {
+            assert!(reason.contains("abroad (IS") && reason.contains("mutual legal assistance"), "{reason}")
+        }
+        other => panic!("a domestic warrant for a server abroad: {other:?}"),
+    }
+    let refused = lab.request(HEAD, warrant(RequestKind::SearchAbroad, vec![status_id.clone()])).await.unwrap();
     assert!(matches!(settle(&lab, &mut world, &refused.id).await, RequestStatus::Refused { .. }));
-    let granted = lab.request(HEAD, warrant(vec![profile_id.clone(), status_id.clone()])).await.unwrap();
+    let asked = world.clock().now();
+    let granted = lab.request(HEAD, warrant(RequestKind::SearchAbroad, vec![profile_id.clone(), status_id.clone()])).await.unwrap();
     assert!(matches!(settle(&lab, &mut world, &granted.id).await, RequestStatus::Authorised { .. }));
+    let waited = world.clock().now().since(asked);
+    assert!(waited >= sim_core::clock::SimDuration::hours(12 + 5 * 24), "the ruling (12h) and NordHost's 5 days: {waited:?}");
 
     // Only the examiner images the server, only under a granted warrant.
     let seize = |token: &'static str, request: String| {
@@ -165,4 +180,60 @@ async fn the_reference_solution_scores_full_marks() {
     assert_eq!(report.verdict.score, report.verdict.max_score, "{}", report.verdict.render_text());
     let failed: Vec<&str> = report.chronicle.iter().filter(|c| !c.ok).map(|c| c.text.as_str()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_by_the_markets_favicon_names_its_server_and_nothing_else() {
+    let s = takedown();
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::build(Arc::new(s), 7, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    world.run_until(world.world_end()).await.unwrap();
+    let lab = Lab::new(&world).unwrap();
+    lab.add_team("t", vec![Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() }], &Lab::team_dir(dir.path(), "t"))
+        .await
+        .unwrap();
+    let market = lab.directory().sites.get(&"black-harbour".into()).unwrap().clone();
+    let finder = lab.directory().sites.get(&"finder".into()).unwrap().clone();
+    let prints: Value = serde_json::from_slice(&lab.browse(HEAD, &format!("{market}/.well-known/fingerprints")).await.unwrap()).unwrap();
+    let hash = prints["favicon_sha256"].as_str().unwrap();
+
+    // The search by the onion market's favicon names the operator's clearnet host and its IP.
+    let entry = lab.capture(HEAD, &format!("{finder}/hosts?favicon={hash}")).await.unwrap();
+    let page: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &entry.id).await.unwrap()).unwrap();
+    assert_eq!(page["hosts"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["hosts"][0]["host"], "sorensen-it.example");
+    assert_eq!(page["hosts"][0]["tls_certificate_sha256"], prints["tls_certificate_sha256"], "the same certificate too");
+    let truth = world.truth().read().clone();
+    let site = Entity::Site("black-harbour".into());
+    let hosted = truth.facts.iter().find(|f| f.kind == FactKind::HostedAt && f.subject == site).cloned().expect("the server is rented");
+    assert_eq!(
+        page["hosts"][0]["ip"].as_str(),
+        match &hosted.object {
+            Entity::Ip(ip) => Some(ip.as_str()),
+            _ => None,
+        }
+    );
+
+    // The artifact, as stored, reveals exactly that fact …
+    let stored = lab.evidence_content(HEAD, &entry.id).await.unwrap();
+    let facts = game::extract::revealed_facts(&game::extract::Origin::Site("finder".into()), &stored, &truth);
+    assert_eq!(facts, vec![hosted.clone()]);
+    // … and grounds a search of the server without the status page.
+    let profile = lab.capture(HEAD, &format!("{market}/api/vendors/FrostByte")).await.unwrap();
+    let ip = page["hosts"][0]["ip"].as_str().unwrap().to_string();
+    let draft =
+        RequestDraft { kind: RequestKind::SearchAbroad, provider: "nordhost".into(), target: ip, grounds: vec![profile.id, entry.id] };
+    let req = lab.request(HEAD, draft).await.unwrap();
+    let status = settle(&lab, &mut world, &req.id).await;
+    assert!(matches!(status, RequestStatus::Authorised { .. }), "{status:?}");
+
+    // Another hash finds nothing; a malformed one is a clear 400.
+    let other = lab.capture(HEAD, &format!("{finder}/hosts?favicon={}", "0".repeat(64))).await.unwrap();
+    let none: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &other.id).await.unwrap()).unwrap();
+    assert!(none["hosts"].as_array().unwrap().is_empty(), "{none}");
+    match lab.browse(HEAD, &format!("{finder}/hosts?favicon=xyz")).await {
+        Err(e) => assert!(e.to_string().contains("400"), "{e}"),
+        Ok(body) => panic!("a malformed hash was answered: {}", String::from_utf8_lossy(&body)),
+    }
+    world.shutdown().await;
 }

@@ -4,6 +4,10 @@
 //! - A market's `/server-status` (JSON) names the machine's real address:
 //!   `HostedAt(site → IP)`.
 //! - A market's news names each post's author, the operator's account: `Operates(persona → site)`.
+//! - A search engine's hosts by fingerprint name a clearnet host serving the favicon (or
+//!   certificate) an onion market serves, with its public IP: `HostedAt(market → IP)` (the
+//!   `SharedFavicon` slip; which market serves which favicon is public, in
+//!   `GroundTruth::fingerprints`).
 //! - A hosting provider's records name, for each customer, the servers it rents
 //!   (`RentedBy(server IP → account)`) and the IPs of its panel logins (`LoggedInFrom`).
 //! - A seized image (a SQLite file) shows every shop's payout address, the e-mails in its
@@ -33,6 +37,22 @@ pub(super) fn server_page_facts(site: &SiteId, json: &Value, truth: &GroundTruth
         let author = post.get("author").and_then(Value::as_str);
         if let (Some(_), Some(p)) = (post.get("title"), author.and_then(|a| truth.persona(site, a))) {
             facts.push(Fact::new(FactKind::Operates, Entity::Persona(p.clone()), here.clone()));
+        }
+    }
+    facts
+}
+
+/// A search engine's hosts by fingerprint (`/hosts?favicon=…`): a host serving the favicon
+/// or certificate an onion market serves is the market's machine, at the host's public IP:
+/// `HostedAt(market → IP)`.
+pub(super) fn shared_favicon_facts(json: &Value, truth: &GroundTruth) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    for h in json.get("hosts").and_then(Value::as_array).into_iter().flatten() {
+        let Some(ip) = h.get("ip").and_then(Value::as_str).and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok()) else { continue };
+        for hash in ["favicon_sha256", "tls_certificate_sha256"].iter().filter_map(|k| h.get(*k).and_then(Value::as_str)) {
+            if let Some(site) = truth.fingerprints.get(&hash.trim().to_ascii_lowercase()) {
+                facts.push(Fact::new(FactKind::HostedAt, Entity::Site(site.clone()), Entity::Ip(ip.to_string())));
+            }
         }
     }
     facts

@@ -147,7 +147,7 @@ impl Lab {
                 provider.map(Origin::Provider).unwrap_or(Origin::Other)
             }
             (ArtifactKind::ProviderRecord, _) => return inadmissible(format!("{id}: provider record obtained without legal authority")),
-            (ArtifactKind::ForensicImage, Authority::Order { request, kind: sim_core::scenario::RequestKind::SearchWarrant }) => {
+            (ArtifactKind::ForensicImage, Authority::Order { request, kind }) if super::legal::is_search(*kind) => {
                 let granted = t.requests.iter().any(|r| &r.id == request && matches!(r.status, RequestStatus::Authorised { .. }));
                 match self.seized_site(t, request).filter(|_| granted) {
                     Some(site) => Origin::Seized(site),

@@ -122,9 +122,15 @@ pub fn target_entity(target: &str) -> Entity {
     Entity::Address(t.to_string())
 }
 
-/// Whether a granted request of this kind makes the provider hand over records.
-fn produces_records(kind: RequestKind) -> bool {
-    matches!(kind, RequestKind::ProductionOrder | RequestKind::MutualLegalAssistance)
+/// Whether a granted request of this kind is answered after the provider's delay: records
+/// handed over, or (abroad) a search the foreign authorities execute.
+fn answered_later(kind: RequestKind) -> bool {
+    matches!(kind, RequestKind::ProductionOrder | RequestKind::MutualLegalAssistance | RequestKind::SearchAbroad)
+}
+
+/// Whether a request of this kind lets the team's forensic examiner image a server.
+pub fn is_search(kind: RequestKind) -> bool {
+    matches!(kind, RequestKind::SearchWarrant | RequestKind::SearchAbroad)
 }
 
 /// A request as a team drafts it.
@@ -228,6 +234,13 @@ impl Lab {
                         }
                         t.requests[i].status = status;
                     }
+                    RequestStatus::Granted { reason, answer_at } if *answer_at <= now && req.kind == RequestKind::SearchAbroad => {
+                        t.requests[i].log.push((
+                            now,
+                            format!("executed abroad: the server at {} is imaged and ready for the examiner", req.target.trim()),
+                        ));
+                        t.requests[i].status = RequestStatus::Authorised { reason: reason.clone() };
+                    }
                     RequestStatus::Granted { reason, answer_at } if *answer_at <= now => {
                         let evidence = self.answer(t, &req).await?;
                         t.requests[i].log.push((now, format!("answered: the provider's records are {evidence}")));
@@ -303,10 +316,22 @@ impl Lab {
                     ),
                 };
             }
+            (RequestKind::SearchWarrant, Some(country)) => {
+                return RequestStatus::Refused {
+                    reason: format!(
+                        "the server at {} is abroad ({country}, at {}): a domestic search warrant does not reach it; ask for its search and seizure abroad through mutual legal assistance",
+                        req.target.trim(),
+                        req.provider
+                    ),
+                };
+            }
             (RequestKind::MutualLegalAssistance, None) => {
                 return RequestStatus::Refused {
                     reason: format!("{} is in our own jurisdiction: ask with a production order", req.provider),
                 };
+            }
+            (RequestKind::SearchAbroad, None) => {
+                return RequestStatus::Refused { reason: format!("{} is in our own jurisdiction: ask for a search warrant", req.provider) };
             }
             _ => {}
         }
@@ -316,7 +341,7 @@ impl Lab {
             &self.scenario.legal.rules,
             &RequestForRuling { kind: req.kind, provider_kind: desk.kind, target: &target, grounds: &grounds, cited: req.grounds.len() },
         );
-        if ruling.granted && produces_records(req.kind) {
+        if ruling.granted && answered_later(req.kind) {
             let delay = self.scenario.providers.iter().find(|p| p.id == req.provider).map(|p| p.response_delay).unwrap_or_default();
             RequestStatus::Granted { reason: ruling.reason, answer_at: now.plus(delay) }
         } else if ruling.granted {

@@ -18,7 +18,7 @@ mod undercover;
 pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
 pub use evidence::EvidenceDetail;
 pub use filing::{Dossier, Submission};
-pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query};
+pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query, is_search};
 pub use seizure::{SeizedSummary, SeizureDraft};
 pub use undercover::{
     AccountDraft, Direction, EvidenceWallet, MessageDraft, PostDraft, Purchase, PurchaseDraft, UndercoverAccount, UndercoverMessage,

@@ -5,14 +5,15 @@
 //! server's SQLite database file (its access log included), content-addressed like every
 //! artifact. Examination never runs a trainee's SQL: a query names one of the image's views
 //! (`market_sim::market::image::TABLES`) and exact matches on that view's columns. Only the
-//! team's forensic examiners image and examine; other roles are refused.
+//! team's forensic examiners image and examine; other roles are refused. A server abroad is
+//! searched by the foreign authorities (a granted `SearchAbroad`, ready after the hosting
+//! provider's response delay); a domestic `SearchWarrant` is refused for it.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sim_core::facts::{Entity, FactKind};
 use sim_core::ids::SiteId;
-use sim_core::scenario::RequestKind;
 
 use super::{Lab, LabError, RequestStatus, Role, real_time_now};
 use crate::ledger::{ArtifactKind, Authority, CustodyEvent, EvidenceEntry, EvidenceId, NewEvidence};
@@ -52,7 +53,7 @@ impl Lab {
         let t = teams.get_mut(&team).ok_or(LabError::UnknownToken)?;
         let req =
             t.requests.iter().find(|r| r.id == draft.request).cloned().ok_or_else(|| LabError::UnknownRequest(draft.request.clone()))?;
-        if req.kind != RequestKind::SearchWarrant {
+        if !super::legal::is_search(req.kind) {
             return Err(LabError::NoWarrant(format!("{} is not a search warrant", req.id)));
         }
         if !matches!(req.status, RequestStatus::Authorised { .. }) {
@@ -75,7 +76,7 @@ impl Lab {
                 req.id
             ),
             obtained_by: member.name,
-            authority: Authority::Order { request: req.id.clone(), kind: RequestKind::SearchWarrant },
+            authority: Authority::Order { request: req.id.clone(), kind: req.kind },
             sim_time: self.clock.now(),
             real_time: real_time_now(),
             media_type: "application/vnd.sqlite3".into(),
@@ -96,7 +97,7 @@ impl Lab {
 
     /// The site whose seized server an image came from (by the warrant's target).
     pub(super) fn seized_site(&self, t: &super::Team, request: &str) -> Option<SiteId> {
-        let req = t.requests.iter().find(|r| r.id == request && r.kind == RequestKind::SearchWarrant)?;
+        let req = t.requests.iter().find(|r| r.id == request && super::legal::is_search(r.kind))?;
         self.server_at(&super::legal::target_entity(&req.target))
     }
 

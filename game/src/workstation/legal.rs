@@ -10,12 +10,13 @@ use crate::lab::{LegalRequest, RequestDraft, RequestStatus};
 use crate::ledger::EvidenceId;
 
 /// Every request type, in the order the form offers them.
-pub const KINDS: [RequestKind; 5] = [
+pub const KINDS: [RequestKind; 6] = [
     RequestKind::Preservation,
     RequestKind::ProductionOrder,
     RequestKind::SearchWarrant,
     RequestKind::UndercoverAuthorisation,
     RequestKind::MutualLegalAssistance,
+    RequestKind::SearchAbroad,
 ];
 
 /// Why the form cannot be filed yet (each a locale key the panel shows).

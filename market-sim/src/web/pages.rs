@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("paste_index.html", include_str!("templates/paste_index.html")),
     ("paste_view.html", include_str!("templates/paste_view.html")),
     ("search.html", include_str!("templates/search.html")),
+    ("search_hosts.html", include_str!("templates/search_hosts.html")),
     ("server_status.html", include_str!("templates/server_status.html")),
 ];
 

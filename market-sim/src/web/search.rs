@@ -13,9 +13,18 @@
 //! of times the terms occur in it, title occurrences counting double; documents without a
 //! match are left out; ties go by URL.
 //!
+//! **Hosts by fingerprint.** Like Shodan's `http.favicon.hash` search, the engine also
+//! knows clearnet hosts by the SHA-256 of the favicon and the TLS certificate they serve:
+//! [`SearchService::crawl_host`] reads a host's `/.well-known/fingerprints` (see
+//! `web::status`) and stores them with the host's public address (its name's DNS answer).
+//! A search by a hash an onion site also serves names the clearnet host and its IP — the
+//! `SharedFavicon` slip.
+//!
 //! Pages (HTML, or JSON with `Accept: application/json`):
 //! - `GET /` → the search form ([`SearchView`] with no query)
 //! - `GET /search?q=…` → [`SearchView`]; 400 for an empty or overlong query
+//! - `GET /hosts?favicon=<sha256 hex>` → [`HostsView`]: the hosts serving a favicon or a
+//!   certificate with that hash; 400 unless 64 hex digits
 
 use std::collections::BTreeSet;
 
@@ -32,6 +41,7 @@ use sim_core::rng::SimRng;
 
 use super::pages::page;
 use super::social::Sitemap;
+use super::status::Fingerprints;
 use super::{WebError, open_core, require_name, web_config};
 use crate::http_util::{ApiQuery, method_not_allowed, not_found};
 use crate::service::record_service;
@@ -84,6 +94,42 @@ pub struct SearchView {
     pub indexed: u64,
 }
 
+/// `GET /hosts?favicon=…`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HostsQuery {
+    /// SHA-256 (hex) of a favicon or a TLS certificate.
+    #[serde(default)]
+    pub favicon: Option<String>,
+}
+
+/// A clearnet host the engine knows by its fingerprints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostResult {
+    /// Its name.
+    pub host: String,
+    /// Its public IP address.
+    pub ip: String,
+    /// SHA-256 of its favicon, hex.
+    pub favicon_sha256: String,
+    /// SHA-256 of its TLS certificate, hex.
+    pub tls_certificate_sha256: String,
+    /// When the engine last crawled it.
+    pub seen: String,
+}
+
+/// The hosts page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostsView {
+    /// The engine's name.
+    pub site: String,
+    /// The hash searched for, lower-case, if one was given.
+    pub query: Option<String>,
+    /// Hosts serving a favicon or certificate with that hash, by name.
+    pub hosts: Vec<HostResult>,
+    /// Number of hosts indexed.
+    pub indexed: u64,
+}
+
 /// What a crawl did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrawlReport {
@@ -103,6 +149,13 @@ CREATE TABLE IF NOT EXISTS documents (
     title      TEXT NOT NULL,
     body       TEXT NOT NULL,
     indexed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hosts (
+    host                   TEXT PRIMARY KEY,
+    ip                     TEXT NOT NULL,
+    favicon_sha256         TEXT NOT NULL,
+    tls_certificate_sha256 TEXT NOT NULL,
+    seen                   TEXT NOT NULL
 );
 ";
 
@@ -168,6 +221,28 @@ pub fn search(conn: &Connection, site: &str, q: Option<&str>) -> Result<SearchVi
     Ok(SearchView { site: site.to_string(), query: Some(q.to_string()), results, indexed })
 }
 
+/// The hosts serving a favicon or certificate whose SHA-256 is `q` (64 hex digits).
+pub fn hosts(conn: &Connection, site: &str, q: Option<&str>) -> Result<HostsView, WebError> {
+    let indexed: i64 = conn.query_row("SELECT COUNT(*) FROM hosts", [], |r| r.get(0))?;
+    let indexed = u64::try_from(indexed).unwrap_or(0);
+    let Some(q) = q else {
+        return Ok(HostsView { site: site.to_string(), query: None, hosts: Vec::new(), indexed });
+    };
+    let q = q.trim().to_ascii_lowercase();
+    if q.len() != 64 || !q.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(WebError::BadInput("favicon must be a SHA-256 hash: 64 hex digits".into()));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT host, ip, favicon_sha256, tls_certificate_sha256, seen FROM hosts
+         WHERE favicon_sha256 = ?1 OR tls_certificate_sha256 = ?1 ORDER BY host",
+    )?;
+    let rows = stmt.query_map(params![q], |r| {
+        Ok(HostResult { host: r.get(0)?, ip: r.get(1)?, favicon_sha256: r.get(2)?, tls_certificate_sha256: r.get(3)?, seen: r.get(4)? })
+    })?;
+    let hosts = rows.collect::<Result<Vec<_>, _>>()?;
+    Ok(HostsView { site: site.to_string(), query: Some(q), hosts, indexed })
+}
+
 record_service!(
     /// A running search engine. Cheap to clone (shared state).
     SearchService,
@@ -187,6 +262,7 @@ impl SearchService {
         Router::new()
             .route("/", get(get_home))
             .route("/search", get(get_search))
+            .route("/hosts", get(get_hosts))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .with_state(self.clone())
@@ -234,6 +310,31 @@ impl SearchService {
         tracing::info!(site = %base, indexed = docs.len(), dropped, "search: site crawled");
         Ok(CrawlReport { base_url: base, indexed: docs.len(), dropped })
     }
+
+    /// Crawls the clearnet host at `base_url` (e.g. `http://shop.example`), whose name
+    /// resolves to `ip`: its `/.well-known/fingerprints`, stored under its host name. A host
+    /// that cannot be reached is a [`WebError::Backend`] and leaves the index as it was.
+    pub async fn crawl_host(&self, client: &reqwest::Client, base_url: &str, ip: &str) -> Result<HostResult, WebError> {
+        let base = base_url.trim_end_matches('/');
+        let host = base.rsplit("//").next().unwrap_or(base).to_string();
+        let prints: Fingerprints = fetch_json(client, &format!("{base}/.well-known/fingerprints")).await?;
+        let seen = self.inner.clock.now().to_string();
+        let found = HostResult {
+            host,
+            ip: ip.to_string(),
+            favicon_sha256: prints.favicon_sha256.to_ascii_lowercase(),
+            tls_certificate_sha256: prints.tls_certificate_sha256.to_ascii_lowercase(),
+            seen,
+        };
+        self.lock()?.conn.execute(
+            "INSERT INTO hosts (host, ip, favicon_sha256, tls_certificate_sha256, seen) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(host) DO UPDATE SET ip = excluded.ip, favicon_sha256 = excluded.favicon_sha256,
+                                             tls_certificate_sha256 = excluded.tls_certificate_sha256, seen = excluded.seen",
+            params![found.host, found.ip, found.favicon_sha256, found.tls_certificate_sha256, found.seen],
+        )?;
+        tracing::info!(host = %found.host, ip, "search: host fingerprints crawled");
+        Ok(found)
+    }
 }
 
 async fn fetch_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> Result<T, WebError> {
@@ -263,9 +364,27 @@ async fn get_search(
     page(&headers, "search.html", &view)
 }
 
+async fn get_hosts(State(svc): State<SearchService>, headers: HeaderMap, ApiQuery(q): ApiQuery<HostsQuery>) -> Result<Response, WebError> {
+    let view = hosts(&svc.lock()?.conn, &svc.inner.config.name, Some(q.favicon.as_deref().unwrap_or("")))?;
+    page(&headers, "search_hosts.html", &view)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_are_found_by_either_hash_only() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        let (fav, cert) = ("a".repeat(64), "b".repeat(64));
+        conn.execute("INSERT INTO hosts VALUES ('shop.example', '185.1.2.3', ?1, ?2, 't')", params![fav, cert]).unwrap();
+        assert_eq!(hosts(&conn, "S", Some(&fav.to_uppercase())).unwrap().hosts[0].ip, "185.1.2.3");
+        assert_eq!(hosts(&conn, "S", Some(&cert)).unwrap().hosts.len(), 1);
+        assert!(hosts(&conn, "S", Some(&"c".repeat(64))).unwrap().hosts.is_empty());
+        assert!(hosts(&conn, "S", Some("abc")).is_err());
+        assert!(hosts(&conn, "S", Some(&"z".repeat(64))).is_err());
+    }
 
     #[test]
     fn terms_keep_handles_and_addresses_whole() {

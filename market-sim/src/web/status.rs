@@ -9,7 +9,9 @@
 //!   `404` page a browser gets ends with "Apache/… Server at 203.0.113.7 Port 80".
 //! - **Shared favicon / certificate.** `/favicon.ico` and `/.well-known/tls-certificate`
 //!   serve the configured bytes; mounting the same [`StatusConfig`] assets on an onion
-//!   service and on a clearnet host makes the hashes (`/.well-known/fingerprints`) match.
+//!   service and on a clearnet host ([`default_site`]) makes the hashes
+//!   (`/.well-known/fingerprints`) match, and the clearnet search engine knows the host's
+//!   public IP by them (`web::search`).
 //!
 //! Routes (mounted with [`mount`] onto a service's router):
 //! - `GET /server-status` → HTML, or with `Accept: application/json` [`ServerStatus`]
@@ -182,6 +184,15 @@ impl StatusHandle {
 struct StatusState {
     handle: StatusHandle,
     clock: SimClock,
+}
+
+/// A clearnet host serving `config`'s assets: Apache's default "It works!" page, the favicon,
+/// the certificate and the fingerprints, its status page closed. (The `SharedFavicon` slip:
+/// mounted with [`StatusConfig::also_serving_as`] the onion market's configuration.)
+pub fn default_site(config: StatusConfig, clock: SimClock) -> Router {
+    let home = "<!DOCTYPE html>\n<html><head><title>Apache2 Debian Default Page: It works</title></head><body>\n<h1>It works!</h1>\n<p>This is the default welcome page used to test the correct operation of the Apache2 server after installation on Debian systems.</p>\n</body></html>\n";
+    let router = Router::new().route("/", get(move || async move { Html(home) }));
+    mount(router, StatusConfig { real_ip: None, error_signature: false, ..config }, clock)
 }
 
 /// `router` with the status routes added and, when planted, the error-page signature.

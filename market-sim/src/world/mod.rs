@@ -493,6 +493,11 @@ impl World {
             ));
             let router = crate::web::status::mount_shared(market.router(), status.clone(), clock.clone());
             up.launch(&label, &host, true, router).await?;
+            if let Some(clear) = server::shared_host(&scenario, &site.id) {
+                let same = status.config().also_serving_as(clear);
+                up.launch(clear, clear, false, crate::web::status::default_site(same, clock.clone())).await?;
+                servers.clearnet_hosts.insert(site.id.clone(), format!("http://{clear}"));
+            }
             servers.status.insert(site.id.clone(), status);
             servers.markets.insert(site.id.clone(), market.clone());
             directory.sites.insert(site.id.clone(), format!("http://{host}"));
@@ -585,6 +590,11 @@ impl World {
         for a in &scenario.cast {
             truth.identities.insert(a.identity.name.trim().to_lowercase(), a.id.clone());
         }
+        for (site, status) in &servers.status {
+            let prints = status.config().fingerprints();
+            truth.fingerprints.insert(prints.favicon_sha256, site.clone());
+            truth.fingerprints.insert(prints.tls_certificate_sha256, site.clone());
+        }
         let truth = SharedTruth::new(truth);
 
         // The cast, each with its own party on the network and its own random stream.
@@ -619,6 +629,7 @@ impl World {
         }
         provision(&scenario, seed, &directory, &network, &actors, &truth).await;
         server::rent_servers(&scenario, seed, &directory, &actors, &truth, &servers).await;
+        server::index_shared_hosts(&truth, &servers, &clearnet.search, &network.party(None)?).await;
 
         Ok(World {
             next_block: start.plus(SimDuration::secs(interval)),

@@ -8,7 +8,10 @@
 //! what those requests left; ground truth records the server's address (`HostedAt`), who
 //! rents it (`RentedBy`), the home login where there was one (`LoggedInFrom`) and who runs
 //! the market (`Operates`). A `StatusPageLeak` slip then opens the market's
-//! `/server-status` on the rented machine's address.
+//! `/server-status` on the rented machine's address; with a `SharedFavicon` slip the
+//! operator also runs a clearnet host on the machine from the same template
+//! ([`shared_host`]), which the search engines crawl with its public IP
+//! ([`index_shared_hosts`]).
 
 use std::collections::BTreeMap;
 
@@ -19,8 +22,10 @@ use sim_core::rng;
 use sim_core::scenario::{MarketHosting, Scenario, SiteKind, SlipKind};
 
 use super::cast::{ActorState, Directory};
+use super::network::Party;
 use super::truth::{ChronicleEntry, SharedTruth};
 use crate::market::MarketService;
+use crate::web::search::SearchService;
 use crate::web::status::StatusHandle;
 
 /// The markets' machines: each market's service (what a seizure images) and its status page.
@@ -30,6 +35,38 @@ pub struct Servers {
     pub markets: BTreeMap<SiteId, MarketService>,
     /// Each market's status configuration.
     pub status: BTreeMap<SiteId, StatusHandle>,
+    /// The clearnet host (`http://<host>`) its operator also runs on each market's machine
+    /// (a `SharedFavicon` slip).
+    pub clearnet_hosts: BTreeMap<SiteId, String>,
+}
+
+/// The clearnet host a market's operator also runs on the market's machine, if he left a
+/// `SharedFavicon` slip.
+pub(super) fn shared_host<'s>(scenario: &'s Scenario, site: &SiteId) -> Option<&'s str> {
+    let m = scenario.sites.iter().find_map(|x| match &x.kind {
+        SiteKind::Market(m) if &x.id == site => Some(m),
+        _ => None,
+    })?;
+    let op = scenario.cast.iter().find(|a| Some(&a.id) == m.operator.as_ref())?;
+    op.slips.iter().find_map(|sl| match &sl.kind {
+        SlipKind::SharedFavicon { site: x, host } if x == site => Some(host.as_str()),
+        _ => None,
+    })
+}
+
+/// The search engines crawl each shared-favicon host once its machine is rented: its
+/// name resolves to the rented server's public IP (`HostedAt`).
+pub(super) async fn index_shared_hosts(truth: &SharedTruth, servers: &Servers, search: &[SearchService], party: &Party) {
+    for (site, url) in &servers.clearnet_hosts {
+        let here = Entity::Site(site.clone());
+        let ip = truth.read().facts.iter().find(|f| f.kind == FactKind::HostedAt && f.subject == here).map(|f| f.object.clone());
+        let Some(Entity::Ip(ip)) = ip else { continue };
+        for engine in search {
+            if let Err(e) = engine.crawl_host(party.client_for(url), url, &ip).await {
+                tracing::warn!(host = %url, error = %e, "search engine could not crawl a host");
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Servers {

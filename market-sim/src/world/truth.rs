@@ -36,6 +36,9 @@ pub struct GroundTruth {
     pub listings: BTreeMap<(SiteId, i64), ListingId>,
     /// Actor by real name (lower case).
     pub identities: BTreeMap<String, ActorId>,
+    /// Onion market by the SHA-256 (hex) of the favicon or the TLS certificate it serves —
+    /// public: anyone can fetch them from the site.
+    pub fingerprints: BTreeMap<String, SiteId>,
     /// What happened, in order.
     pub chronicle: Vec<ChronicleEntry>,
     /// Every time an actor noticed an investigation (the lab charges the team whose account

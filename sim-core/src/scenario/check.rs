@@ -382,6 +382,20 @@ impl<'a> Checker<'a> {
                     SlipKind::HostingPanelFromHome(p) => {
                         self.provider(format!("cast[{i}].slips[{j}].kind.HostingPanelFromHome"), p.as_str());
                     }
+                    SlipKind::SharedFavicon { site, host } => {
+                        let path = format!("cast[{i}].slips[{j}].kind.SharedFavicon");
+                        self.operated_market(format!("{path}.site"), a, site);
+                        self.clearnet_host(format!("{path}.host"), host);
+                        if !self.s.sites.iter().any(|x| matches!(x.kind, SiteKind::Search)) {
+                            self.push(
+                                Problem::new(
+                                    path,
+                                    "no search engine knows the clearnet host's fingerprints: the scenario has no `Search` site",
+                                )
+                                .with_help("add a site of kind `Search`"),
+                            );
+                        }
+                    }
                 }
             }
             for (j, r) in a.reactions.iter().enumerate() {
@@ -602,6 +616,28 @@ impl<'a> Checker<'a> {
                 Problem::new(path, format!("actor `{}` does not operate the market `{site}`", actor.id))
                     .with_help(format!("set `operator: Some(\"{}\")` on the market `{site}`", actor.id)),
             );
+        }
+    }
+
+    /// Requires `host` to be a clearnet name `<label>.example` no service of the world has.
+    fn clearnet_host(&mut self, path: String, host: &str) {
+        let label = host.strip_suffix(".example").unwrap_or("");
+        let valid = !label.is_empty()
+            && label.len() <= 63
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !valid {
+            self.push(
+                Problem::new(path, format!("`{host}` is not a clearnet host name"))
+                    .with_help("write `<label>.example`: lower-case letters, digits and `-`"),
+            );
+            return;
+        }
+        let taken = self.s.sites.iter().map(|x| x.id.as_str()).chain(self.s.providers.iter().map(|p| p.id.as_str())).any(|id| id == label)
+            || host == "explorer.darkcoin.example";
+        if taken {
+            self.push(Problem::new(path, format!("`{host}` is already the name of a service of the world")));
         }
     }
 
@@ -887,6 +923,18 @@ impl<'a> Checker<'a> {
                         CaptureTarget::ServerStatus { site } | CaptureTarget::MarketNews { site } => {
                             let sites = names(&self.ix.sites);
                             self.require(format!("{base}.ServerStatus.site"), "site", site.as_str(), &sites, "sites");
+                        }
+                        CaptureTarget::FaviconSearch { site, engine } => {
+                            let sites = names(&self.ix.sites);
+                            self.require(format!("{base}.FaviconSearch.site"), "site", site.as_str(), &sites, "sites");
+                            if self.require(format!("{base}.FaviconSearch.engine"), "site", engine.as_str(), &sites, "sites")
+                                && !self.s.sites.iter().any(|x| &x.id == engine && matches!(x.kind, SiteKind::Search))
+                            {
+                                self.push(Problem::new(
+                                    format!("{base}.FaviconSearch.engine"),
+                                    format!("site `{engine}` is not a search engine (kind Search)"),
+                                ));
+                            }
                         }
                     }
                     defined.insert(label.as_str());

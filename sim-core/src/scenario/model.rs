@@ -781,6 +781,20 @@ pub enum SlipKind {
     /// hosting provider's login records (with `RentedBy(server IP → account)`). The home
     /// line's internet provider then reveals `IpSubscriber(home IP → identity)`.
     HostingPanelFromHome(ProviderId),
+    /// The operator runs a clearnet host (`host`, e.g. his consultancy's site) on the
+    /// market's rented server from the same web template: both serve the same favicon and
+    /// TLS certificate. The clearnet search engine crawls the host's fingerprints with its
+    /// public IP; a search by the hash of the favicon the onion site serves
+    /// (`/.well-known/fingerprints`) names the host and that IP. Reveals `HostedAt(site →
+    /// the server's real IP)`; carried by a capture of the search engine's
+    /// `/hosts?favicon=<sha256>` page (capture target `FaviconSearch`). The server must be
+    /// rented (`hosting` on the market) and the scenario must have a `Search` site.
+    SharedFavicon {
+        /// The onion market.
+        site: SiteId,
+        /// The clearnet host name (`<name>.example`).
+        host: String,
+    },
 }
 
 /// A reaction to something a team does: when the trigger is seen, the actor responds (each
@@ -1064,6 +1078,12 @@ pub enum RequestKind {
     UndercoverAuthorisation,
     /// Request through international cooperation.
     MutualLegalAssistance,
+    /// Search and seizure of a server abroad, asked through international cooperation
+    /// (mutual legal assistance, announced through the 24/7 contact point): the foreign
+    /// authorities execute it, and the image is ready for the team's forensic examiner
+    /// after the provider's response delay. A domestic `SearchWarrant` does not reach a
+    /// server abroad.
+    SearchAbroad,
 }
 
 /// Grounds a request must show.
@@ -1305,6 +1325,14 @@ pub enum CaptureTarget {
     MarketNews {
         /// The market.
         site: SiteId,
+    },
+    /// A clearnet search engine's hosts serving the favicon the market serves (its hash
+    /// read from the market's `/.well-known/fingerprints`): `/hosts?favicon=<sha256>`.
+    FaviconSearch {
+        /// The market.
+        site: SiteId,
+        /// The search engine (a `Search` site).
+        engine: SiteId,
     },
 }
 

@@ -157,6 +157,7 @@ pub fn describe_step(step: &SolutionStep) -> String {
                 CaptureTarget::ListingPhoto { site, handle } => format!("listing photo of {handle} on {site}"),
                 CaptureTarget::ServerStatus { site } => format!("server status page of {site}"),
                 CaptureTarget::MarketNews { site } => format!("news page of {site}"),
+                CaptureTarget::FaviconSearch { site, engine } => format!("hosts on {engine} serving the favicon of {site}"),
             };
             format!("capture {label}: {what}")
         }
@@ -867,6 +868,7 @@ impl<'a> Model<'a> {
                     let base = match target {
                         CaptureTarget::ServerStatus { site } => format!("status-{site}"),
                         CaptureTarget::MarketNews { site } => format!("news-{site}"),
+                        CaptureTarget::FaviconSearch { site, .. } => format!("favicon-{site}"),
                         _ => "page".into(),
                     };
                     evidence = EvidenceLabel(fresh(&mut labels, base));
@@ -874,7 +876,10 @@ impl<'a> Model<'a> {
                 }
                 (Kind::Request { kind, provider, max_hops, foreign }, Some(r)) => {
                     let cited = self.cited(&st, act, *max_hops, &revealer);
-                    let (order, answer) = if *kind == RequestKind::SearchWarrant { ("warrant", "image") } else { ("order", "records") };
+                    let (order, answer) = match kind {
+                        RequestKind::SearchWarrant | RequestKind::SearchAbroad => ("warrant", "image"),
+                        _ => ("order", "records"),
+                    };
                     let label = RequestLabel(fresh(&mut labels, format!("{order}-{provider}")));
                     evidence = EvidenceLabel(fresh(&mut labels, format!("{answer}-{provider}")));
                     steps.push(SolutionStep::Request {
@@ -1226,7 +1231,9 @@ impl<'a> Model<'a> {
             (FactKind::LoggedInFrom, Entity::Email(e), _) => {
                 find(&|actor, k| actor.identity.email.trim().eq_ignore_ascii_case(e) && matches!(k, SlipKind::MailboxFromHome(_)))
             }
-            (FactKind::HostedAt, Entity::Site(site), _) => find(&|_, k| matches!(k, SlipKind::StatusPageLeak(x) if x == site)),
+            (FactKind::HostedAt, Entity::Site(site), _) => {
+                find(&|_, k| matches!(k, SlipKind::StatusPageLeak(x) | SlipKind::SharedFavicon { site: x, .. } if x == site))
+            }
             (FactKind::LoggedInFrom, Entity::Account(p, _), _) => find(&|_, k| matches!(k, SlipKind::HostingPanelFromHome(x) if x == p)),
             _ => None,
         }
@@ -1322,7 +1329,9 @@ impl<'a> Model<'a> {
                 }
                 carried.first().map(|f| self.why(f, closure))
             }
-            SlipKind::StatusPageLeak(_) | SlipKind::HostingPanelFromHome(_) => self.unused_server_slip(&slip.kind, closure, cfs),
+            SlipKind::StatusPageLeak(_) | SlipKind::HostingPanelFromHome(_) | SlipKind::SharedFavicon { .. } => {
+                self.unused_server_slip(&slip.kind, closure, cfs)
+            }
         }
     }
 }

@@ -62,6 +62,7 @@ fn request_kind_key(k: RequestKind) -> &'static str {
         RequestKind::SearchWarrant => "legal.kind.warrant",
         RequestKind::UndercoverAuthorisation => "legal.kind.undercover",
         RequestKind::MutualLegalAssistance => "legal.kind.mla",
+        RequestKind::SearchAbroad => "legal.kind.search-abroad",
     }
 }
 

@@ -3,14 +3,19 @@
 //!
 //! - **Capture `/server-status`** of a market whose operator left it open (a
 //!   `StatusPageLeak` slip): reveals `HostedAt(site → server IP)`; the IP is citable (`IpIn`).
+//! - **Capture the search engine's hosts by favicon** where the operator runs a clearnet
+//!   host from the market's template on its machine (a `SharedFavicon` slip and a `Search`
+//!   site): the same fact and citable IP as the status page, by another path.
 //! - **Capture the news** of a market whose operator announces: each post names its author,
 //!   revealing `Operates(operator persona → site)`.
 //! - **A legal request to the hosting provider** for a server IP (a production order, or
 //!   mutual legal assistance abroad): reveals `RentedBy(server IP → account)` and the
 //!   account's panel logins (`LoggedInFrom`, true only from home: a `HostingPanelFromHome`
 //!   slip); the first login IP is citable next, for an internet provider.
-//! - **A search warrant** for a server IP at its hosting provider: once granted (after the
-//!   rule's `ruling_delay`) the forensic examiner images the server at once. The image reveals
+//! - **A search warrant** for a server IP at its hosting provider — for a server abroad, a
+//!   `SearchAbroad` request through international cooperation instead, executed by the
+//!   foreign authorities after the provider's response delay: once granted (after the
+//!   rule's `ruling_delay`) the forensic examiner images the server. The image reveals
 //!   every shop's payout address and listings and the operator's account, and makes each
 //!   vendor's payout address citable (`SeizedPayout`). The grant and the image are two
 //!   lawful steps.
@@ -49,6 +54,13 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
             let reveals = ix(&|f: &Fact| f.kind == FactKind::HostedAt && f.subject == here);
             let ip_in = addr_ix.get(&server_ip(&site.id)).copied();
             acts.push(page(CaptureTarget::ServerStatus { site: site.id.clone() }, reveals, ip_in));
+        }
+        let shares = op.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::SharedFavicon { site: x, .. } if x == &site.id));
+        let engine = s.sites.iter().find(|x| matches!(x.kind, SiteKind::Search));
+        if let (true, Some(_), Some(engine)) = (shares, &m.hosting, engine) {
+            let reveals = ix(&|f: &Fact| f.kind == FactKind::HostedAt && f.subject == here);
+            let ip_in = addr_ix.get(&server_ip(&site.id)).copied();
+            acts.push(page(CaptureTarget::FaviconSearch { site: site.id.clone(), engine: engine.id.clone() }, reveals, ip_in));
         }
         let announces = op.script.iter().any(|st| matches!(st.action, Action::Announce { .. }));
         if announces {
@@ -99,12 +111,16 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
                 });
             }
         }
-        let Some(rule) = matching_rule(&s.legal.rules, RequestKind::SearchWarrant, p.kind) else { continue };
+        // A server abroad is searched by the foreign authorities on request: the image is
+        // ready after the provider's response delay too.
+        let search = if foreign { RequestKind::SearchAbroad } else { RequestKind::SearchWarrant };
+        let Some(rule) = matching_rule(&s.legal.rules, search, p.kind) else { continue };
+        let delay = if foreign { SimDuration(rule.ruling_delay.0.saturating_add(p.response_delay.0)) } else { rule.ruling_delay };
         for (site, _) in &hosted {
             let Some(&target) = addr_ix.get(&server_ip(&site.id)) else { continue };
             let (reveals, payouts) = image(s, site, facts, addr_ix);
             acts.push(Act {
-                kind: Kind::Request { kind: RequestKind::SearchWarrant, provider: p.id.clone(), max_hops: hops(rule), foreign },
+                kind: Kind::Request { kind: search, provider: p.id.clone(), max_hops: hops(rule), foreign },
                 needs: Some(target),
                 reveals,
                 first_in: None,
@@ -115,7 +131,7 @@ pub(super) fn server_acts(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entit
                 place_in: None,
                 expires: None,
                 lawful: 2,
-                delay: rule.ruling_delay,
+                delay,
             });
         }
     }
@@ -169,7 +185,7 @@ impl Model<'_> {
         };
         Some(match (&f.kind, &f.subject, &f.object) {
             (FactKind::HostedAt, Entity::Site(site), _) => format!(
-                "the market `{site}` shows nothing of its real address: its operator left no `StatusPageLeak(\"{site}\")` slip, and no other lawful action reveals where the server is"
+                "the market `{site}` shows nothing of its real address: its operator left no `StatusPageLeak(\"{site}\")` slip and no `SharedFavicon` slip for it (with a `Search` site), and no other lawful action reveals where the server is"
             ),
             (FactKind::RentedBy, server, _) if !asked(None, server) => {
                 format!("{server} never appears in evidence a team can obtain, or no legal rule lets a team ask its hosting provider")
@@ -193,7 +209,7 @@ impl Model<'_> {
     /// Why a server slip's fact is of no use to any lawful path, if it is not.
     pub(super) fn unused_server_slip(&self, kind: &SlipKind, closure: &State, cfs: &FactSet) -> Option<String> {
         let carried: Vec<&Fact> = match kind {
-            SlipKind::StatusPageLeak(site) => {
+            SlipKind::StatusPageLeak(site) | SlipKind::SharedFavicon { site, .. } => {
                 self.truth.iter().filter(|f| f.kind == FactKind::HostedAt && f.subject == Entity::Site(site.clone())).collect()
             }
             SlipKind::HostingPanelFromHome(p) => self
@@ -205,7 +221,9 @@ impl Model<'_> {
         };
         let Some(first) = carried.first() else {
             return Some(match kind {
-                SlipKind::StatusPageLeak(site) => format!("the market `{site}` runs on no rented server (set `hosting` on the market)"),
+                SlipKind::StatusPageLeak(site) | SlipKind::SharedFavicon { site, .. } => {
+                    format!("the market `{site}` runs on no rented server (set `hosting` on the market)")
+                }
                 _ => "the operator rents no server from this provider (set `hosting` on the market)".into(),
             });
         };
