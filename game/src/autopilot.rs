@@ -212,8 +212,7 @@ async fn wait_for_answer(
 ) -> Result<Option<EvidenceId>, AutopilotError> {
     loop {
         let req = lab.requests(token).await?.into_iter().find(|r| r.id == id);
-use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, photo_place, tx_addresses};
-use crate::lab::{Lab, LabError, RequestDraft, RequestStatus, SeizureDraft, is_search};
+        let warrant = req.as_ref().is_some_and(|r| is_search(r.kind) || r.kind == RequestKind::Preservation);
         match req.map(|r| r.status) {
             Some(RequestStatus::Answered { evidence, reason }) => {
                 log.push(format!("{} {id} granted ({reason}); the provider's records arrived as {evidence}", world.clock().now()));

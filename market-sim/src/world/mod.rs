@@ -776,7 +776,7 @@ impl World {
         if state.vigil.absence().is_some() {
             return;
         }
-        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth };
+        let stage = Stage { scenario: &scenario, directory: &self.directory, truth: &self.truth, now };
         let mut lines = Vec::new();
         for notice in lookout::look(state, &stage, now).await {
             let t = &notice.tip_off;
