@@ -9,7 +9,10 @@
 //!   and the onion services' keys (the world's own, so `.onion` names match direct mode).
 //! - [`supervise`]: starting, watching and stopping the daemons; the bootstrap wait.
 //! - [`live`]: a world on the network: its onion services, arti as the parties' transport.
-//! - [`board`]: boards of a deployment fetch their routers' keys from the lab and run them.
+//! - [`deploy`]: the deployment file — which board carries the lab, which routers, which is a spare.
+//! - [`board`]: boards of a deployment fetch their routers' keys from the lab, run them and
+//!   report in; [`fleet`] is the lab's view of them (late, missing, moved), and [`hold`]
+//!   holds the world's clock while a board carrying routers is missing.
 //! - [`bench`]: `darklab net bench`, the measurements.
 //! - [`consensus`]: the live consensus read back as the instructors' network map.
 //!
@@ -19,6 +22,9 @@
 pub mod bench;
 pub mod board;
 pub mod consensus;
+pub mod deploy;
+pub mod fleet;
+pub mod hold;
 pub mod keys;
 pub mod live;
 pub mod plan;
