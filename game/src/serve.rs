@@ -142,6 +142,10 @@ impl Classroom {
             },
             None => None,
         };
+        if let Some(socks) = network.as_ref().filter(|n| n.arti_socks.is_none()).and_then(|n| n.tor.state().plan.socks_addr()) {
+            // Without arti (a classroom on boards), the parties go through the tor client.
+            world.network().set_onion_transport(market_sim::world::network::OnionTransport::Socks(socks));
+        }
         let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
         let roster = roster(&run_dir, teams)?;
         for (team, members) in &roster.teams {
@@ -159,10 +163,10 @@ impl Classroom {
         if let Some(fleet) = network.as_ref().and_then(|n| n.fleet.clone()) {
             // Boards: the console shows them; the clock is held while one is missing.
             router = router.merge(crate::net::board::instructor_router(fleet.clone(), roster.instructor.clone()));
-            let probe = network.as_ref().and_then(|n| n.arti_socks).map(|socks| crate::net::hold::Probe {
-                socks,
-                urls: onion_urls(network.as_ref()),
-            });
+            let probe = network
+                .as_ref()
+                .and_then(|n| n.arti_socks.or(n.tor.state().plan.socks_addr()))
+                .map(|socks| crate::net::hold::Probe { socks, urls: onion_urls(network.as_ref()) });
             tasks.push(tokio::spawn(crate::net::hold::hold_clock(fleet, pace.clone(), elapsed.clone(), probe, stop_rx.clone())));
         }
         let mut stop_api = stop_rx.clone();

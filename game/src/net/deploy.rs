@@ -113,7 +113,9 @@ impl Deployment {
     pub fn problems(&self, known_routers: &[String]) -> Vec<Problem> {
         let mut out = Vec::new();
         if self.boards.is_empty() {
-            out.push(Problem::new("boards", "no boards").with_help("list the lab's machine with `roles: [Lab, Services]`, then the boards"));
+            out.push(
+                Problem::new("boards", "no boards").with_help("list the lab's machine with `roles: [Lab, Services]`, then the boards"),
+            );
         }
         let labs: Vec<usize> = self.boards.iter().enumerate().filter(|(_, b)| b.roles.contains(&BoardRole::Lab)).map(|(i, _)| i).collect();
         if labs.is_empty() && !self.boards.is_empty() {
@@ -145,10 +147,19 @@ impl Deployment {
                 let at = format!("{at}.roles[{j}]");
                 match role {
                     BoardRole::Services | BoardRole::TeamWorlds(_) if !is_lab => out.push(
-                        Problem::new(at.clone(), "the world's services and team worlds run with the lab, whose state never depends on a board")
-                            .with_help(if lab_id.is_empty() { "add it to the lab's board".to_string() } else { format!("add it to board `{lab_id}`") }),
+                        Problem::new(
+                            at.clone(),
+                            "the world's services and team worlds run with the lab, whose state never depends on a board",
+                        )
+                        .with_help(if lab_id.is_empty() {
+                            "add it to the lab's board".to_string()
+                        } else {
+                            format!("add it to board `{lab_id}`")
+                        }),
                     ),
-                    BoardRole::TeamWorlds(0) => out.push(Problem::new(format!("{at}.TeamWorlds"), "zero team worlds").with_help("at least 1")),
+                    BoardRole::TeamWorlds(0) => {
+                        out.push(Problem::new(format!("{at}.TeamWorlds"), "zero team worlds").with_help("at least 1"))
+                    }
                     BoardRole::Routers(routers) => {
                         for (k, nick) in routers.iter().enumerate() {
                             let at = format!("{at}.Routers[{k}]");
@@ -174,7 +185,10 @@ impl Deployment {
             out.push(Problem::new("heartbeat.every", "boards must report in at least every few seconds; 0 is not an interval"));
         }
         if h.late <= h.every {
-            out.push(Problem::new("heartbeat.late", format!("late after {} s, but boards report every {} s", h.late, h.every)).with_help("make `late` at least twice `every`"));
+            out.push(
+                Problem::new("heartbeat.late", format!("late after {} s, but boards report every {} s", h.late, h.every))
+                    .with_help("make `late` at least twice `every`"),
+            );
         }
         if h.missing <= h.late {
             out.push(Problem::new("heartbeat.missing", format!("missing after {} s, before late ({} s)", h.missing, h.late)));
@@ -251,7 +265,11 @@ mod tests {
             ],
             "{err}"
         );
-        let typo = Deployment::parse("d.ron", "(boards: [(id: \"lab\", address: \"10.0.0.1\", roles: [Lab]), (id: \"b\", adress: \"10.0.0.2\")])", &[]);
+        let typo = Deployment::parse(
+            "d.ron",
+            "(boards: [(id: \"lab\", address: \"10.0.0.1\", roles: [Lab]), (id: \"b\", adress: \"10.0.0.2\")])",
+            &[],
+        );
         let first = typo.unwrap_err().iter().next().map(|d| d.headline()).unwrap();
         assert!(first.starts_with("d.ron:1:64: error: boards[1]"), "{first}");
         let no_lab = Deployment::parse("d.ron", "(boards: [(id: \"b\", address: \"10.0.0.2\")])", &[]).unwrap_err();
@@ -261,7 +279,10 @@ mod tests {
     #[test]
     fn the_board_unit_runs_this_board() {
         let unit = board_unit(Path::new("/usr/local/bin/darklab"), "http://10.0.0.1:8099", "pi-2");
-        assert!(unit.contains("\nExecStart=/usr/local/bin/darklab board --lab http://10.0.0.1:8099 --id pi-2 --dir /var/lib/darklab-board\n"), "{unit}");
+        assert!(
+            unit.contains("\nExecStart=/usr/local/bin/darklab board --lab http://10.0.0.1:8099 --id pi-2 --dir /var/lib/darklab-board\n"),
+            "{unit}"
+        );
         assert!(unit.contains("Restart=always") && !unit.contains("{{"), "{unit}");
     }
 }

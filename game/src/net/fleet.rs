@@ -342,7 +342,11 @@ impl Fleet {
                 inner.generation += 1;
             }
             let generation = inner.generation;
-            inner.events.push(BoardEvent { at: utc(SystemTime::now()), board: board.to_string(), what: format!("{what} (generation {generation})") });
+            inner.events.push(BoardEvent {
+                at: utc(SystemTime::now()),
+                board: board.to_string(),
+                what: format!("{what} (generation {generation})"),
+            });
         }
         Ok(self.view())
     }

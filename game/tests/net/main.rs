@@ -406,9 +406,25 @@ fn until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>)
         if let Some(v) = check() {
             return v;
         }
-        assert!(std::time::Instant::now() < deadline, "{what}: not within {} s", timeout.as_secs());
+        assert!(std::time::Instant::now() < deadline, "{what}: not within {} s; lab log:\n{}", timeout.as_secs(), lab_log_tail());
         std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+thread_local! {
+    /// The running lab's log, for failure messages.
+    static LAB_LOG: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+fn lab_log_tail() -> String {
+    let dir = LAB_LOG.with(|l| l.borrow().as_ref().and_then(|p| p.parent().map(Path::to_path_buf))).unwrap_or_default();
+    let mut text = LAB_LOG.with(|l| l.borrow().as_ref().and_then(|p| std::fs::read_to_string(p).ok())).unwrap_or_default();
+    for log in ["data/careless-vendor-seed1/net/client/notice.log", "board2/onionhost/notice.log"] {
+        text.push_str(&format!("\n== {log}\n{}", std::fs::read_to_string(dir.join(log)).unwrap_or_default()));
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let wanted: Vec<&str> = lines.into_iter().filter(|l| !l.contains("mined block")).collect();
+    wanted[wanted.len().saturating_sub(60)..].join("\n")
 }
 
 /// A board of `GET /instructor/boards` by id.
@@ -449,6 +465,7 @@ fn a_board_cut_off_mid_exercise_rejoins_and_nothing_acknowledged_is_lost() {
     .unwrap();
     let data = dir.path().join("data");
     let lab_log = dir.path().join("lab.log");
+    LAB_LOG.with(|l| *l.borrow_mut() = Some(lab_log.clone()));
     let mut lab = Running(
         Command::new(env!("CARGO_BIN_EXE_darklab"))
             .current_dir(repo())
@@ -478,14 +495,23 @@ fn a_board_cut_off_mid_exercise_rejoins_and_nothing_acknowledged_is_lost() {
     assert!(market.ends_with(".onion"), "{market}");
 
     // The exercise: captures over the onion service on board2, acknowledged by the lab.
-    let capture = |path: &str| http("POST", &format!("{api}/api/captures"), &team, Some(&serde_json::json!({"url": format!("{market}{path}")})));
+    let capture =
+        |path: &str| http("POST", &format!("{api}/api/captures"), &team, Some(&serde_json::json!({"url": format!("{market}{path}")})));
     let mut acknowledged: Vec<String> = Vec::new();
-    for path in ["/", "/api/listings"] {
-        let id = until(Duration::from_secs(240), "a capture over the onion network", || {
-            let (code, body) = capture(path);
-            (code == 201).then(|| body["id"].as_str().unwrap().to_string())
-        });
-        acknowledged.push(id);
+    let captured = |what: &str| {
+        let mut last = (0, serde_json::Value::Null);
+        let deadline = std::time::Instant::now() + Duration::from_secs(240);
+        loop {
+            last = capture("/");
+            if let Some(id) = last.1["id"].as_str().filter(|_| last.0 == 201) {
+                return id.to_string();
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: not within 240 s: {last:?}\nlab log:\n{}", lab_log_tail());
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    };
+    for _ in 0..2 {
+        acknowledged.push(captured("a capture over the onion network"));
     }
     let boards_url = format!("{api}/instructor/boards");
     let (code, view) = http("GET", &boards_url, &instructor, None);
@@ -522,11 +548,7 @@ fn a_board_cut_off_mid_exercise_rejoins_and_nothing_acknowledged_is_lost() {
     });
     let events = http("GET", &boards_url, &instructor, None).1["events"].to_string();
     assert!(events.contains("missing") && events.contains("returned") && events.contains("held"), "{events}");
-    let id = until(Duration::from_secs(240), "a new capture after board2 returned", || {
-        let (code, body) = capture("/");
-        (code == 201).then(|| body["id"].as_str().unwrap().to_string())
-    });
-    acknowledged.push(id);
+    acknowledged.push(captured("a new capture after board2 returned"));
 
     // Nothing acknowledged is lost: every capture is in the team's evidence and ledger.
     let (code, evidence) = http("GET", &format!("{api}/api/evidence"), &team, None);
