@@ -376,6 +376,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // pretends a heartbeat was long ago
     fn boards_report_in_and_rejoin_after_being_missing() {
         let f = fleet();
         assert_eq!(f.down(), ["b1", "b2"], "not heard from yet");
