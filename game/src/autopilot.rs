@@ -15,7 +15,7 @@ use market_sim::world::{World, WorldError};
 
 use crate::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
 use crate::extract::{addresses_in_text, emails_in_text, ips_in_records, key_emails, tx_addresses};
-use crate::lab::{Lab, LabError, RequestDraft, RequestStatus};
+use crate::lab::{Lab, LabError, RequestDraft, RequestStatus, SeizureDraft};
 use crate::ledger::EvidenceId;
 use crate::prosecutor::Verdict;
 
@@ -50,6 +50,8 @@ pub enum AutopilotError {
 #[derive(Debug, Default)]
 pub struct Autopilot {
     labels: BTreeMap<EvidenceLabel, EvidenceId>,
+    /// The team's forensic examiner, who executes search warrants and examines images.
+    examiner: Option<String>,
     /// One line per action, for the demo's printout.
     pub log: Vec<String>,
     /// The verdict, once a case is filed.
@@ -60,6 +62,11 @@ impl Autopilot {
     /// A team that has done nothing yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A team whose forensic examiner (holding `token`) images and examines seized servers.
+    pub fn with_examiner(token: &str) -> Self {
+        Autopilot { examiner: Some(token.to_string()), ..Self::default() }
     }
 
     /// The ledger id of the evidence the solution labels `label`.
@@ -87,6 +94,7 @@ impl Autopilot {
     ) -> Result<(), AutopilotError> {
         let err = |message: String| AutopilotError::Step { step: n, message };
         let labels = &self.labels;
+        let examiner = self.examiner.as_deref().unwrap_or(token);
         match step {
             SolutionStep::Capture { label, target } => {
                 let url = match target {
@@ -94,12 +102,17 @@ impl Autopilot {
                         let base = lab.directory().sites.get(site).ok_or_else(|| err(format!("no site {site}")))?;
                         format!("{base}/api/vendors/{handle}")
                     }
+                    CaptureTarget::ServerStatus { site } | CaptureTarget::MarketNews { site } => {
+                        let base = lab.directory().sites.get(site).ok_or_else(|| err(format!("no site {site}")))?;
+                        let page = if matches!(target, CaptureTarget::ServerStatus { .. }) { "server-status" } else { "api/news" };
+                        format!("{base}/{page}")
+                    }
                     CaptureTarget::ExplorerAddress(a) => {
-                        let addr = address(lab, token, labels, a).await.map_err(err)?;
+                        let addr = address(lab, examiner, labels, a).await.map_err(err)?;
                         format!("{}/address/{addr}/txs", lab.directory().explorer)
                     }
                     CaptureTarget::ExplorerSpend(a) => {
-                        let addr = address(lab, token, labels, a).await.map_err(err)?;
+                        let addr = address(lab, examiner, labels, a).await.map_err(err)?;
                         let txid = spending_tx(lab, token, &addr).await?.ok_or_else(|| err(format!("nothing spends from {addr}")))?;
                         format!("{}/tx/{txid}", lab.directory().explorer)
                     }
@@ -109,7 +122,7 @@ impl Autopilot {
                 self.labels.insert(label.clone(), entry.id);
             }
             SolutionStep::Request { label, kind, provider, target, grounds, response } => {
-                let target = address(lab, token, labels, target).await.map_err(err)?;
+                let target = address(lab, examiner, labels, target).await.map_err(err)?;
                 let grounds = grounds
                     .iter()
                     .map(|g| labels.get(g).cloned().ok_or_else(|| err(format!("no evidence labelled {g}"))))
@@ -118,6 +131,14 @@ impl Autopilot {
                     lab.request(token, RequestDraft { kind: *kind, provider: provider.clone(), target: target.clone(), grounds }).await?;
                 self.log.push(format!("{} filed {} ({label}): {kind:?} to {provider} for {target}", world.clock().now(), req.id));
                 let evidence = wait_for_answer(lab, world, token, &req.id, n, &mut self.log).await?;
+                let evidence = match evidence {
+                    Some(e) => e,
+                    None => {
+                        let entry = lab.seize(examiner, SeizureDraft { request: req.id.clone() }).await?;
+                        self.log.push(format!("{} executed {} and imaged the server as {}", world.clock().now(), req.id, entry.id));
+                        entry.id
+                    }
+                };
                 self.labels.insert(response.clone(), evidence);
             }
             SolutionStep::File(case) => {
@@ -158,7 +179,8 @@ impl Autopilot {
     }
 }
 
-/// Lets simulated time pass (the world keeps living) until the request is answered.
+/// Lets simulated time pass (the world keeps living) until the request is answered: the
+/// provider's records, or none for a granted search warrant (the team executes it).
 async fn wait_for_answer(
     lab: &Lab,
     world: &mut World,
@@ -166,13 +188,18 @@ async fn wait_for_answer(
     id: &str,
     step: usize,
     log: &mut Vec<String>,
-) -> Result<EvidenceId, AutopilotError> {
+) -> Result<Option<EvidenceId>, AutopilotError> {
     loop {
-        let status = lab.requests(token).await?.into_iter().find(|r| r.id == id).map(|r| r.status);
-        match status {
+        let req = lab.requests(token).await?.into_iter().find(|r| r.id == id);
+        let warrant = req.as_ref().is_some_and(|r| r.kind == sim_core::scenario::RequestKind::SearchWarrant);
+        match req.map(|r| r.status) {
             Some(RequestStatus::Answered { evidence, reason }) => {
                 log.push(format!("{} {id} granted ({reason}); the provider's records arrived as {evidence}", world.clock().now()));
-                return Ok(evidence);
+                return Ok(Some(evidence));
+            }
+            Some(RequestStatus::Authorised { reason }) if warrant => {
+                log.push(format!("{} {id} granted ({reason})", world.clock().now()));
+                return Ok(None);
             }
             Some(RequestStatus::Refused { reason }) => return Err(AutopilotError::Refused { step, reason }),
             Some(RequestStatus::Authorised { .. }) => {
@@ -192,6 +219,14 @@ async fn wait_for_answer(
 /// Resolves an address reference (coin, e-mail or IP) from the autopilot's own evidence.
 async fn address(lab: &Lab, token: &str, labels: &BTreeMap<EvidenceLabel, EvidenceId>, a: &AddressRef) -> Result<String, String> {
     let (label, paid) = match a {
+        AddressRef::SeizedPayout { image, handle } => {
+            let id = labels.get(image).ok_or_else(|| format!("no evidence labelled {image}"))?;
+            let filter = BTreeMap::from([("handle".to_string(), handle.clone())]);
+            let view = lab.query_seized(token, id, "vendors", &filter).await.map_err(|e| e.to_string())?;
+            let col = view.columns.iter().position(|c| c == "payout_address");
+            let found = view.rows.first().and_then(|r| col.and_then(|c| r.get(c))).and_then(Value::as_str);
+            return found.map(str::to_string).ok_or_else(|| format!("{image} holds no vendor {handle}"));
+        }
         AddressRef::FirstIn(l) => (l, false),
         AddressRef::PaidIn(l) => (l, true),
         AddressRef::EmailIn(l) | AddressRef::IpIn(l) => {

@@ -49,6 +49,7 @@ pub struct DemoReport {
 
 /// The member token of the demo's autopilot team.
 const AUTOPILOT_TOKEN: &str = "autopilot-head-of-unit";
+const EXAMINER_TOKEN: &str = "autopilot-forensic-examiner";
 
 /// Fast-forwards the world, lets the autopilot investigate as one team, and scores it.
 /// Ledgers are written under `data_dir`.
@@ -74,8 +75,9 @@ async fn investigate(scenario: &Scenario, world: &mut World, data_dir: &Path) ->
     world.run_until(world.world_end()).await?;
     let lab = Lab::new(world)?;
     let head = Member { name: "Autopilot (head of unit)".into(), role: Role::HeadOfUnit, token: AUTOPILOT_TOKEN.into() };
-    lab.add_team("autopilot", vec![head], &Lab::team_dir(data_dir, "autopilot")).await?;
-    let mut team = Autopilot::new();
+    let examiner = Member { name: "Autopilot (forensic examiner)".into(), role: Role::ForensicExaminer, token: EXAMINER_TOKEN.into() };
+    lab.add_team("autopilot", vec![head, examiner], &Lab::team_dir(data_dir, "autopilot")).await?;
+    let mut team = Autopilot::with_examiner(EXAMINER_TOKEN);
     team.run(scenario, &lab, world, AUTOPILOT_TOKEN).await?;
     let verdict = team.verdict.ok_or(ExerciseError::NoCase)?;
     Ok((team.log, verdict))

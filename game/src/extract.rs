@@ -12,6 +12,8 @@ use sim_core::ids::{ProviderId, SiteId};
 
 use market_sim::world::truth::GroundTruth;
 
+mod server;
+
 /// Where an artifact came from, as far as extraction cares.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -21,20 +23,20 @@ pub enum Origin {
     Explorer,
     /// A provider's answer to legal process.
     Provider(ProviderId),
+    /// The image of a site's seized server (a SQLite database file).
+    Seized(SiteId),
     /// Anything else: reveals nothing.
     Other,
 }
 
 /// The facts `content` (from `origin`) reveals, in a stable order, true ones only.
 pub fn revealed_facts(origin: &Origin, content: &[u8], truth: &GroundTruth) -> Vec<Fact> {
-    let Ok(json) = serde_json::from_slice::<Value>(content) else {
-        return Vec::new();
-    };
-    let mut facts = match origin {
-        Origin::Site(site) => site_facts(site, &json, truth),
-        Origin::Explorer => chain_facts(&json),
-        Origin::Provider(p) => provider_facts(p, &json, truth),
-        Origin::Other => Vec::new(),
+    let mut facts = match (origin, serde_json::from_slice::<Value>(content)) {
+        (Origin::Seized(site), _) => server::image_facts(site, content, truth),
+        (Origin::Site(site), Ok(json)) => [site_facts(site, &json, truth), server::server_page_facts(site, &json, truth)].concat(),
+        (Origin::Explorer, Ok(json)) => chain_facts(&json),
+        (Origin::Provider(p), Ok(json)) => [provider_facts(p, &json, truth), server::hosting_facts(p, &json)].concat(),
+        _ => Vec::new(),
     };
     facts.retain(|f| truth.facts.contains(f));
     facts.sort();
@@ -66,6 +68,7 @@ fn site_facts(site: &SiteId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
     for l in json.get("listings").and_then(Value::as_array).into_iter().flatten() {
         if let Some(listing) = l.get("id").and_then(Value::as_i64).and_then(|id| truth.listings.get(&(site.clone(), id))) {
             facts.push(Fact::new(FactKind::Offers, who.clone(), Entity::Listing(listing.clone())));
+            facts.push(Fact::new(FactKind::ListedOn, Entity::Listing(listing.clone()), Entity::Site(site.clone())));
         }
     }
     for text in ["bio", "pgp_key"].iter().filter_map(|k| json.get(*k).and_then(Value::as_str)) {
@@ -169,12 +172,20 @@ fn provider_facts(provider: &ProviderId, json: &Value, truth: &GroundTruth) -> V
     facts
 }
 
-/// Every IP address a provider's records show, in order of appearance (mailbox and
-/// exchange logins, ISP leases); what a team can cite next.
+/// Every IP address a provider's records or a server's status page show, in order of
+/// appearance (the status page's real address; mailbox, exchange and hosting-panel logins;
+/// ISP leases); what a team can cite next.
 pub fn ips_in_records(json: &Value) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = json
+        .get("server_address")
+        .and_then(Value::as_str)
+        .filter(|ip| ip.trim().parse::<std::net::IpAddr>().is_ok())
+        .map(|ip| ip.trim().to_string())
+        .into_iter()
+        .collect();
     let accounts = json.get("accounts").and_then(Value::as_array).into_iter().flatten();
-    for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten().chain(accounts) {
+    let customers = json.get("customers").and_then(Value::as_array).into_iter().flatten();
+    for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten().chain(accounts).chain(customers) {
         for key in ["logins", "leases"] {
             for ip in sub.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("ip").and_then(Value::as_str)) {
                 if ip.trim().parse::<std::net::IpAddr>().is_ok() && !out.iter().any(|x| x == ip.trim()) {

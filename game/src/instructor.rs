@@ -1,6 +1,7 @@
 //! The instructor's API: the classroom's clock (pause, resume, compression), injects,
-//! hints, each team's progress, the end of the exercise and a team's timeline for the
-//! debrief. Gated by the instructor's own token; team tokens are refused.
+//! hints, each team's progress, the end of the exercise, a team's timeline for the
+//! debrief and, in tor mode, the onion network's map from its live consensus. Gated by the
+//! instructor's own token; team tokens are refused.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use serde_json::json;
 use sim_core::ids::HintId;
 
 use crate::lab::{Lab, LabError, TeamProgress};
+use crate::net::supervise::NetState;
 use crate::pace::{Pace, PaceView};
 
 /// What the instructor's routes share.
@@ -28,6 +30,8 @@ pub struct Console {
     pub token: String,
     /// Wall time elapsed since the classroom started (read at the edge).
     pub elapsed: Arc<dyn Fn() -> Duration + Send + Sync>,
+    /// The private Tor network, in tor mode.
+    pub network: Option<Arc<NetState>>,
 }
 
 /// The console's overview.
@@ -96,6 +100,7 @@ pub fn router(console: Console) -> Router {
         .route("/instructor/end", post(end))
         .route("/instructor/teams/{team}/timeline", get(timeline))
         .route("/instructor/teams/{team}/report", get(report))
+        .route("/instructor/network", get(network))
         .with_state(console)
 }
 
@@ -170,4 +175,21 @@ async fn report(State(c): State<Console>, headers: HeaderMap, Path(team): Path<S
         Some(page) => axum::response::Html(page).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"error": "that team has not submitted a case"}))).into_response(),
     })
+}
+
+/// The network map (relays with flags and bandwidth, onion services, the watchdog's
+/// recoveries) from the live consensus; 404 in direct mode, which has no relays to draw.
+async fn network(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if !authorised(&c, &headers) {
+        return denied();
+    }
+    let Some(state) = c.network.clone() else {
+        let error = "direct mode: no onion network to map (serve with --network tor)";
+        return (StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response();
+    };
+    match tokio::task::spawn_blocking(move || crate::net::consensus::network_map(&state)).await {
+        Ok(Ok(map)) => Json(map).into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": e.to_string()}))).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": e.to_string()}))).into_response(),
+    }
 }

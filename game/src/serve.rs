@@ -142,10 +142,6 @@ impl Classroom {
             },
             None => None,
         };
-        if let Some(socks) = network.as_ref().filter(|n| n.arti_socks.is_none()).and_then(|n| n.tor.state().plan.socks_addr()) {
-            // Without arti (a classroom on boards), the parties go through the tor client.
-            world.network().set_onion_transport(market_sim::world::network::OnionTransport::Socks(socks));
-        }
         let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
         let roster = roster(&run_dir, teams)?;
         for (team, members) in &roster.teams {
@@ -154,7 +150,13 @@ impl Classroom {
         let pace = Arc::new(Pace::new(world.clock().now(), scenario.meta.compression));
         let origin = std::time::Instant::now();
         let elapsed: Arc<dyn Fn() -> Duration + Send + Sync> = Arc::new(move || origin.elapsed());
-        let console = Console { lab: lab.clone(), pace: pace.clone(), token: roster.instructor.clone(), elapsed: elapsed.clone() };
+        let console = Console {
+            lab: lab.clone(),
+            pace: pace.clone(),
+            token: roster.instructor.clone(),
+            elapsed: elapsed.clone(),
+            network: network.as_ref().map(|n| Arc::new(n.tor.state().clone())),
+        };
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let lab_addr = listener.local_addr()?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -165,7 +167,7 @@ impl Classroom {
             router = router.merge(crate::net::board::instructor_router(fleet.clone(), roster.instructor.clone()));
             let probe = network
                 .as_ref()
-                .and_then(|n| n.arti_socks.or(n.tor.state().plan.socks_addr()))
+                .and_then(|n| n.arti_socks)
                 .map(|socks| crate::net::hold::Probe { socks, urls: onion_urls(network.as_ref()) });
             tasks.push(tokio::spawn(crate::net::hold::hold_clock(fleet, pace.clone(), elapsed.clone(), probe, stop_rx.clone())));
         }

@@ -114,6 +114,12 @@ pub enum FactKind {
     IpSubscriber,
     /// Site is served from a machine at an IP address.
     HostedAt,
+    /// Listing is offered on a site (a market): what ties a vendor's goods to the server.
+    ListedOn,
+    /// Server IP address is rented, by the hosting provider's records, by an account.
+    RentedBy,
+    /// Persona runs a site (the market's operator account).
+    Operates,
 }
 
 impl FactKind {
@@ -129,6 +135,9 @@ impl FactKind {
             FactKind::LoggedInFrom => "logged in from",
             FactKind::IpSubscriber => "was leased to",
             FactKind::HostedAt => "is hosted at",
+            FactKind::ListedOn => "is listed on",
+            FactKind::RentedBy => "is rented by",
+            FactKind::Operates => "operates",
         }
     }
 }

@@ -27,6 +27,7 @@ fn body_for(path: &str, market: &str) -> Option<Value> {
         "/api/captures" | "/api/browse" => Some(json!({"url": format!("{market}/api/listings")})),
         "/api/requests" => Some(json!({"kind": "ProductionOrder", "provider": "coinbay", "target": "bcrt1qexample", "grounds": ["E4"]})),
         "/api/case" => Some(json!({"suspects": []})),
+        "/api/seizures" => Some(json!({"request": "R1"})),
         _ => None,
     }
 }

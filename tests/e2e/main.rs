@@ -13,6 +13,7 @@ mod legal;
 mod mixing;
 mod report;
 mod scoreboard_browser;
+mod seizure;
 mod solver;
 mod support;
 mod verdict_tables;

@@ -60,3 +60,10 @@ async fn the_solvers_path_scores_full_marks_in_the_starter_template_and_its_vari
         replay(&variant(&s, k), 3).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solvers_path_scores_full_marks_in_the_market_takedown() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/market-takedown.ron");
+    let s = sim_core::scenario::load_file(&path).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    replay(&s, 4).await;
+}

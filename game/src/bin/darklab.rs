@@ -202,6 +202,21 @@ enum NetCommand {
         /// Market page fetches per mode for the latency comparison.
         #[arg(long, default_value_t = 20)]
         fetches: u32,
+        /// Seconds the network runs after the fetches before its memory is read.
+        #[arg(long, default_value_t = 40)]
+        settle: u64,
+        /// Also start the same network with tor's default settings (no GeoIP off, no arena
+        /// limits, no small-board torrc lines) and show its memory beside the tuned one's.
+        #[arg(long)]
+        untuned: bool,
+        /// Instead: this many consecutive cold bootstraps (fresh keys and world each), with
+        /// p50, p95 and maximum time to the first market page and the watchdog's recoveries.
+        #[arg(long)]
+        cold: Option<u32>,
+        /// With --cold: freeze this router (SIGSTOP) right after each launch, so the
+        /// watchdog's recovery runs for real.
+        #[arg(long, requires = "cold")]
+        freeze: Option<String>,
     },
 }
 
@@ -249,6 +264,8 @@ impl NetArgs {
             arti: self.arti,
             deployment,
             board_port: self.board_port,
+            footprint: game::net::torrc::Footprint::Tuned,
+            freeze: None,
         })
     }
 }
@@ -709,15 +726,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let teams = teams.or_else(|| deployment.as_ref().and_then(|d| d.team_worlds())).unwrap_or(1);
             let net = (network == "tor").then(|| game::net::live::LiveOptions {
-                dir: data.join(format!("{}-seed{seed}", s.meta.id)).join("net"),
-                subnet,
-                extra_relays: 0,
-                timeout: std::time::Duration::from_secs(240),
-                // On boards the parties use the lab's tor client: arti found no usable guard
-                // among the boards' relays in the fault test (docs/boards.md).
-                arti: deployment.is_none(),
+                arti: true,
                 deployment,
                 board_port,
+                ..game::net::live::LiveOptions::local(
+                    data.join(format!("{}-seed{seed}", s.meta.id)).join("net"),
+                    subnet,
+                    std::time::Duration::from_secs(240),
+                )
             });
             let rt = footprint.runtime().context("starting the async runtime")?;
             if challenge {
@@ -847,12 +863,23 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
             }
             anyhow::bail!("the supervisor (pid {}) did not stop within 10 s", state.supervisor_pid)
         }
-        NetCommand::Bench { file, net, relays, fetches } => {
+        NetCommand::Bench { file, net, relays, fetches, settle, untuned, cold, freeze } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
-            let Some(options) = net.options(&s) else { return Ok(ExitCode::FAILURE) };
-            let report = rt.block_on(game::net::bench::run(s, options, net.seed, relays, fetches))?;
+            let Some(mut options) = net.options(&s) else { return Ok(ExitCode::FAILURE) };
+            if let Some(runs) = cold {
+                options.freeze = freeze;
+                let mut each = |i: u32, run: &game::net::bench::ColdRun| {
+                    println!("{}", run.render(i));
+                    let _ = std::io::stdout().flush();
+                };
+                let runs = rt.block_on(game::net::bench::cold(s, options, net.seed, relays, runs, &mut each))?;
+                print!("{}", game::net::bench::render_cold(&runs));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let bench = game::net::bench::BenchOptions { relays, fetches, settle: std::time::Duration::from_secs(settle), untuned };
+            let report = rt.block_on(game::net::bench::run(s, options, net.seed, &bench))?;
             print!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
@@ -884,6 +911,9 @@ async fn net_up(s: Scenario, net: &NetArgs, options: game::net::live::LiveOption
         }
         if let Some(addr) = live.board_server {
             writeln!(out, "boards http://{addr}")?;
+        }
+        for recovery in live.tor.recoveries() {
+            writeln!(out, "recovery {recovery}")?;
         }
         for o in &live.tor.state().plan.onions {
             writeln!(out, "onion {} http://{}", o.site, o.host)?;

@@ -140,6 +140,14 @@ impl Lab {
                 provider.map(Origin::Provider).unwrap_or(Origin::Other)
             }
             (ArtifactKind::ProviderRecord, _) => return inadmissible(format!("{id}: provider record obtained without legal authority")),
+            (ArtifactKind::ForensicImage, Authority::Order { request, kind: sim_core::scenario::RequestKind::SearchWarrant }) => {
+                let granted = t.requests.iter().any(|r| &r.id == request && matches!(r.status, RequestStatus::Authorised { .. }));
+                match self.seized_site(t, request).filter(|_| granted) {
+                    Some(site) => Origin::Seized(site),
+                    None => return inadmissible(format!("{id}: server image without a granted search warrant")),
+                }
+            }
+            (ArtifactKind::ForensicImage, _) => return inadmissible(format!("{id}: server image taken without a search warrant")),
             _ => self.origin_of(&entry.source).unwrap_or(Origin::Other),
         };
         let Ok(content) = t.ledger.artifact(id) else {

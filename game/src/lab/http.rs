@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::openapi::{StatusBody, UrlBody};
-use super::{Lab, LabError, RequestDraft};
+use super::{Lab, LabError, RequestDraft, SeizureDraft};
 use crate::case::CaseFile;
 use crate::ledger::EvidenceId;
 
@@ -22,7 +22,9 @@ impl IntoResponse for LabError {
             LabError::Forbidden { .. } => StatusCode::FORBIDDEN,
             LabError::NotInWorld(_) => StatusCode::BAD_REQUEST,
             LabError::Fetch { .. } => StatusCode::BAD_GATEWAY,
-            LabError::UnknownEvidence(_) | LabError::UnknownProvider(_) => StatusCode::NOT_FOUND,
+            LabError::UnknownEvidence(_) | LabError::UnknownProvider(_) | LabError::UnknownRequest(_) => StatusCode::NOT_FOUND,
+            LabError::NoWarrant(_) => StatusCode::CONFLICT,
+            LabError::BadQuery(_) => StatusCode::BAD_REQUEST,
             LabError::CaseLocked | LabError::Ended => StatusCode::CONFLICT,
             LabError::UnknownHint(_) | LabError::UnknownTeam(_) => StatusCode::NOT_FOUND,
             LabError::Roster(_) => StatusCode::CONFLICT,
@@ -65,6 +67,9 @@ pub fn router(lab: Arc<Lab>) -> Router {
         .route("/api/announcements", get(announcements))
         .route("/api/hints", get(hints))
         .route("/api/hints/{id}", post(take_hint))
+        .route("/api/seizures", post(seize))
+        .route("/api/seized", get(seized))
+        .route("/api/seized/{id}/{table}", get(query_seized))
         // Requests are small JSON documents; anything larger is refused before parsing.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(lab)
@@ -158,4 +163,22 @@ async fn verdict_html(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result
         Some(page) => Ok(axum::response::Html(page).into_response()),
         None => Ok((StatusCode::NOT_FOUND, Json(json!({"error": "no case submitted yet"}))).into_response()),
     }
+}
+
+async fn seize(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(draft): Json<SeizureDraft>) -> Result<Response, LabError> {
+    let entry = lab.seize(token(&headers)?, draft).await?;
+    Ok((StatusCode::CREATED, Json(entry)).into_response())
+}
+
+async fn seized(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Response, LabError> {
+    Ok(Json(lab.seized(token(&headers)?).await?).into_response())
+}
+
+async fn query_seized(
+    State(lab): State<Arc<Lab>>,
+    headers: HeaderMap,
+    Path((id, table)): Path<(String, String)>,
+    Query(params): Query<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, LabError> {
+    Ok(Json(lab.query_seized(token(&headers)?, &EvidenceId(id), &table, &params).await?).into_response())
 }

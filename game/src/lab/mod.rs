@@ -12,11 +12,13 @@ mod filing;
 pub mod http;
 mod legal;
 pub mod openapi;
+mod seizure;
 
 pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
 pub use evidence::EvidenceDetail;
 pub use filing::{Dossier, Submission};
 pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query};
+pub use seizure::{SeizedSummary, SeizureDraft};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ use tokio::sync::Mutex;
 
 use market_sim::world::cast::Directory;
 use market_sim::world::network::Party;
+use market_sim::world::server::Servers;
 use market_sim::world::truth::SharedTruth;
 use market_sim::world::{ProviderDesk, World};
 
@@ -68,6 +71,15 @@ pub enum LabError {
     /// No such provider.
     #[error("no provider {0}")]
     UnknownProvider(String),
+    /// No such legal request in the team's records.
+    #[error("no request {0}")]
+    UnknownRequest(String),
+    /// A seizure without a granted search warrant for a server of the exercise.
+    #[error("no seizure: {0}")]
+    NoWarrant(String),
+    /// A query of a seized image the lab cannot run (unknown view or column, bad page).
+    #[error("bad query: {0}")]
+    BadQuery(String),
     /// The case was already submitted.
     #[error("the case has been submitted and is locked")]
     CaseLocked,
@@ -136,6 +148,8 @@ pub struct Lab {
     party: Party,
     directory: Directory,
     desks: BTreeMap<ProviderId, ProviderDesk>,
+    /// The markets' machines, for seizures.
+    servers: Servers,
     truth: SharedTruth,
     teams: Mutex<BTreeMap<String, Team>>,
     /// The instructor's own announcements.
@@ -177,6 +191,7 @@ impl Lab {
             party,
             directory: world.directory().clone(),
             desks: world.desks().clone(),
+            servers: world.servers().clone(),
             truth: world.truth().clone(),
             teams: Mutex::new(BTreeMap::new()),
             announcements: Mutex::new(Vec::new()),

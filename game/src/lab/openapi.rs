@@ -8,7 +8,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use super::{Announcement, EvidenceDetail, HintGiven, LegalRequest, RequestDraft};
+use super::{Announcement, EvidenceDetail, HintGiven, LegalRequest, RequestDraft, SeizedSummary, SeizureDraft};
 use crate::case::CaseFile;
 use crate::ledger::EvidenceEntry;
 use crate::prosecutor::Verdict;
@@ -22,6 +22,8 @@ pub enum Access {
     Member,
     /// Only a team's head of unit.
     Head,
+    /// Only a team's forensic examiners.
+    Examiner,
 }
 
 /// What travels in a request or response body.
@@ -234,6 +236,33 @@ pub const ENDPOINTS: &[Endpoint] = &[
         status: 200,
     },
     Endpoint {
+        method: "POST",
+        path: "/api/seizures",
+        summary: "Execute a granted search warrant: image the located server into the ledger",
+        access: Access::Examiner,
+        request: Body::Json(schema::<SeizureDraft>),
+        response: Body::Json(schema::<EvidenceEntry>),
+        status: 201,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/seized",
+        summary: "The team's seized server images and the views they can be examined through",
+        access: Access::Examiner,
+        request: Body::Empty,
+        response: Body::Json(schema::<Vec<SeizedSummary>>),
+        status: 200,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/seized/{id}/{table}",
+        summary: "One view of a seized image (users, vendors, listings, orders, messages, operator_logins, server_log), filtered by `column=value`, paged by `limit` and `offset`",
+        access: Access::Examiner,
+        request: Body::Empty,
+        response: Body::Json(schema::<serde_json::Value>),
+        status: 200,
+    },
+    Endpoint {
         method: "GET",
         path: "/api/verdict",
         summary: "The prosecutor's verdict once the case is submitted",
@@ -288,6 +317,9 @@ pub fn document() -> Value {
         }
         if e.access == Access::Head {
             responses.insert("403".into(), json!({"description": "only the head of unit may do this"}));
+        }
+        if e.access == Access::Examiner {
+            responses.insert("403".into(), json!({"description": "only a forensic examiner may do this"}));
         }
         op.insert("responses".into(), Value::Object(responses));
         let entry = paths.entry(e.path.to_string()).or_insert_with(|| json!({}));

@@ -69,6 +69,9 @@ pub enum ArtifactKind {
     ChainRecord,
     /// Records a provider handed over under legal process.
     ProviderRecord,
+    /// The image of a seized server (its database file, access log included), taken by
+    /// the team's forensic examiner under a search warrant.
+    ForensicImage,
 }
 
 /// The legal authority under which evidence was obtained.

@@ -1,12 +1,14 @@
 //! The instructors' network map, read from the live consensus an authority caches:
-//! relays with their flags and bandwidth, and the onion services the network hosts.
+//! relays with their flags and bandwidth, the onion services the network hosts, and what
+//! the bootstrap watchdog did.
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
 use super::NetError;
-use super::supervise::NetState;
+use super::supervise::{self, NetState};
+use super::watchdog::Recovery;
 
 /// One relay as the consensus lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +43,8 @@ pub struct NetworkMap {
     pub relays: Vec<RelayEntry>,
     /// Onion services.
     pub onion_services: Vec<OnionEntry>,
+    /// The bootstrap watchdog's recoveries (none when the network came up by itself).
+    pub recoveries: Vec<Recovery>,
 }
 
 /// Parses the relays of a consensus document (`r`, `s` and `w` lines).
@@ -89,6 +93,7 @@ pub fn network_map(state: &NetState) -> Result<NetworkMap, NetError> {
     let host = plan.routers.iter().find(|r| r.role == super::Role::OnionHost).map(|r| r.nick.clone()).unwrap_or_default();
     map.onion_services =
         plan.onions.iter().map(|o| OnionEntry { site: o.site.clone(), host: o.host.clone(), router: host.clone() }).collect();
+    map.recoveries = supervise::read_recoveries(&plan.dir);
     Ok(map)
 }
 
@@ -105,6 +110,7 @@ impl NetworkMap {
         for o in &self.onion_services {
             let _ = writeln!(out, "  {:<16} {} (on {})", o.site, o.host, o.router);
         }
+        let _ = writeln!(out, "bootstrap watchdog: {}", super::watchdog::summary(&self.recoveries));
         out
     }
 }

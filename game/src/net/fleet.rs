@@ -371,7 +371,8 @@ mod tests {
         )
         .unwrap();
         let plan = NetPlan::new(&Network::default(), Vec::new(), 9, 1, std::path::Path::new("/n"), Some(&d)).unwrap();
-        let state = NetState { supervisor_pid: 1, plan, identities: BTreeMap::new(), v3idents: BTreeMap::new() };
+        let state =
+            NetState { supervisor_pid: 1, plan, identities: BTreeMap::new(), v3idents: BTreeMap::new(), footprint: Default::default() };
         Fleet::new(d, state)
     }
 

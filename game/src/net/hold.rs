@@ -50,7 +50,7 @@ pub async fn hold_clock(
         if let Some(p) = &probe {
             let mut all = true;
             for url in &p.urls {
-                if let Err(e) = super::live::fetch_when_ready(p.socks, url, Duration::from_secs(5)).await {
+                if let Err(e) = super::live::fetch_when_ready(p.socks, url, Duration::from_secs(5), &|| {}).await {
                     tracing::debug!(error = %e, "onion service not back yet");
                     all = false;
                     break;

@@ -8,6 +8,8 @@
 //! - [`keys`]: authority keys (`tor-gencert`), relay fingerprints (`tor --list-fingerprint`)
 //!   and the onion services' keys (the world's own, so `.onion` names match direct mode).
 //! - [`supervise`]: starting, watching and stopping the daemons; the bootstrap wait.
+//! - [`watchdog`]: a router stuck below 100 % found in its log and recovered.
+//! - [`control`]: tor's control port (cookie authentication, `SIGNAL`).
 //! - [`live`]: a world on the network: its onion services, arti as the parties' transport.
 //! - [`deploy`]: the deployment file — which board carries the lab, which routers, which is a spare.
 //! - [`board`]: boards of a deployment fetch their routers' keys from the lab, run them and
@@ -22,6 +24,7 @@
 pub mod bench;
 pub mod board;
 pub mod consensus;
+pub mod control;
 pub mod deploy;
 pub mod fleet;
 pub mod hold;
@@ -30,6 +33,7 @@ pub mod live;
 pub mod plan;
 pub mod supervise;
 pub mod torrc;
+pub mod watchdog;
 
 use std::path::PathBuf;
 
@@ -58,7 +62,10 @@ pub enum NetError {
         addr: String,
     },
     /// A router did not finish bootstrapping in time.
-    #[error("router {router} did not bootstrap within {seconds} s (last: {progress}); its log ends:\n{log_tail}")]
+    #[error(
+        "router {router} did not bootstrap within {seconds} s (last: {progress}; watchdog recoveries: {recoveries}); \
+         its log ends:\n{log_tail}"
+    )]
     BootstrapTimeout {
         /// The router's nickname.
         router: String,
@@ -66,6 +73,8 @@ pub enum NetError {
         seconds: u64,
         /// Its last bootstrap line, if any.
         progress: String,
+        /// What the watchdog tried.
+        recoveries: String,
         /// The last lines of its log.
         log_tail: String,
     },

@@ -4,9 +4,11 @@
 //! die, even by SIGKILL), runs in its own process group (a terminal's Ctrl-C reaches us, and
 //! we stop them), and [`TorNetwork`]'s `Drop` kills and reaps every one of them.
 //!
-//! Bootstrapping a test network is flaky (FIELD-NOTES.md): a router whose progress stalls
-//! is restarted once; a router still not done at the deadline fails the start with its
-//! name and the tail of its log.
+//! Bootstrapping a test network is flaky (FIELD-NOTES.md): the [`Watchdog`] reads each
+//! router's log while it starts and recovers a stuck one (new votes, then a restart); each
+//! recovery is logged, kept in [`TorNetwork::recoveries`] and written to `watchdog.json`
+//! for `net status`. A router still not done at the deadline fails the start with its name,
+//! the recoveries tried and the tail of its log.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -17,13 +19,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys;
 use super::plan::{NetPlan, Role, Router};
-use super::torrc::{self, AuthorityInfo};
-use super::{NetError, find_program};
+use super::torrc::{self, AuthorityInfo, Footprint};
+use super::watchdog::{Action, Recovery, Watchdog};
+use super::{NetError, control, find_program, keys};
 
-/// How long a router may sit at the same bootstrap step before it is restarted (once).
-const STALL: Duration = Duration::from_secs(45);
+/// How long a router may sit at the same bootstrap step before the watchdog steps in: the
+/// first consensus takes one 20 s voting round and its distribution, and a busy machine or
+/// a slow board makes relays wait at 0 % for 40 s and more.
+const STALL: Duration = Duration::from_secs(60);
 
 /// What `darklab net status` and `net down` read: the plan and who supervises it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -36,6 +40,9 @@ pub struct NetState {
     pub identities: BTreeMap<String, (String, String)>,
     /// The authorities' v3 identities, by nickname.
     pub v3idents: BTreeMap<String, String>,
+    /// Tuned for small boards (the default) or tor's defaults (for measuring only).
+    #[serde(default)]
+    pub footprint: Footprint,
 }
 
 impl NetState {
@@ -65,18 +72,14 @@ pub fn log_tail(data_dir: &Path, n: usize) -> String {
     if tail.is_empty() { "  (empty log)".into() } else { tail.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n") }
 }
 
-/// A router's last bootstrap line and its percentage.
-pub fn bootstrap_progress(data_dir: &Path) -> (u32, String) {
-    let text = std::fs::read_to_string(data_dir.join("notice.log")).unwrap_or_default();
-    text.lines()
-        .rev()
-        .find_map(|l| {
-            let at = l.find("Bootstrapped ")?;
-            let rest = &l[at + "Bootstrapped ".len()..];
-            let pct = rest.split('%').next()?.trim().parse().ok()?;
-            Some((pct, rest.to_string()))
-        })
-        .unwrap_or((0, "no bootstrap line yet".into()))
+/// The watchdog's report file of a network folder.
+pub fn recoveries_path(dir: &Path) -> PathBuf {
+    dir.join("watchdog.json")
+}
+
+/// The recoveries the watchdog of the network in `dir` made (none when it made none).
+pub fn read_recoveries(dir: &Path) -> Vec<Recovery> {
+    std::fs::read(recoveries_path(dir)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
 }
 
 /// A running private network. Dropping it stops every daemon.
@@ -85,6 +88,7 @@ pub struct TorNetwork {
     tor: PathBuf,
     local: Vec<Router>,
     children: BTreeMap<String, Child>,
+    recoveries: Vec<Recovery>,
 }
 
 impl std::fmt::Debug for TorNetwork {
@@ -97,7 +101,7 @@ impl TorNetwork {
     /// Prepares keys and torrcs for `plan`, checks every address is free, starts all
     /// routers and waits until each has bootstrapped (at most `timeout`).
     pub fn start(plan: NetPlan, timeout: Duration) -> Result<TorNetwork, NetError> {
-        let state = Self::prepare(plan)?;
+        let state = Self::prepare(plan, Footprint::Tuned)?;
         let mut net = Self::launch(state, None)?;
         net.wait_bootstrapped(timeout)?;
         Ok(net)
@@ -105,7 +109,7 @@ impl TorNetwork {
 
     /// Makes every router's keys (authorities' with `tor-gencert`, relays' identities) and
     /// the onion services' keys, and writes the state file; starts nothing.
-    pub fn prepare(plan: NetPlan) -> Result<NetState, NetError> {
+    pub fn prepare(plan: NetPlan, footprint: Footprint) -> Result<NetState, NetError> {
         find_program("tor")?;
         find_program("tor-gencert")?;
         keys::private_dir(&plan.dir)?;
@@ -146,7 +150,7 @@ impl TorNetwork {
                 keys::onion_service_dir(&plan.data_dir(router).join("hs").join(&onion.site), onion.key_seed)?;
             }
         }
-        let state = NetState { supervisor_pid: std::process::id(), plan, identities, v3idents };
+        let state = NetState { supervisor_pid: std::process::id(), plan, identities, v3idents, footprint };
         state.write()?;
         Ok(state)
     }
@@ -181,9 +185,11 @@ impl TorNetwork {
         let fingerprints: BTreeMap<String, String> = state.identities.iter().map(|(n, (fp, _))| (n.clone(), fp.clone())).collect();
         let owner = std::process::id();
         for router in &local {
-            std::fs::write(plan.data_dir(router).join("torrc"), torrc::torrc(plan, router, &authorities, &fingerprints, owner))?;
+            let text = torrc::torrc(plan, router, &authorities, &fingerprints, owner, state.footprint);
+            std::fs::write(plan.data_dir(router).join("torrc"), text)?;
         }
-        let mut net = TorNetwork { state, tor, local: local.clone(), children: BTreeMap::new() };
+        let _ = std::fs::remove_file(recoveries_path(&plan.dir));
+        let mut net = TorNetwork { state, tor, local: local.clone(), children: BTreeMap::new(), recoveries: Vec::new() };
         for router in &local {
             net.spawn(router)?;
         }
@@ -197,25 +203,19 @@ impl TorNetwork {
         if log.exists() {
             std::fs::rename(&log, data.join("notice.log.1"))?;
         }
-        let child = Command::new(&self.tor)
-            .arg("-f")
-            .arg(data.join("torrc"))
-            .arg("--defaults-torrc")
-            .arg(self.state.plan.dir.join("empty"))
-            .env("MALLOC_ARENA_MAX", "2")
-            .env("MALLOC_MMAP_THRESHOLD_", "131072")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()?;
+        let mut command = Command::new(&self.tor);
+        command.arg("-f").arg(data.join("torrc")).arg("--defaults-torrc").arg(self.state.plan.dir.join("empty"));
+        for (key, value) in self.state.footprint.environment() {
+            command.env(key, value);
+        }
+        let child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0).spawn()?;
         tracing::debug!(router = %router.nick, pid = child.id(), "tor started");
         self.children.insert(router.nick.clone(), child);
         Ok(())
     }
 
-    /// Waits until every router started here logs "Bootstrapped 100%" (a stalled router is
-    /// restarted once), then checks tor serves each onion service under its world name.
+    /// Waits until every router started here logs "Bootstrapped 100%" (the watchdog
+    /// recovering stuck ones), then checks tor serves each onion service under its world name.
     pub fn wait_bootstrapped(&mut self, timeout: Duration) -> Result<(), NetError> {
         self.wait_all(timeout)?;
         for router in self.local.iter().filter(|r| r.role == Role::OnionHost) {
@@ -229,8 +229,7 @@ impl TorNetwork {
     #[allow(clippy::disallowed_methods)] // real tor runs on wall-clock time
     fn wait_all(&mut self, timeout: Duration) -> Result<(), NetError> {
         let start = std::time::Instant::now();
-        let mut seen: BTreeMap<String, (u32, std::time::Instant)> = BTreeMap::new();
-        let mut restarted: Vec<String> = Vec::new();
+        let mut watchdog = Watchdog::new(STALL);
         loop {
             let mut pending = None;
             let routers = self.local.clone();
@@ -245,31 +244,80 @@ impl TorNetwork {
                         log_tail: log_tail(&data, 15),
                     });
                 }
-                let (pct, line) = bootstrap_progress(&data);
-                if pct >= 100 {
+                let log = super::watchdog::read_log(&std::fs::read_to_string(data.join("notice.log")).unwrap_or_default());
+                if log.percent >= 100 {
                     continue;
                 }
-                let entry = seen.entry(router.nick.clone()).or_insert((pct, std::time::Instant::now()));
-                if entry.0 != pct {
-                    *entry = (pct, std::time::Instant::now());
-                } else if entry.1.elapsed() > STALL && !restarted.contains(&router.nick) {
-                    tracing::warn!(router = %router.nick, progress = %line, "bootstrap stalled; restarting the router");
-                    if let Some(mut child) = self.children.remove(&router.nick) {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                    }
-                    self.spawn(router)?;
-                    restarted.push(router.nick.clone());
-                    *entry = (0, std::time::Instant::now());
+                if let Some(recovery) = watchdog.observe(&router.nick, &log, start.elapsed()) {
+                    self.recover(router, &recovery)?;
                 }
-                pending.get_or_insert((router.nick.clone(), line, data));
+                pending.get_or_insert((router.nick.clone(), log.summary, data));
             }
             let Some((router, progress, data)) = pending else { return Ok(()) };
             if start.elapsed() > timeout {
-                return Err(NetError::BootstrapTimeout { router, seconds: timeout.as_secs(), progress, log_tail: log_tail(&data, 15) });
+                return Err(NetError::BootstrapTimeout {
+                    router,
+                    seconds: timeout.as_secs(),
+                    progress,
+                    recoveries: super::watchdog::summary(&self.recoveries),
+                    log_tail: log_tail(&data, 15),
+                });
             }
             std::thread::sleep(Duration::from_millis(500));
         }
+    }
+
+    /// Carries out one recovery and records it: new votes HUP every router here (a frozen
+    /// one cannot hold us: each control exchange has a deadline), a restart kills and
+    /// starts the stuck router.
+    fn recover(&mut self, stuck: &Router, recovery: &Recovery) -> Result<(), NetError> {
+        tracing::warn!(router = %stuck.nick, action = %recovery.action, reason = %recovery.reason, "bootstrap stuck; recovering");
+        match recovery.action {
+            Action::NewVotes => {
+                for router in &self.local {
+                    if let Err(e) = control::signal(router.control_addr(), &self.state.plan.data_dir(router), "HUP") {
+                        tracing::warn!(router = %router.nick, error = %e, "HUP through the control port failed");
+                    }
+                }
+            }
+            Action::Restart => {
+                if let Some(mut child) = self.children.remove(&stuck.nick) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                self.spawn(stuck)?;
+            }
+        }
+        self.recoveries.push(recovery.clone());
+        let json = serde_json::to_vec_pretty(&self.recoveries).map_err(|e| NetError::Plan(e.to_string()))?;
+        std::fs::write(recoveries_path(&self.state.plan.dir), json)?;
+        Ok(())
+    }
+
+    /// Makes this machine's SOCKS client forget the onion services it failed to reach:
+    /// `SIGNAL NEWNYM` purges tor's descriptor cache and its record of the directories it
+    /// already asked, which otherwise keeps it from asking again for 15 minutes — so a
+    /// lookup made before the service had published its descriptor is not final.
+    pub fn forget_onion_failures(&self) -> Result<(), NetError> {
+        let client =
+            self.local.iter().find(|r| r.role == Role::Client).ok_or_else(|| NetError::Plan("no client router runs here".into()))?;
+        control::signal(client.control_addr(), &self.state.plan.data_dir(client), "NEWNYM")
+    }
+
+    /// What the watchdog did while the network started.
+    pub fn recoveries(&self) -> &[Recovery] {
+        &self.recoveries
+    }
+
+    /// Stops router `nick` (SIGSTOP) without killing it: a fault injected by the bootstrap
+    /// benchmark so the watchdog's recovery runs for real.
+    pub fn freeze(&self, nick: &str) -> Result<(), NetError> {
+        let child = self.children.get(nick).ok_or_else(|| NetError::Plan(format!("no router {nick} runs here")))?;
+        let status = Command::new("kill").arg("-STOP").arg(child.id().to_string()).status()?;
+        if !status.success() {
+            return Err(NetError::Tool { program: "kill".into(), message: format!("kill -STOP {} failed", child.id()) });
+        }
+        Ok(())
     }
 
     /// The network's state (plan, identities).

@@ -1,11 +1,59 @@
 //! The torrc of each router, in `TestingTorNetwork` mode with fast voting (the settings
-//! Tor's test-network tool uses), and the memory tuning measured in FIELD-NOTES.md (no
-//! GeoIP databases).
+//! Tor's test-network tool uses), and the footprint tuning measured in FIELD-NOTES.md as
+//! code: no GeoIP databases, glibc arena limits in the daemons' environment, and settings
+//! for small boards (one CPU worker, few disk writes).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use serde::{Deserialize, Serialize};
+
 use super::plan::{NetPlan, Role, Router};
+
+/// Seconds between the authorities' votes (Tor's test-network tool uses 20).
+const VOTING_INTERVAL: u32 = 20;
+
+/// The onion-service time period, minutes. In `TestingTorNetwork` mode C tor makes it one
+/// shared-random protocol run (24 voting rounds) and ignores the consensus parameter; arti
+/// reads the `hsdir_interval` parameter (default a day), so the authorities publish the
+/// same length — without it arti computes other blinded keys and finds no descriptor.
+const HSDIR_INTERVAL_MINUTES: u32 = 24 * VOTING_INTERVAL / 60;
+
+/// How much memory the daemons may take.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Footprint {
+    /// Tuned for 1 GB boards (the default).
+    #[default]
+    Tuned,
+    /// Tor's and glibc's defaults: only for measuring what the tuning saves.
+    Untuned,
+}
+
+impl Footprint {
+    /// The daemons' environment: glibc keeps at most 2 malloc arenas (tor's worker threads
+    /// otherwise each leave one behind, full of freed consensus compression buffers) and
+    /// serves blocks of 128 KiB and more straight from mmap, so they go back when freed.
+    pub fn environment(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Footprint::Tuned => &[("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "131072")],
+            Footprint::Untuned => &[],
+        }
+    }
+
+    /// Torrc lines: the GeoIP databases (about 35 MB per process) replaced by an empty
+    /// file, one CPU worker thread, and fewer writes (boards run from SD cards).
+    fn torrc_lines(self, empty: &std::path::Path) -> Vec<String> {
+        match self {
+            Footprint::Tuned => vec![
+                format!("GeoIPFile {}", empty.display()),
+                format!("GeoIPv6File {}", empty.display()),
+                "NumCPUs 1".into(),
+                "AvoidDiskWrites 1".into(),
+            ],
+            Footprint::Untuned => Vec::new(),
+        }
+    }
+}
 
 /// What the torrcs need to know about an authority.
 #[derive(Clone, Debug)]
@@ -35,6 +83,7 @@ pub fn torrc(
     authorities: &[AuthorityInfo],
     fingerprints: &BTreeMap<String, String>,
     owner_pid: u32,
+    footprint: Footprint,
 ) -> String {
     let data = plan.data_dir(router);
     let empty = plan.dir.join("empty");
@@ -56,12 +105,17 @@ pub fn torrc(
     line(format!("__OwningControllerProcess {owner_pid}"));
     line(format!("ControlPort {}", router.control_addr()));
     line("CookieAuthentication 1".into());
-    line(format!("GeoIPFile {}", empty.display()));
-    line(format!("GeoIPv6File {}", empty.display()));
+    for tuning in footprint.torrc_lines(&empty) {
+        line(tuning);
+    }
     line("AssumeReachable 1".into());
     line("ClientUseIPv6 0".into());
     line("TestingMinExitFlagThreshold 0".into());
     line("PathsNeededToBuildCircuits 0.67".into());
+    // A fixed, generous circuit build timeout: tor otherwise learns a short one while the
+    // machine is idle and then discards every circuit once a board or a busy laptop slows.
+    line("LearnCircuitBuildTimeout 0".into());
+    line("CircuitBuildTimeout 30".into());
     for a in authorities {
         line(dir_authority_line(a));
     }
@@ -89,14 +143,15 @@ pub fn torrc(
         line("AuthoritativeDirectory 1".into());
         line("V3AuthoritativeDirectory 1".into());
         line("TestingAuthDirTimeToLearnReachability 0".into());
-        line("V3AuthVotingInterval 20".into());
+        line(format!("V3AuthVotingInterval {VOTING_INTERVAL}"));
         line("V3AuthVoteDelay 4".into());
         line("V3AuthDistDelay 4".into());
-        line("TestingV3AuthInitialVotingInterval 20".into());
+        line(format!("TestingV3AuthInitialVotingInterval {VOTING_INTERVAL}"));
         line("TestingV3AuthInitialVoteDelay 4".into());
         line("TestingV3AuthInitialDistDelay 4".into());
         line("TestingV3AuthVotingStartOffset 0".into());
         line("V3AuthNIntervalsValid 2".into());
+        line(format!("ConsensusParams hsdir_interval={HSDIR_INTERVAL_MINUTES}"));
         for (option, flag) in
             [("TestingDirAuthVoteGuard", "Guard"), ("TestingDirAuthVoteExit", "Exit"), ("TestingDirAuthVoteHSDir", "HSDir")]
         {
@@ -140,13 +195,26 @@ mod tests {
             fingerprint: "BB".into(),
         };
         let fps = BTreeMap::from([("relay1".to_string(), "F1".to_string())]);
-        let text = torrc(&plan, &plan.routers[0], &[auth], &fps, 7);
+        let text = torrc(&plan, &plan.routers[0], &[auth], &fps, 7, Footprint::Tuned);
         assert!(text.contains("TestingDirAuthVoteGuard $F1\n"), "{text}");
         assert!(text.contains("TestingDirAuthVoteHSDir $F1\n"));
         assert!(!text.contains("TestingDirAuthVoteExit"));
         assert!(text.contains("DirAuthority auth1 orport=5101 no-v2 v3ident=AA 127.9.0.1:7101 BB\n"), "{text}");
         assert!(text.contains("__OwningControllerProcess 7\n"));
+        assert!(text.contains("V3AuthVotingInterval 20\n") && text.contains("ConsensusParams hsdir_interval=8\n"), "{text}");
         let client = plan.routers.iter().find(|r| r.role == Role::Client).unwrap();
-        assert!(torrc(&plan, client, &[], &fps, 7).contains("SocksPort 127.9.0.5:9105\n"));
+        assert!(torrc(&plan, client, &[], &fps, 7, Footprint::Tuned).contains("SocksPort 127.9.0.5:9105\n"));
+    }
+
+    #[test]
+    fn the_tuned_footprint_turns_geoip_off_and_limits_arenas() {
+        let plan = NetPlan::new(&Network::default(), Vec::new(), 9, 0, Path::new("/n"), None).unwrap();
+        let relay = &plan.routers[0];
+        let tuned = torrc(&plan, relay, &[], &BTreeMap::new(), 7, Footprint::Tuned);
+        assert!(tuned.contains("GeoIPFile /n/empty\nGeoIPv6File /n/empty\nNumCPUs 1\n"), "{tuned}");
+        let untuned = torrc(&plan, relay, &[], &BTreeMap::new(), 7, Footprint::Untuned);
+        assert!(!untuned.contains("GeoIP") && !untuned.contains("NumCPUs"), "{untuned}");
+        assert!(Footprint::Tuned.environment().contains(&("MALLOC_ARENA_MAX", "2")));
+        assert!(Footprint::Untuned.environment().is_empty());
     }
 }

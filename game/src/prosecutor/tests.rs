@@ -63,6 +63,7 @@ fn scenario() -> Scenario {
             summary: String::new(),
             difficulty: Difficulty::Introductory,
             learning_goals: Vec::new(),
+            debrief: String::new(),
             start: SimTime(1_772_438_400),
             world_duration: SimDuration::days(3),
             time_budget: SimDuration::days(14),
@@ -73,7 +74,7 @@ fn scenario() -> Scenario {
         sites: vec![Site {
             id: "silk-lane".into(),
             name: "Silk Lane".into(),
-            kind: SiteKind::Market(MarketSite { operator: None, commission_bps: 500, min_confirmations: 1 }),
+            kind: SiteKind::Market(MarketSite { operator: None, commission_bps: 500, min_confirmations: 1, hosting: None }),
         }],
         coin: Coin {
             block_interval: SimDuration::minutes(10),

@@ -123,7 +123,7 @@ pub fn common_input(tx: &TxDto) -> Option<Suggestion> {
 
 /// Whether an amount looks chosen by a person (a multiple of 0.001 coin).
 fn round(value: u64) -> bool {
-    value % 100_000 == 0
+    value.is_multiple_of(100_000)
 }
 
 /// The change suggestion on a two-output, non-CoinJoin payment: an output paying back to
@@ -148,7 +148,10 @@ pub fn change_output(tx: &TxDto) -> Option<Suggestion> {
         verdict: Verdict::Open,
     };
     if let Some(i) = outs.iter().position(|o| inputs.iter().any(|a| a == o.0)) {
-        return Some(pick(i, "pays back to an input address"));
+        // Change back to the payer's own address links nothing new; with several inputs it
+        // still ties another input address to the change address.
+        let other = inputs.iter().find(|a| a.as_str() != outs[i].0)?;
+        return Some(Suggestion { addresses: vec![other.clone(), outs[i].0.to_string()], ..pick(i, "pays back to an input address") });
     }
     match (round(outs[0].1), round(outs[1].1)) {
         (true, false) => return Some(pick(1, "the other output is a round amount")),
@@ -314,7 +317,14 @@ pub(crate) mod tests {
     #[test]
     fn change_by_address_reuse_and_by_script_type() {
         let reuse = tx(3, &[("bcrt1a", 5_000_000)], vec![out("bcrt1x", 1_234_567, "v0_p2wpkh"), out("bcrt1a", 3_000_000, "v0_p2wpkh")]);
-        assert_eq!(change_output(&reuse).unwrap().addresses, vec!["bcrt1a", "bcrt1a"]);
+        // Change back to the only input's address ties no two addresses together.
+        assert!(change_output(&reuse).is_none());
+        let reuse2 = tx(
+            7,
+            &[("bcrt1a", 5_000_000), ("bcrt1b", 1_000_000)],
+            vec![out("bcrt1x", 1_234_567, "v0_p2wpkh"), out("bcrt1a", 4_000_000, "v0_p2wpkh")],
+        );
+        assert_eq!(change_output(&reuse2).unwrap().addresses, vec!["bcrt1b", "bcrt1a"]);
         let typed = tx(4, &[("bcrt1a", 5_000_000)], vec![out("bcrt1p", 1_234_567, "v1_p2tr"), out("bcrt1q", 3_765_433, "v0_p2wpkh")]);
         assert_eq!(change_output(&typed).unwrap().addresses, vec!["bcrt1a", "bcrt1q"]);
         let unclear = tx(5, &[("bcrt1a", 5_000_000)], vec![out("bcrt1p", 1_234_567, "v0_p2wpkh"), out("bcrt1q", 3_765_433, "v0_p2wpkh")]);

@@ -49,6 +49,7 @@ pub fn kind_key(kind: ArtifactKind) -> &'static str {
         ArtifactKind::PageCapture => "kind.page",
         ArtifactKind::ChainRecord => "kind.chain",
         ArtifactKind::ProviderRecord => "kind.provider",
+        ArtifactKind::ForensicImage => "kind.image",
     }
 }
 

@@ -139,8 +139,12 @@ fn acknowledged_evidence_survives_sigkill_of_the_lab() {
             let status: serde_json::Value = http.get(format!("{lab}/api/status")).send().await.unwrap().json().await.unwrap();
             let url = format!("{}/api/listings", status["sites"]["silk-lane"].as_str().unwrap());
             let mut tasks = Vec::new();
+            // Acknowledged so far this round: the kill waits for at least one, so a slow,
+            // loaded machine still tests a kill under load rather than an idle lab.
+            let acks_so_far = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
             for _ in 0..4 {
                 let (http, lab, head, url) = (http.clone(), lab.clone(), head.clone(), url.clone());
+                let acks_so_far = acks_so_far.clone();
                 tasks.push(tokio::spawn(async move {
                     let mut mine = Vec::new();
                     loop {
@@ -152,11 +156,18 @@ fn acknowledged_evidence_survives_sigkill_of_the_lab() {
                         }
                         let Ok(e) = r.json::<serde_json::Value>().await else { break };
                         mine.push((e["id"].as_str().unwrap().to_string(), e["content_hash"].as_str().unwrap().to_string()));
+                        acks_so_far.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                     mine
                 }));
             }
             tokio::time::sleep(run_for).await;
+            let first_ack = async {
+                while acks_so_far.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(60), first_ack).await;
             // SIGKILL while the clients are still capturing.
             served.child.kill().unwrap();
             let mut acks = Vec::new();

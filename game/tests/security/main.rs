@@ -72,6 +72,7 @@ fn routes(lab: &Arc<Lab>, world: &World) -> Router {
         pace: Arc::new(Pace::new(world.clock().now(), 60)),
         token: INSTRUCTOR.into(),
         elapsed: Arc::new(|| Duration::ZERO),
+        network: None,
     };
     game::lab::http::router(lab.clone()).merge(game::instructor::router(console))
 }

@@ -29,6 +29,7 @@ pub mod accounts;
 pub mod captcha;
 pub mod disputes;
 pub mod escrow;
+pub mod image;
 pub mod messages;
 pub mod operator;
 pub mod orders;

@@ -17,7 +17,7 @@
 //! - `GET /.well-known/tls-certificate` → `application/pkix-cert`
 //! - `GET /.well-known/fingerprints` → [`Fingerprints`] `{favicon_sha256, tls_certificate_sha256}`
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -155,42 +155,67 @@ fn certificate(rng: &mut SimRng) -> Vec<u8> {
     out
 }
 
+/// A server's status configuration shared with its routes, so a slip can be planted after
+/// the server is up — the market's real IP is only known once its machine is rented.
+#[derive(Clone, Debug)]
+pub struct StatusHandle(Arc<RwLock<StatusConfig>>);
+
+impl StatusHandle {
+    /// A handle over `config`.
+    pub fn new(config: StatusConfig) -> Self {
+        StatusHandle(Arc::new(RwLock::new(config)))
+    }
+    /// The configuration as it is now.
+    pub fn config(&self) -> StatusConfig {
+        self.0.read().map(|c| c.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+    /// Plants the open-status-page slip (and, with `sign_errors`, signed error pages) for
+    /// the machine at `ip`.
+    pub fn leak_real_ip(&self, ip: &str, sign_errors: bool) {
+        let mut c = self.0.write().unwrap_or_else(|e| e.into_inner());
+        c.real_ip = Some(ip.to_string());
+        c.error_signature = sign_errors;
+    }
+}
+
 #[derive(Clone)]
 struct StatusState {
-    config: Arc<StatusConfig>,
+    handle: StatusHandle,
     clock: SimClock,
 }
 
 /// `router` with the status routes added and, when planted, the error-page signature.
 /// (The routes have no fallback, so `router` keeps its own.)
 pub fn mount(router: Router, config: StatusConfig, clock: SimClock) -> Router {
-    let state = StatusState { config: Arc::new(config), clock };
+    mount_shared(router, StatusHandle::new(config), clock)
+}
+
+/// [`mount`] over a shared configuration: slips planted through `handle` later take effect
+/// at once.
+pub fn mount_shared(router: Router, handle: StatusHandle, clock: SimClock) -> Router {
+    let state = StatusState { handle, clock };
     let routes = Router::new()
         .route("/server-status", get(server_status))
         .route("/favicon.ico", get(favicon_ico))
         .route("/.well-known/tls-certificate", get(tls_certificate))
         .route("/.well-known/fingerprints", get(fingerprints))
         .with_state(state.clone());
-    let merged = router.merge(routes);
-    if state.config.error_signature && state.config.real_ip.is_some() {
-        merged.layer(axum::middleware::from_fn_with_state(state, sign_errors))
-    } else {
-        merged
-    }
+    router.merge(routes).layer(axum::middleware::from_fn_with_state(state, sign_errors))
 }
 
 async fn server_status(State(st): State<StatusState>, headers: HeaderMap) -> Result<Response, WebError> {
-    let Some(ip) = st.config.real_ip.clone() else {
+    let config = st.handle.config();
+    let Some(ip) = config.real_ip.clone() else {
         return Ok(forbidden(&headers));
     };
     let now = st.clock.now();
     let view = ServerStatus {
         server_address: ip,
-        server_name: st.config.server_name.clone(),
-        software: st.config.software.clone(),
+        server_name: config.server_name.clone(),
+        software: config.software.clone(),
         current_time: now.to_string(),
-        restart_time: st.config.started.to_string(),
-        uptime_secs: now.since(st.config.started).as_secs().max(0),
+        restart_time: config.started.to_string(),
+        uptime_secs: now.since(config.started).as_secs().max(0),
     };
     super::pages::page(&headers, "server_status.html", &view)
 }
@@ -204,31 +229,32 @@ fn forbidden(headers: &HeaderMap) -> Response {
 }
 
 async fn favicon_ico(State(st): State<StatusState>) -> Response {
-    ([(header::CONTENT_TYPE, "image/x-icon")], st.config.favicon.clone()).into_response()
+    ([(header::CONTENT_TYPE, "image/x-icon")], st.handle.config().favicon).into_response()
 }
 
 async fn tls_certificate(State(st): State<StatusState>) -> Response {
-    ([(header::CONTENT_TYPE, "application/pkix-cert")], st.config.tls_certificate.clone()).into_response()
+    ([(header::CONTENT_TYPE, "application/pkix-cert")], st.handle.config().tls_certificate).into_response()
 }
 
 async fn fingerprints(State(st): State<StatusState>) -> axum::Json<Fingerprints> {
-    axum::Json(st.config.fingerprints())
+    axum::Json(st.handle.config().fingerprints())
 }
 
-/// Replaces a `404` a browser would see with Apache's page, signed with the real IP.
+/// Replaces a `404` a browser would see with Apache's page, signed with the real IP, when
+/// that slip is planted.
 async fn sign_errors(State(st): State<StatusState>, req: Request, next: Next) -> Response {
     let json = wants_json(req.headers());
     let resp = next.run(req).await;
-    if json || resp.status() != StatusCode::NOT_FOUND {
+    let config = st.handle.config();
+    if json || resp.status() != StatusCode::NOT_FOUND || !config.error_signature {
         return resp;
     }
-    let ip = st.config.real_ip.clone().unwrap_or_default();
-    let view = serde_json::json!({ "software": st.config.software, "ip": ip });
+    let Some(ip) = config.real_ip.clone() else { return resp };
+    let view = serde_json::json!({ "software": config.software, "ip": ip });
     match render_error(&view) {
         Ok(html) => {
             let mut r = (StatusCode::NOT_FOUND, Html(html)).into_response();
-            r.headers_mut()
-                .insert(header::SERVER, HeaderValue::from_str(&st.config.software).unwrap_or(HeaderValue::from_static("Apache")));
+            r.headers_mut().insert(header::SERVER, HeaderValue::from_str(&config.software).unwrap_or(HeaderValue::from_static("Apache")));
             r
         }
         Err(_) => resp,

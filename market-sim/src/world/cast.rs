@@ -383,6 +383,7 @@ async fn list(state: &mut ActorState, stage: &Stage<'_>, persona: &PersonaId, l:
     let id = int_field(&answer, "id", "create listing")?;
     stage.truth.write().listings.insert((site.clone(), id), l.id.clone());
     stage.record(Fact::new(FactKind::Offers, Entity::Persona(persona.clone()), Entity::Listing(l.id.clone())));
+    stage.record(Fact::new(FactKind::ListedOn, Entity::Listing(l.id.clone()), Entity::Site(site.clone())));
     Ok(format!("{handle} listed \"{}\" at {}", l.title, l.price))
 }
 

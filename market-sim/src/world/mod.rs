@@ -16,6 +16,7 @@ pub mod onion;
 pub mod population;
 pub mod roles;
 pub mod scheduler;
+pub mod server;
 mod sites;
 pub mod tor_client;
 pub mod truth;
@@ -149,6 +150,8 @@ pub struct World {
     /// Search engines and the clearnet sites they crawl.
     clearnet: sites::Clearnet,
     desks: BTreeMap<ProviderId, ProviderDesk>,
+    /// The markets' machines (what a seizure images, and their status pages).
+    servers: server::Servers,
     truth: SharedTruth,
     actors: Vec<ActorState>,
     /// Scripted steps and crowd wake-ups still to come.
@@ -451,6 +454,7 @@ impl World {
         let mut records: BTreeMap<String, Box<dyn Records>> = BTreeMap::new();
         let mut desks = BTreeMap::new();
         let mut directory = Directory { explorer: explorer_url.clone(), ..Directory::default() };
+        let mut servers = server::Servers::default();
         for site in &scenario.sites {
             let SiteKind::Market(m) = &site.kind else { continue };
             let name = site.id.to_string();
@@ -477,7 +481,17 @@ impl World {
                     .map_err(|e| service_err(&name, e))?;
             let host = onion::onion_host(onion::site_key_seed(seed, site.id.as_str()));
             let label = if up.has("market") { name.clone() } else { "market".to_string() };
-            up.launch(&label, &host, true, market.router()).await?;
+            // The machine's status page, favicon and certificate; slips are planted on it
+            // once the operator has rented the machine.
+            let status = crate::web::status::StatusHandle::new(crate::web::status::StatusConfig::new(
+                &host,
+                start,
+                &mut rng::stream(seed, &format!("status:{}", site.id)),
+            ));
+            let router = crate::web::status::mount_shared(market.router(), status.clone(), clock.clone());
+            up.launch(&label, &host, true, router).await?;
+            servers.status.insert(site.id.clone(), status);
+            servers.markets.insert(site.id.clone(), market.clone());
             directory.sites.insert(site.id.clone(), format!("http://{host}"));
             records.insert(format!("site:{}", site.id), Box::new(market));
         }
@@ -589,6 +603,7 @@ impl World {
             crowd.push(part);
         }
         provision(&scenario, seed, &directory, &network, &actors, &truth).await;
+        server::rent_servers(&scenario, seed, &directory, &actors, &truth, &servers).await;
 
         Ok(World {
             next_block: start.plus(SimDuration::secs(interval)),
@@ -604,6 +619,7 @@ impl World {
             coordinators,
             clearnet,
             desks,
+            servers,
             truth,
             actors,
             agenda,
@@ -645,6 +661,10 @@ impl World {
     /// The providers' legal desks (lab only).
     pub fn desks(&self) -> &BTreeMap<ProviderId, ProviderDesk> {
         &self.desks
+    }
+    /// The markets' machines: what a seizure images (lab only).
+    pub fn servers(&self) -> &server::Servers {
+        &self.servers
     }
     /// Ground truth (lab only).
     pub fn truth(&self) -> &SharedTruth {

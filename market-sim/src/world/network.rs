@@ -97,12 +97,14 @@ impl DirectNetwork {
     /// services as `X-Forwarded-For` (direct mode's stand-in for a connection's source).
     fn client(&self, client_ip: Option<&str>) -> Result<reqwest::Client, NetworkError> {
         let mut builder = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).pool_max_idle_per_host(2);
-        // Consulted per request: `.onion` URLs go through the SOCKS proxy in tor mode only.
+        // Consulted per request: `.onion` URLs go through the bridge in tor mode only, as an
+        // HTTP forward proxy — reqwest 0.13 built without TLS cannot reach a SOCKS proxy
+        // (its plain connector refuses the proxy's socks5h:// scheme).
         let transport = self.onion_transport.clone();
         builder = builder.proxy(reqwest::Proxy::custom(move |url| {
             let onion = url.host_str().is_some_and(|h| h.ends_with(".onion"));
             match transport.read().map(|t| *t) {
-                Ok(OnionTransport::Socks(addr)) if onion => format!("socks5h://{addr}").parse::<reqwest::Url>().ok(),
+                Ok(OnionTransport::Socks(addr)) if onion => format!("http://{addr}").parse::<reqwest::Url>().ok(),
                 _ => None,
             }
         }));

@@ -1,7 +1,8 @@
 //! Tor mode's client: arti-client configured for DarkLab's private Tor network (its
 //! authorities' v3 identities, each authority as a fallback cache, local addresses
-//! allowed), and a small SOCKS5 bridge on loopback so every party's ordinary HTTP client
-//! reaches onion services through arti ([`super::network::OnionTransport::Socks`]).
+//! allowed), and a small bridge on loopback — SOCKS5 for curl and browsers, a plain-HTTP
+//! forward proxy for the parties' reqwest clients — so every party reaches onion services
+//! through arti ([`super::network::OnionTransport::Socks`]).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -79,8 +80,9 @@ pub async fn bootstrap(net: &PrivateNetwork, dir: &Path) -> Result<ArtiClient, T
     TorClient::create_bootstrapped(config).await.map_err(|e| TorClientError::Bootstrap(format!("{e:#}")))
 }
 
-/// Serves SOCKS5 (CONNECT by host name, no authentication) on `listen`, each stream
-/// opened through `client`; returns the bound address and the serving task.
+/// Serves SOCKS5 (CONNECT by host name, no authentication) and plain-HTTP forward proxying
+/// (`GET http://host/… HTTP/1.1`) on `listen`, each stream opened through `client`; returns
+/// the bound address and the serving task.
 pub async fn socks_bridge(client: ArtiClient, listen: SocketAddr) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), TorClientError> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
@@ -98,15 +100,55 @@ pub async fn socks_bridge(client: ArtiClient, listen: SocketAddr) -> Result<(Soc
     Ok((addr, task))
 }
 
-/// One SOCKS5 session: greeting, a CONNECT request, then bytes both ways.
+/// The longest request line a forward-proxied HTTP request may have.
+const MAX_REQUEST_LINE: usize = 8 * 1024;
+
+/// One forward-proxied HTTP connection: the absolute URI of its first request line names
+/// the onion service; the bytes go on unchanged (servers accept absolute-form targets, and
+/// the client's pool keeps one connection per host).
+async fn http_session(mut socket: TcpStream, first: u8, client: &ArtiClient) -> std::io::Result<()> {
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let mut head = vec![first];
+    while !head.ends_with(b"\r\n") {
+        if head.len() > MAX_REQUEST_LINE {
+            return Err(bad("request line too long"));
+        }
+        head.push(socket.read_u8().await?);
+    }
+    let line = std::str::from_utf8(&head).map_err(|_| bad("request line is not UTF-8"))?;
+    let target = line.split_whitespace().nth(1).ok_or_else(|| bad("no request target"))?;
+    let authority = target.strip_prefix("http://").and_then(|t| t.split('/').next()).ok_or_else(|| bad("not an http:// URI"))?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(|_| bad("bad port"))?),
+        None => (authority, 80),
+    };
+    let mut stream = connect(client, host, port).await?;
+    stream.write_all(&head).await?;
+    stream.flush().await?;
+    tokio::io::copy_bidirectional(&mut socket, &mut stream).await?;
+    Ok(())
+}
+
+/// A stream to `host:port` through arti (onion services allowed).
+async fn connect(client: &ArtiClient, host: &str, port: u16) -> std::io::Result<arti_client::DataStream> {
+    let mut prefs = StreamPrefs::new();
+    prefs.connect_to_onion_services(arti_client::config::BoolOrAuto::Explicit(true));
+    client
+        .connect_with_prefs((host, port), &prefs)
+        .await
+        .map_err(|e| std::io::Error::other(format!("arti could not reach {host}:{port}: {e}")))
+}
+
+/// One session: SOCKS5 (greeting, a CONNECT request, then bytes both ways), or a
+/// forward-proxied HTTP connection when the first byte is not SOCKS5's.
 async fn socks_session(mut socket: TcpStream, client: &ArtiClient) -> std::io::Result<()> {
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-    let mut head = [0u8; 2];
-    socket.read_exact(&mut head).await?;
-    if head[0] != 5 {
-        return Err(bad("not SOCKS5"));
+    let first = socket.read_u8().await?;
+    if first != 5 {
+        return http_session(socket, first, client).await;
     }
-    let mut methods = vec![0u8; usize::from(head[1])];
+    let n_methods = socket.read_u8().await?;
+    let mut methods = vec![0u8; usize::from(n_methods)];
     socket.read_exact(&mut methods).await?;
     if !methods.contains(&0) {
         socket.write_all(&[5, 0xff]).await?;
@@ -137,9 +179,7 @@ async fn socks_session(mut socket: TcpStream, client: &ArtiClient) -> std::io::R
         }
     };
     let port = socket.read_u16().await?;
-    let mut prefs = StreamPrefs::new();
-    prefs.connect_to_onion_services(arti_client::config::BoolOrAuto::Explicit(true));
-    match client.connect_with_prefs((host.as_str(), port), &prefs).await {
+    match connect(client, &host, port).await {
         Ok(mut stream) => {
             socket.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
             tokio::io::copy_bidirectional(&mut socket, &mut stream).await?;
@@ -147,7 +187,7 @@ async fn socks_session(mut socket: TcpStream, client: &ArtiClient) -> std::io::R
         }
         Err(e) => {
             socket.write_all(&[5, 4, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
-            Err(std::io::Error::other(format!("arti could not reach {host}:{port}: {e}")))
+            Err(e)
         }
     }
 }

@@ -265,6 +265,11 @@ impl<'a> Checker<'a> {
             {
                 self.require(format!("sites[{i}].kind.Market.operator"), "actor", op.as_str(), &actors, "cast");
             }
+            if let SiteKind::Market(m) = &site.kind
+                && let Some(h) = &m.hosting
+            {
+                self.hosting(i, m, h);
+            }
         }
     }
 
@@ -352,6 +357,10 @@ impl<'a> Checker<'a> {
                     SlipKind::MailboxFromHome(p) => {
                         self.provider(format!("cast[{i}].slips[{j}].kind.MailboxFromHome"), p.as_str());
                     }
+                    SlipKind::StatusPageLeak(site) => self.operated_market(format!("cast[{i}].slips[{j}].kind.StatusPageLeak"), a, site),
+                    SlipKind::HostingPanelFromHome(p) => {
+                        self.provider(format!("cast[{i}].slips[{j}].kind.HostingPanelFromHome"), p.as_str());
+                    }
                 }
             }
             for (j, r) in a.reactions.iter().enumerate() {
@@ -433,6 +442,41 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks that `p` is the actor's own persona on a market the actor operates.
+    /// A market's rented server: a hosting provider, an operator to rent it.
+    fn hosting(&mut self, i: usize, m: &MarketSite, h: &MarketHosting) {
+        let path = format!("sites[{i}].kind.Market.hosting.provider");
+        if self.provider(path.clone(), h.provider.as_str())
+            && self.s.providers.iter().any(|p| p.id == h.provider && p.kind != ProviderKind::Hosting)
+        {
+            self.push(Problem::new(path, format!("provider `{}` is not a hosting provider (kind Hosting)", h.provider)));
+        }
+        if m.operator.is_none() {
+            self.push(
+                Problem::new(
+                    format!("sites[{i}].kind.Market.hosting"),
+                    "a market's server is rented by its operator, and this market has none",
+                )
+                .with_help("set `operator: Some(\"<actor>\")` on the market"),
+            );
+        }
+    }
+
+    /// A slip about a market's server: the market must exist and be run by this actor.
+    fn operated_market(&mut self, path: String, actor: &Actor, site: &SiteId) {
+        let sites = names(&self.ix.sites);
+        if !self.require(path.clone(), "site", site.as_str(), &sites, "sites") {
+            return;
+        }
+        let runs =
+            self.s.sites.iter().any(|x| &x.id == site && matches!(&x.kind, SiteKind::Market(m) if m.operator.as_ref() == Some(&actor.id)));
+        if !runs {
+            self.push(
+                Problem::new(path, format!("actor `{}` does not operate the market `{site}`", actor.id))
+                    .with_help(format!("set `operator: Some(\"{}\")` on the market `{site}`", actor.id)),
+            );
+        }
+    }
+
     fn operator_persona(&mut self, path: String, actor: &Actor, p: &PersonaId) {
         self.own_persona(path.clone(), actor, p);
         let Some(persona) = actor.personas.iter().find(|x| x.id == *p) else { return };
@@ -676,6 +720,10 @@ impl<'a> Checker<'a> {
                         CaptureTarget::VendorProfile { site, handle } => self.vendor_profile(&base, site, handle),
                         CaptureTarget::ExplorerAddress(r) => self.address_ref(&format!("{base}.ExplorerAddress"), r, &defined, &all_labels),
                         CaptureTarget::ExplorerSpend(r) => self.address_ref(&format!("{base}.ExplorerSpend"), r, &defined, &all_labels),
+                        CaptureTarget::ServerStatus { site } | CaptureTarget::MarketNews { site } => {
+                            let sites = names(&self.ix.sites);
+                            self.require(format!("{base}.ServerStatus.site"), "site", site.as_str(), &sites, "sites");
+                        }
                     }
                     defined.insert(label.as_str());
                 }
@@ -726,6 +774,7 @@ impl<'a> Checker<'a> {
             AddressRef::PaidIn(l) => ("PaidIn", l),
             AddressRef::EmailIn(l) => ("EmailIn", l),
             AddressRef::IpIn(l) => ("IpIn", l),
+            AddressRef::SeizedPayout { image, .. } => ("SeizedPayout.image", image),
         };
         self.label_ref(format!("{base}.{variant}"), label.as_str(), defined, all);
     }

@@ -70,6 +70,10 @@ pub struct Meta {
     /// What trainees should learn.
     #[serde(default)]
     pub learning_goals: Vec<String>,
+    /// The instructor's debrief: what the case teaches, the lawful path and the mistakes to
+    /// discuss afterwards; printed by `darklab check`'s summary. Empty when absent.
+    #[serde(default)]
+    pub debrief: String,
     /// Simulated time at which the world starts (UTC), e.g. `"2026-03-02T08:00:00Z"`.
     pub start: SimTime,
     /// How long the cast's activity runs before the investigation starts in earnest.
@@ -235,6 +239,39 @@ pub struct MarketSite {
     /// Confirmations before an escrow payment counts.
     #[serde(default = "one")]
     pub min_confirmations: u32,
+    /// The server the operator rents for the market from a hosting provider, before the
+    /// story starts; none: the market's machine leaves no hosting records.
+    #[serde(default)]
+    pub hosting: Option<MarketHosting>,
+}
+
+/// The market's server as the operator rents it: through the hosting provider's public API
+/// (sign-up, panel login, rental with a payment), so its records are what the operator did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketHosting {
+    /// The hosting provider (a `Hosting` provider).
+    pub provider: ProviderId,
+    /// The operator's account name at the provider (3–32 characters of `[A-Za-z0-9_-]`).
+    pub username: String,
+    /// The name given for billing (often not the operator's own).
+    pub billing_name: String,
+    /// The contact e-mail given at sign-up.
+    pub billing_email: String,
+    /// How the rent is paid: `darkcoin`, `card`, `bank_transfer`, …
+    #[serde(default = "darkcoin")]
+    pub payment_method: String,
+    /// Monthly rent in the payment's smallest unit (darkcoin units for `darkcoin`, cents otherwise).
+    #[serde(default = "rent")]
+    pub monthly_rent: u64,
+}
+
+fn darkcoin() -> String {
+    "darkcoin".into()
+}
+
+fn rent() -> u64 {
+    2_000_000
 }
 
 fn one() -> u32 {
@@ -681,6 +718,16 @@ pub enum SlipKind {
     /// The home line's internet provider (`identity.isp`) then reveals
     /// `IpSubscriber(home IP → identity)`. Without it the mailbox is used over Tor.
     MailboxFromHome(ProviderId),
+    /// The operator leaves the market's Apache `/server-status` page open (and signs its
+    /// error pages): reveals `HostedAt(site → the server's real IP)`; carried by a capture
+    /// of `/server-status` on the onion site. The server must be rented (`hosting` on the
+    /// market); the hosting provider's records then lead on (`RentedBy`).
+    StatusPageLeak(SiteId),
+    /// The operator signs up to and logs in to the hosting provider's control panel from
+    /// home, without Tor: reveals `LoggedInFrom(hosting account → home IP)`; carried by the
+    /// hosting provider's login records (with `RentedBy(server IP → account)`). The home
+    /// line's internet provider then reveals `IpSubscriber(home IP → identity)`.
+    HostingPanelFromHome(ProviderId),
 }
 
 /// A reaction to something a team does (behaviour arrives with the cast issue).
@@ -1074,6 +1121,16 @@ pub enum CaptureTarget {
     ExplorerAddress(AddressRef),
     /// The explorer's page of the transaction that spends from an address.
     ExplorerSpend(AddressRef),
+    /// A market's `/server-status` page (open only where a `StatusPageLeak` slip left it so).
+    ServerStatus {
+        /// The market.
+        site: SiteId,
+    },
+    /// A market's news page: each post names its author, the operator's persona.
+    MarketNews {
+        /// The market.
+        site: SiteId,
+    },
 }
 
 /// An address (coin, e-mail or IP) a team has seen in earlier evidence.
@@ -1089,6 +1146,14 @@ pub enum AddressRef {
     EmailIn(EvidenceLabel),
     /// The first IP address the evidence shows (e.g. a login in a provider's records).
     IpIn(EvidenceLabel),
+    /// The payout address of a vendor in a seized server's image, read through the lab's
+    /// query of its `vendors` table.
+    SeizedPayout {
+        /// The image (the answer to a search warrant).
+        image: EvidenceLabel,
+        /// The vendor's handle on the seized market.
+        handle: String,
+    },
 }
 
 /// The case a team files.

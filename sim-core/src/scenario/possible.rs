@@ -73,6 +73,9 @@ pub fn possible_facts(s: &Scenario) -> FactSet {
             match &st.action {
                 Action::List { persona, listing } => {
                     facts.insert(Fact::new(FactKind::Offers, Entity::Persona(persona.clone()), Entity::Listing(listing.id.clone())));
+                    if let Some(p) = a.personas.iter().find(|p| &p.id == persona) {
+                        facts.insert(Fact::new(FactKind::ListedOn, Entity::Listing(listing.id.clone()), Entity::Site(p.site.clone())));
+                    }
                 }
                 Action::OpenShop { persona, .. } => {
                     facts.insert(Fact::new(FactKind::ControlsAddress, Entity::Persona(persona.clone()), payout(&a.id)));
@@ -104,7 +107,36 @@ pub fn possible_facts(s: &Scenario) -> FactSet {
         }
         identity_facts(s, a, &mut facts);
     }
+    hosting_facts(s, &mut facts);
     facts
+}
+
+/// The symbolic IP of the server a market's operator rents (`server:<site>`): the hosting
+/// provider assigns the real one at run time.
+pub fn server_ip(site: &crate::ids::SiteId) -> Entity {
+    Entity::Ip(format!("server:{site}"))
+}
+
+/// What renting a market's server makes true: the site is hosted at the server's IP, the
+/// hosting provider's records say which account rents it (and, with a
+/// `HostingPanelFromHome` slip, that the account's panel logins came from the operator's
+/// home line), and the operator's persona runs the site (what its database shows).
+fn hosting_facts(s: &Scenario, facts: &mut FactSet) {
+    for site in &s.sites {
+        let SiteKind::Market(m) = &site.kind else { continue };
+        let Some(op) = m.operator.as_ref().and_then(|op| s.cast.iter().find(|a| &a.id == op)) else { continue };
+        if let Some(p) = op.personas.iter().find(|p| p.site == site.id) {
+            facts.insert(Fact::new(FactKind::Operates, Entity::Persona(p.id.clone()), Entity::Site(site.id.clone())));
+        }
+        let Some(h) = &m.hosting else { continue };
+        let server = server_ip(&site.id);
+        let account = Entity::Account(h.provider.clone(), h.username.clone());
+        facts.insert(Fact::new(FactKind::HostedAt, Entity::Site(site.id.clone()), server.clone()));
+        facts.insert(Fact::new(FactKind::RentedBy, server, account.clone()));
+        if op.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::HostingPanelFromHome(p) if p == &h.provider)) {
+            facts.insert(Fact::new(FactKind::LoggedInFrom, account, Entity::Ip(op.identity.home_ip.trim().to_string())));
+        }
+    }
 }
 
 /// The mailbox of an actor's real e-mail address: the e-mail provider whose domain

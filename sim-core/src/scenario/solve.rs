@@ -129,6 +129,7 @@ pub fn describe_step(step: &SolutionStep) -> String {
         AddressRef::PaidIn(l) => format!("address paid in {l}"),
         AddressRef::EmailIn(l) => format!("e-mail address in {l}"),
         AddressRef::IpIn(l) => format!("IP address in {l}"),
+        AddressRef::SeizedPayout { image, handle } => format!("payout address of {handle} in the image {image}"),
     };
     match step {
         SolutionStep::Capture { label, target } => {
@@ -136,6 +137,8 @@ pub fn describe_step(step: &SolutionStep) -> String {
                 CaptureTarget::VendorProfile { site, handle } => format!("vendor profile {handle} on {site}"),
                 CaptureTarget::ExplorerAddress(a) => format!("explorer page of the {}", r(a)),
                 CaptureTarget::ExplorerSpend(a) => format!("transaction spending from the {}", r(a)),
+                CaptureTarget::ServerStatus { site } => format!("server status page of {site}"),
+                CaptureTarget::MarketNews { site } => format!("news page of {site}"),
             };
             format!("capture {label}: {what}")
         }
@@ -296,10 +299,21 @@ struct State {
 /// What an action is.
 #[derive(Clone, Debug)]
 enum Kind {
-    Profile { persona: PersonaId, site: crate::ids::SiteId, handle: String },
+    Profile {
+        persona: PersonaId,
+        site: crate::ids::SiteId,
+        handle: String,
+    },
     Address,
     Spend,
-    Request { kind: RequestKind, provider: ProviderId, max_hops: Option<u32>, foreign: bool },
+    Request {
+        kind: RequestKind,
+        provider: ProviderId,
+        max_hops: Option<u32>,
+        foreign: bool,
+    },
+    /// A capture of a market page that is not a vendor's: `/server-status` or the news.
+    Page(CaptureTarget),
 }
 
 /// One lawful action of a team.
@@ -318,6 +332,9 @@ struct Act {
     email_in: Option<usize>,
     /// The IP address that is first in its content (citable as `IpIn`).
     ip_in: Option<usize>,
+    /// Vendors' payout addresses a seized image holds, with the vendor's handle
+    /// (citable as `SeizedPayout`).
+    payouts: Vec<(usize, String)>,
     /// Lawful steps it counts for.
     lawful: u32,
     /// Simulated time it takes.
@@ -352,8 +369,8 @@ fn citable(e: &Entity) -> bool {
 
 impl Act {
     /// The targets it makes citable.
-    fn cites(&self) -> impl Iterator<Item = usize> {
-        self.first_in.into_iter().chain(self.paid_in).chain(self.email_in).chain(self.ip_in)
+    fn cites(&self) -> impl Iterator<Item = usize> + '_ {
+        self.first_in.into_iter().chain(self.paid_in).chain(self.email_in).chain(self.ip_in).chain(self.payouts.iter().map(|(a, _)| *a))
     }
 }
 
@@ -398,10 +415,11 @@ impl<'a> Model<'a> {
                 let leaks = a.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::AddressInProfile(x) if x == persona));
                 let keyed = a.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::EmailInPgpKey(x) if x == persona));
                 let reveals = ix(&|f: &Fact| {
-                    f.subject == who
-                        && (f.kind == FactKind::Offers
-                            || (leaks && f.kind == FactKind::ControlsAddress)
-                            || (keyed && f.kind == FactKind::UsesEmail))
+                    (f.kind == FactKind::ListedOn && truth.contains(&Fact::new(FactKind::Offers, who.clone(), f.subject.clone())))
+                        || f.subject == who
+                            && (f.kind == FactKind::Offers
+                                || (leaks && f.kind == FactKind::ControlsAddress)
+                                || (keyed && f.kind == FactKind::UsesEmail))
                 });
                 let shown = |kind: FactKind| {
                     reveals.iter().filter_map(|i| facts.get(*i)).filter(|f| f.kind == kind).find_map(|f| addr_ix.get(&f.object).copied())
@@ -415,6 +433,7 @@ impl<'a> Model<'a> {
                     paid_in: None,
                     email_in,
                     ip_in: None,
+                    payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
                 });
@@ -436,6 +455,7 @@ impl<'a> Model<'a> {
                     paid_in: None,
                     email_in: None,
                     ip_in: None,
+                    payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
                 });
@@ -451,6 +471,7 @@ impl<'a> Model<'a> {
                     paid_in,
                     email_in: None,
                     ip_in: None,
+                    payouts: Vec::new(),
                     lawful: 1,
                     delay: SimDuration(0),
                 });
@@ -491,12 +512,14 @@ impl<'a> Model<'a> {
                     paid_in: None,
                     email_in: None,
                     ip_in,
+                    payouts: Vec::new(),
                     lawful: 2,
                     delay,
                 });
             }
         }
         identity_requests(s, &facts, &addr_ix, &mut acts);
+        server::server_acts(s, &facts, &addr_ix, &mut acts);
 
         let mut reqs = Vec::new();
         let mut pairs: BTreeSet<(&ActorId, &PersonaId)> = BTreeSet::new();
@@ -740,6 +763,15 @@ impl<'a> Model<'a> {
                     evidence = EvidenceLabel(fresh(&mut labels, "spend".into()));
                     steps.push(SolutionStep::Capture { label: evidence.clone(), target: CaptureTarget::ExplorerSpend(r) });
                 }
+                (Kind::Page(target), _) => {
+                    let base = match target {
+                        CaptureTarget::ServerStatus { site } => format!("status-{site}"),
+                        CaptureTarget::MarketNews { site } => format!("news-{site}"),
+                        _ => "page".into(),
+                    };
+                    evidence = EvidenceLabel(fresh(&mut labels, base));
+                    steps.push(SolutionStep::Capture { label: evidence.clone(), target: target.clone() });
+                }
                 (Kind::Request { kind, provider, max_hops, foreign }, Some(r)) => {
                     let cited = match max_hops {
                         None => Vec::new(),
@@ -760,8 +792,9 @@ impl<'a> Model<'a> {
                             cited
                         }
                     };
-                    let label = RequestLabel(fresh(&mut labels, format!("order-{provider}")));
-                    evidence = EvidenceLabel(fresh(&mut labels, format!("records-{provider}")));
+                    let (order, answer) = if *kind == RequestKind::SearchWarrant { ("warrant", "image") } else { ("order", "records") };
+                    let label = RequestLabel(fresh(&mut labels, format!("{order}-{provider}")));
+                    evidence = EvidenceLabel(fresh(&mut labels, format!("{answer}-{provider}")));
                     steps.push(SolutionStep::Request {
                         label,
                         kind: *kind,
@@ -796,6 +829,9 @@ impl<'a> Model<'a> {
             }
             if let Some(a) = act.ip_in {
                 refs.entry(a).or_insert_with(|| AddressRef::IpIn(evidence.clone()));
+            }
+            for (a, handle) in &act.payouts {
+                refs.entry(*a).or_insert_with(|| AddressRef::SeizedPayout { image: evidence.clone(), handle: handle.clone() });
             }
             st = self.apply(&st, act);
         }
@@ -946,7 +982,7 @@ impl<'a> Model<'a> {
                     None => format!("the account is never paid into, so no address leads a legal request to `{p}`'s records of it"),
                 }
             }
-            _ => "no lawful action reveals it".into(),
+            _ => self.why_server(f, closure).unwrap_or_else(|| "no lawful action reveals it".into()),
         }
     }
 
@@ -1022,6 +1058,8 @@ impl<'a> Model<'a> {
             (FactKind::LoggedInFrom, Entity::Email(e), _) => {
                 find(&|actor, k| actor.identity.email.trim().eq_ignore_ascii_case(e) && matches!(k, SlipKind::MailboxFromHome(_)))
             }
+            (FactKind::HostedAt, Entity::Site(site), _) => find(&|_, k| matches!(k, SlipKind::StatusPageLeak(x) if x == site)),
+            (FactKind::LoggedInFrom, Entity::Account(p, _), _) => find(&|_, k| matches!(k, SlipKind::HostingPanelFromHome(x) if x == p)),
             _ => None,
         }
     }
@@ -1093,6 +1131,7 @@ impl<'a> Model<'a> {
                 }
                 carried.first().map(|f| self.why(f, closure))
             }
+            SlipKind::StatusPageLeak(_) | SlipKind::HostingPanelFromHome(_) => self.unused_server_slip(&slip.kind, closure, cfs),
         }
     }
 }
@@ -1149,6 +1188,7 @@ fn identity_requests(s: &Scenario, facts: &[Fact], addr_ix: &BTreeMap<Entity, us
                 paid_in: None,
                 email_in: None,
                 ip_in,
+                payouts: Vec::new(),
                 lawful: 2,
                 delay,
             });
@@ -1196,5 +1236,6 @@ fn estimate(captures: u32, requests: u32, foreign: u32, longest: usize, suspects
     DifficultyEstimate { level, score, reason }
 }
 
+mod server;
 #[cfg(test)]
 mod tests;

@@ -104,6 +104,12 @@ pub fn summary(s: &Scenario) -> String {
     for (i, why) in unreachable_rules(s) {
         let _ = writeln!(o, "  note: legal.rules[{i}] can never be granted: {why}");
     }
+    // The debrief's headline; the whole text is the instructor's, in `meta.debrief`.
+    if let Some(first) = m.debrief.trim().lines().next() {
+        let more = m.debrief.trim().lines().count() - 1;
+        let rest = if more > 0 { format!(" (+{more} line(s) in meta.debrief)") } else { String::new() };
+        let _ = writeln!(o, "  debrief         {}{rest}", first.trim());
+    }
     o
 }
 

@@ -1,0 +1,168 @@
+//! The market takedown (scenarios/market-takedown.ron) over HTTP: the open status page
+//! names the server's real IP, the hosting provider's records match what the operator did,
+//! a search warrant is refused without grounds and granted with them, only the forensic
+//! examiner images and examines the server, the image enters the ledger and verifies, its
+//! views return the seized data, and the facts it reveals attribute the vendors; the
+//! reference solution scores full marks (the solver's own path: `solver.rs`).
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use game::lab::{Lab, Member, RequestDraft, RequestStatus, Role};
+use market_sim::world::World;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sim_core::facts::{Entity, Fact, FactKind};
+use sim_core::scenario::{RequestKind, Scenario, load_file};
+
+const HEAD: &str = "takedown-head";
+const EXAMINER: &str = "takedown-examiner";
+const OTHER: &str = "other-team-examiner";
+
+fn takedown() -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/market-takedown.ron");
+    load_file(&path).unwrap_or_else(|d| panic!("{}", d.render(false)))
+}
+
+async fn serve_lab(lab: Arc<Lab>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, game::lab::http::router(lab)).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// Lets simulated time pass until request `id` leaves the judge (and the provider).
+async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
+    for _ in 0..20 {
+        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
+        if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
+            return status;
+        }
+        let due = lab.next_due().await.unwrap();
+        world.run_until(due.max(world.clock().now())).await.unwrap();
+        lab.tick().await.unwrap();
+    }
+    panic!("{id} never settled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_is_located_seized_examined_and_its_vendors_attributed() {
+    let s = takedown();
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::build(Arc::new(s.clone()), 5, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    world.run_until(world.world_end()).await.unwrap();
+    let failed: Vec<String> = world.truth().read().chronicle.iter().filter(|c| !c.ok).map(|c| c.text.clone()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let lab = Lab::new(&world).unwrap();
+    let team = vec![
+        Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() },
+        Member { name: "examiner".into(), role: Role::ForensicExaminer, token: EXAMINER.into() },
+    ];
+    lab.add_team("t", team, &Lab::team_dir(dir.path(), "t")).await.unwrap();
+    let other = vec![Member { name: "other".into(), role: Role::ForensicExaminer, token: OTHER.into() }];
+    lab.add_team("other", other, &Lab::team_dir(dir.path(), "other")).await.unwrap();
+    let lab = Arc::new(lab);
+    let base = serve_lab(lab.clone()).await;
+    let http = reqwest::Client::new();
+    let market = lab.directory().sites.values().next().unwrap().clone();
+    let capture = |url: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let r = http.post(format!("{base}/api/captures")).bearer_auth(HEAD).json(&json!({"url": url})).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+        }
+    };
+
+    // The open status page names the machine's real address, which the hosting provider
+    // assigned when the operator rented it.
+    let status_id = capture(format!("{market}/server-status")).await;
+    let status: Value =
+        serde_json::from_slice(&lab.evidence_content(HEAD, &game::ledger::EvidenceId(status_id.clone())).await.unwrap()).unwrap();
+    let ip = status["server_address"].as_str().unwrap().to_string();
+    let site = Entity::Site("black-harbour".into());
+    assert!(world.truth().read().facts.contains(&Fact::new(FactKind::HostedAt, site.clone(), Entity::Ip(ip.clone()))));
+    let hosting = world.records_of("provider:nordhost").unwrap().unwrap();
+    let server = hosting["servers"].as_array().unwrap().iter().find(|r| r["ip"] == ip.as_str()).expect("the rented server");
+    assert_eq!(server["plan"], "vps-4gb");
+    let profile_id = capture(format!("{market}/api/vendors/FrostByte")).await;
+
+    // A warrant without grounds is refused; with the status page and a shop page, granted.
+    let warrant = |grounds: Vec<String>| RequestDraft {
+        kind: RequestKind::SearchWarrant,
+        provider: "nordhost".into(),
+        target: ip.clone(),
+        grounds: grounds.into_iter().map(game::ledger::EvidenceId).collect(),
+    };
+    let refused = lab.request(HEAD, warrant(vec![status_id.clone()])).await.unwrap();
+    assert!(matches!(settle(&lab, &mut world, &refused.id).await, RequestStatus::Refused { .. }));
+    let granted = lab.request(HEAD, warrant(vec![profile_id.clone(), status_id.clone()])).await.unwrap();
+    assert!(matches!(settle(&lab, &mut world, &granted.id).await, RequestStatus::Authorised { .. }));
+
+    // Only the examiner images the server, only under a granted warrant.
+    let seize = |token: &'static str, request: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move { http.post(format!("{base}/api/seizures")).bearer_auth(token).json(&json!({"request": request})).send().await.unwrap() }
+    };
+    assert_eq!(seize(HEAD, granted.id.clone()).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(seize(EXAMINER, refused.id.clone()).await.status(), StatusCode::CONFLICT);
+    assert_eq!(seize(OTHER, granted.id.clone()).await.status(), StatusCode::NOT_FOUND, "another team has no such warrant");
+    let r = seize(EXAMINER, granted.id.clone()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let image: Value = r.json().await.unwrap();
+    let image_id = image["id"].as_str().unwrap().to_string();
+    assert_eq!(image["kind"], "ForensicImage");
+
+    // The image is in the ledger, content-addressed, and the ledger verifies.
+    let detail = lab.evidence_detail(HEAD, &game::ledger::EvidenceId(image_id.clone())).await.unwrap();
+    assert_eq!(format!("{:?}", detail.integrity), "Intact");
+    let bytes = lab.evidence_content(HEAD, &game::ledger::EvidenceId(image_id.clone())).await.unwrap();
+    assert!(bytes.starts_with(b"SQLite format 3\0"));
+    game::ledger::verify_dir(&Lab::team_dir(dir.path(), "t")).expect("the team's ledger verifies");
+
+    // Views of the seized data, for the examiner only.
+    let get = |token: &'static str, path: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move { http.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap() }
+    };
+    let listed: Value = get(EXAMINER, "/api/seized".into()).await.json().await.unwrap();
+    assert_eq!(listed[0]["evidence"], image_id.as_str());
+    assert_eq!(get(HEAD, "/api/seized".into()).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(get(HEAD, format!("/api/seized/{image_id}/vendors")).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(get(OTHER, format!("/api/seized/{image_id}/vendors")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(get(EXAMINER, format!("/api/seized/{image_id}/sqlite_master")).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(get(EXAMINER, format!("/api/seized/{image_id}/users?password_hash=x")).await.status(), StatusCode::BAD_REQUEST);
+    let vendors: Value = get(EXAMINER, format!("/api/seized/{image_id}/vendors?handle=FrostByte")).await.json().await.unwrap();
+    assert_eq!(vendors["total"], 1, "{vendors}");
+    let ops: Value = get(EXAMINER, format!("/api/seized/{image_id}/users?role=operator")).await.json().await.unwrap();
+    assert_eq!(ops["rows"][0][1], "HarbourMaster", "{ops}");
+    let orders: Value = get(EXAMINER, format!("/api/seized/{image_id}/orders?limit=500")).await.json().await.unwrap();
+    assert_eq!(orders["total"], 3, "three orders, one still open when the exit scam swept it: {orders}");
+    let logins: Value = get(EXAMINER, format!("/api/seized/{image_id}/operator_logins")).await.json().await.unwrap();
+    assert!(logins["total"].as_u64().unwrap() >= 1, "the operator's side was used: {logins}");
+
+    // The image reveals every vendor's payout address and the operator's account.
+    let truth = world.truth().read().clone();
+    let facts = game::extract::revealed_facts(&game::extract::Origin::Seized("black-harbour".into()), &bytes, &truth);
+    for vendor in ["frostbyte", "nightshade"] {
+        assert!(
+            facts.iter().any(|f| f.kind == FactKind::ControlsAddress && f.subject == Entity::Persona(vendor.into())),
+            "{vendor}: {facts:#?}"
+        );
+    }
+    assert!(facts.contains(&Fact::new(FactKind::Operates, Entity::Persona("harbourmaster".into()), site)));
+    world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_solution_scores_full_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = game::exercise::demo(Arc::new(takedown()), 2, dir.path()).await.unwrap();
+    assert_eq!(report.verdict.score, report.verdict.max_score, "{}", report.verdict.render_text());
+    let failed: Vec<&str> = report.chronicle.iter().filter(|c| !c.ok).map(|c| c.text.as_str()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
