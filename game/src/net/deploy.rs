@@ -271,7 +271,7 @@ mod tests {
             &[],
         );
         let first = typo.unwrap_err().iter().next().map(|d| d.headline()).unwrap();
-        assert!(first.starts_with("d.ron:1:64: error: boards[1]"), "{first}");
+        assert_eq!(first, "d.ron:1:69: error: boards[1].adress: unknown field `adress`");
         let no_lab = Deployment::parse("d.ron", "(boards: [(id: \"b\", address: \"10.0.0.2\")])", &[]).unwrap_err();
         assert!(no_lab.to_string().contains("no board has the `Lab` role"), "{no_lab}");
     }
