@@ -12,7 +12,8 @@
 //!   instructor's console API.
 //! - [`challenge`]: teams competing in isolated worlds on one timer, the deadline, the
 //!   live scoreboard and the announcement.
-//! - [`bench`]: load tests of a live classroom (`darklab bench`).
+//! - [`bench`]: load tests of a live classroom (`darklab bench`); [`footprint`]: the
+//!   settings that keep a classroom within a Raspberry Pi's memory.
 //! - [`net`]: the onion network in tor mode (a private network of real tor daemons).
 //! - [`workstation`]: the trainee workstation and instructor console as plain state and
 //!   actions over the lab API (the Bevy window is the `workstation` feature's binary).
@@ -23,6 +24,7 @@ pub mod case;
 pub mod challenge;
 pub mod exercise;
 pub mod extract;
+pub mod footprint;
 pub mod instructor;
 pub mod judge;
 pub mod lab;

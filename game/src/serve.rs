@@ -11,10 +11,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use market_sim::world::{ServiceInfo, Storage, World};
+use market_sim::world::{ServiceInfo, World};
 use sim_core::scenario::Scenario;
 
 use crate::exercise::ExerciseError;
+use crate::footprint::Footprint;
 use crate::instructor::Console;
 use crate::lab::{Lab, Member, Role};
 use crate::net::live::{LiveNetwork, LiveOptions};
@@ -111,11 +112,13 @@ pub struct Classroom {
 impl Classroom {
     /// Builds the world and the lab, starts the lab's API on `listen` and the world's clock.
     pub async fn start(scenario: Arc<Scenario>, seed: u64, listen: SocketAddr, data: &Path, teams: u32) -> Result<Classroom, ServeError> {
-        Self::start_with(scenario, seed, listen, data, teams, None).await
+        Self::start_with(scenario, seed, listen, data, teams, None, Footprint::Laptop).await
     }
 
     /// [`Classroom::start`], in tor mode when `network` is given: the private network is
-    /// started for the world's onion services and arti becomes every party's transport.
+    /// started for the world's onion services and arti becomes every party's transport; with
+    /// a deployment, the console shows the boards and the clock is held while one is
+    /// missing. `footprint` sets how much the world's databases hold.
     #[allow(clippy::disallowed_methods)]
     pub async fn start_with(
         scenario: Arc<Scenario>,
@@ -124,9 +127,10 @@ impl Classroom {
         data: &Path,
         teams: u32,
         network: Option<LiveOptions>,
+        footprint: Footprint,
     ) -> Result<Classroom, ServeError> {
         let run_dir = data.join(format!("{}-seed{seed}", scenario.meta.id));
-        let storage = Storage::Dir(run_dir.join("world"));
+        let storage = footprint.storage(run_dir.join("world"));
         let world = World::build_with(scenario.clone(), seed, listen.ip(), &storage).await.map_err(ExerciseError::from)?;
         let network = match network {
             Some(options) => match crate::net::live::start_for_world(&world, &scenario, seed, &options).await {
@@ -157,7 +161,16 @@ impl Classroom {
         let lab_addr = listener.local_addr()?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
-        let router = crate::lab::http::router(lab.clone()).merge(crate::instructor::router(console));
+        let mut router = crate::lab::http::router(lab.clone()).merge(crate::instructor::router(console));
+        if let Some(fleet) = network.as_ref().and_then(|n| n.fleet.clone()) {
+            // Boards: the console shows them; the clock is held while one is missing.
+            router = router.merge(crate::net::board::instructor_router(fleet.clone(), roster.instructor.clone()));
+            let probe = network
+                .as_ref()
+                .and_then(|n| n.arti_socks)
+                .map(|socks| crate::net::hold::Probe { socks, urls: onion_urls(network.as_ref()) });
+            tasks.push(tokio::spawn(crate::net::hold::hold_clock(fleet, pace.clone(), elapsed.clone(), probe, stop_rx.clone())));
+        }
         let mut stop_api = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let stopped = async move {
@@ -180,6 +193,11 @@ impl Classroom {
         }
         drop(self.network);
     }
+}
+
+/// The home page of every onion service of a tor-mode network.
+fn onion_urls(network: Option<&LiveNetwork>) -> Vec<String> {
+    network.map(|n| n.tor.state().plan.onions.iter().map(|o| format!("http://{}/", o.host)).collect()).unwrap_or_default()
 }
 
 /// Moves the simulated clock as the pace says (wall time × compression, unless paused) and
@@ -220,8 +238,9 @@ pub async fn serve(
     data: &Path,
     teams: u32,
     network: Option<LiveOptions>,
+    footprint: Footprint,
 ) -> Result<(), ServeError> {
-    let classroom = Classroom::start_with(scenario, seed, listen, data, teams, network).await?;
+    let classroom = Classroom::start_with(scenario, seed, listen, data, teams, network, footprint).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "service lab http://{}", classroom.lab_addr)?;

@@ -13,7 +13,8 @@ use sim_core::clock::SimDuration;
 use crate::support::shipped;
 
 async fn start(teams: u32, deadline: Option<SimDuration>, dir: &std::path::Path) -> Challenge {
-    let config = ChallengeConfig { seed: 41, listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(), teams, deadline };
+    let config =
+        ChallengeConfig { seed: 41, listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(), teams, deadline, footprint: Default::default() };
     Challenge::start(shipped(), &config, dir).await.unwrap()
 }
 

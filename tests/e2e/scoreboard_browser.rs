@@ -162,7 +162,13 @@ async fn the_scoreboard_updates_live_in_chromium_and_reveals_the_ranking() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let config = game::challenge::ChallengeConfig { seed: 43, listen: "127.0.0.1:0".parse().unwrap(), teams: 3, deadline: None };
+    let config = game::challenge::ChallengeConfig {
+        seed: 43,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        teams: 3,
+        deadline: None,
+        footprint: Default::default(),
+    };
     let c = game::challenge::Challenge::start(shipped(), &config, dir.path()).await.unwrap();
     let base = format!("http://{}", c.addr);
     let http = reqwest::Client::new();

@@ -102,9 +102,9 @@ enum Command {
         /// Where team ledgers are kept.
         #[arg(long, default_value = "darklab-data")]
         data: PathBuf,
-        /// Number of teams.
-        #[arg(long, default_value_t = 1)]
-        teams: u32,
+        /// Number of teams (default: the deployment's `TeamWorlds(N)`, else 1).
+        #[arg(long)]
+        teams: Option<u32>,
         /// Serve this variant of the scenario (0: as written); with `--challenge`, each team
         /// gets its own variant instead.
         #[arg(long, default_value_t = 0)]
@@ -124,6 +124,17 @@ enum Command {
         /// Tor mode: routers listen on 127.<subnet>.0.<n>.
         #[arg(long, default_value_t = 77)]
         subnet: u8,
+        /// Tor mode on boards: the deployment file (which board carries the lab, which
+        /// routers); `--listen` must be the lab board's address. Boards run `darklab board`.
+        #[arg(long, requires = "network")]
+        deploy: Option<PathBuf>,
+        /// With --deploy: the port on the lab address where boards fetch their configuration.
+        #[arg(long, default_value_t = 8099)]
+        board_port: u16,
+        /// How much the classroom may hold: `laptop`, `pi4` or `pi3` (database caches,
+        /// threads, malloc arenas; see docs/boards.md).
+        #[arg(long, default_value = "laptop")]
+        footprint: game::footprint::Footprint,
     },
     /// The onion network in tor mode: a private network of real tor daemons.
     Net {
@@ -131,7 +142,8 @@ enum Command {
         command: NetCommand,
     },
     /// Run this board's routers of a deployed network: fetch their keys from the lab
-    /// (`darklab net up --deploy`), start them, run until Ctrl-C.
+    /// (`darklab serve|net up --deploy`), start them, report in, run until Ctrl-C; when the
+    /// lab says so (the board was missing, its routers moved), fetch them again.
     Board {
         /// The lab's board configuration URL, e.g. http://10.0.0.1:8099.
         #[arg(long)]
@@ -139,6 +151,10 @@ enum Command {
         /// This board's id in the deployment file.
         #[arg(long)]
         id: String,
+        /// Print a systemd unit that runs this board (with these --lab and --id; its data in
+        /// /var/lib/darklab-board) and exit.
+        #[arg(long)]
+        print_unit: bool,
         /// Where the board keeps its routers' data.
         #[arg(long, default_value = "darklab-board")]
         dir: PathBuf,
@@ -234,9 +250,13 @@ struct NetArgs {
 }
 
 impl NetArgs {
-    fn options(&self) -> anyhow::Result<game::net::live::LiveOptions> {
-        let deployment = self.deploy.as_deref().map(game::net::plan::Deployment::read).transpose()?;
-        Ok(game::net::live::LiveOptions {
+    /// The network's options; `None` after printing a deployment file's diagnostics.
+    fn options(&self, s: &Scenario) -> Option<game::net::live::LiveOptions> {
+        let deployment = match self.deploy.as_deref() {
+            Some(path) => Some(load_deployment(path, s, self.extra_relays)?),
+            None => None,
+        };
+        Some(game::net::live::LiveOptions {
             dir: self.dir.clone(),
             subnet: self.subnet,
             extra_relays: self.extra_relays,
@@ -305,6 +325,23 @@ enum BenchCommand {
         /// How long to run at that compression.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Run as `darklab serve --footprint` would (`laptop`, `pi4`, `pi3`) and check the
+        /// peak against its memory budget (exit 1 when over).
+        #[arg(long, default_value = "laptop")]
+        footprint: game::footprint::Footprint,
+    },
+    /// Exactly one simulated hour of a challenge, headless and unpaced: every team's world
+    /// and lab built, then run one hour of the clock (`scripts/callgrind` counts its
+    /// instructions).
+    Hour {
+        /// The scenario file (default: the shipped careless-vendor scenario).
+        file: Option<PathBuf>,
+        /// World seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of teams (one world each).
+        #[arg(long, default_value_t = 16)]
+        teams: u32,
     },
     /// The prosecutor's time on a case of many suspect claims over a real investigated world.
     Verdict {
@@ -360,6 +397,19 @@ fn pick_variant(s: Scenario, k: u32) -> Option<Scenario> {
     Some(scenario::variant::variant(&s, k))
 }
 
+/// Reads and checks a deployment file for `s`'s network; `None` after printing its
+/// located diagnostics.
+fn load_deployment(path: &Path, s: &Scenario, extra_relays: u32) -> Option<game::net::deploy::Deployment> {
+    let routers = game::net::NetPlan::router_names(&s.network, extra_relays);
+    match game::net::deploy::Deployment::load(path, &routers) {
+        Ok(d) => Some(d),
+        Err(diags) => {
+            eprint!("{}", diags.render(std::io::IsTerminal::is_terminal(&std::io::stderr())));
+            None
+        }
+    }
+}
+
 /// Loads a scenario and picks a variant of it; `None` after printing why not.
 fn load_variant(file: Option<&Path>, k: u32) -> Option<Scenario> {
     load(file).and_then(|s| pick_variant(s, k))
@@ -373,6 +423,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(arenas) = cli.footprint().malloc_arena_max() {
+        tune_malloc(arenas);
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -380,6 +433,28 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+impl Cli {
+    /// The footprint the command runs under.
+    fn footprint(&self) -> game::footprint::Footprint {
+        match &self.command {
+            Command::Serve { footprint, .. } | Command::Bench { command: BenchCommand::Challenge { footprint, .. } } => *footprint,
+            _ => game::footprint::Footprint::Laptop,
+        }
+    }
+}
+
+/// glibc reads `MALLOC_ARENA_MAX` only when a process starts: when it is not set, run this
+/// same command again with it (the process is replaced; on failure it carries on untuned).
+fn tune_malloc(arenas: u32) {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("MALLOC_ARENA_MAX", arenas.to_string()).exec();
+    tracing::warn!(error = %err, "could not restart with MALLOC_ARENA_MAX; running with glibc's default arenas");
 }
 
 // The binary is the edge that prints; libraries never do.
@@ -495,12 +570,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if r.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Bench { command: BenchCommand::Challenge { file, seed, teams, compression, seconds } } => {
+        Command::Bench { command: BenchCommand::Challenge { file, seed, teams, compression, seconds, footprint } } => {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
-            let rt =
-                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let rt = footprint.runtime().context("starting the async runtime")?;
             let data = std::env::temp_dir().join(format!("darklab-bench-challenge-{}", std::process::id()));
-            let report = rt.block_on(game::challenge::bench::challenge_load(Arc::new(s), seed, teams, compression, seconds, &data));
+            let report =
+                rt.block_on(game::challenge::bench::challenge_load(Arc::new(s), seed, teams, compression, seconds, &data, footprint));
             let _ = std::fs::remove_dir_all(&data);
             let r = report.context("the challenge run failed")?;
             let mb = |k: Option<u64>| k.map_or_else(|| "unknown".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0));
@@ -521,6 +596,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 r.slowest.map_or_else(|| "unknown".into(), |t| t.to_string()),
                 lag.map_or_else(|| "unknown".into(), |d| d.to_string())
             );
+            let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "default".into());
+            match (footprint.budget_mib(), r.peak_rss_kib) {
+                (Some(budget), Some(peak)) => {
+                    let within = peak / 1024 <= budget;
+                    println!(
+                        "footprint {footprint} (MALLOC_ARENA_MAX {arenas}): peak {:.1} MB of a {budget} MB budget: {}",
+                        peak as f64 / 1024.0,
+                        if within { "within" } else { "OVER" }
+                    );
+                    Ok(if within { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+                }
+                _ => {
+                    println!("footprint {footprint} (MALLOC_ARENA_MAX {arenas}): no budget");
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        Command::Bench { command: BenchCommand::Hour { file, seed, teams } } => {
+            let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
+            // One thread, as `bench world`: the count is the work, not the scheduling.
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+            let data = std::env::temp_dir().join(format!("darklab-bench-hour-{}", std::process::id()));
+            let report = rt.block_on(game::challenge::bench::simulated_hour(Arc::new(s), seed, teams, &data));
+            let _ = std::fs::remove_dir_all(&data);
+            let r = report.context("the simulated hour failed")?;
+            let mb = r.peak_rss_kib.map_or_else(|| "unknown".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0));
+            println!("teams {} (one world each): built in {:.2} s", r.teams, r.build_seconds);
+            println!("one simulated hour in {:.2} s wall: {} actions, {} blocks; peak RSS {mb}", r.run_seconds, r.actions, r.blocks);
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { command: BenchCommand::Verdict { file, seed, claims, iterations } } => {
@@ -577,7 +680,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(demo(s, seed))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { file, seed, listen, data, teams, variant, challenge, deadline, network, subnet } => {
+        Command::Serve {
+            file,
+            seed,
+            listen,
+            data,
+            teams,
+            variant,
+            challenge,
+            deadline,
+            network,
+            subnet,
+            deploy,
+            board_port,
+            footprint,
+        } => {
             if challenge && variant != 0 {
                 eprintln!("error: --variant does not apply to --challenge: team K plays variant K of the scenario's declared variants");
                 return Ok(ExitCode::FAILURE);
@@ -587,26 +704,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
             let Some(s) = load_variant(file.as_deref(), variant) else { return Ok(ExitCode::FAILURE) };
+            let deployment = match deploy.as_deref() {
+                Some(path) => {
+                    let Some(d) = load_deployment(path, &s, 0) else { return Ok(ExitCode::FAILURE) };
+                    if network != "tor" {
+                        eprintln!("error: --deploy spreads the onion network over boards: add --network tor");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    if listen.ip() != std::net::IpAddr::from(d.lab()) {
+                        eprintln!(
+                            "error: --listen {}: the deployment puts the lab at {}; listen there (e.g. --listen {}:8080) so the boards reach the world",
+                            listen.ip(),
+                            d.lab(),
+                            d.lab()
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    Some(d)
+                }
+                None => None,
+            };
+            let teams = teams.or_else(|| deployment.as_ref().and_then(|d| d.team_worlds())).unwrap_or(1);
             let net = (network == "tor").then(|| game::net::live::LiveOptions {
                 arti: true,
+                deployment,
+                board_port,
                 ..game::net::live::LiveOptions::local(
                     data.join(format!("{}-seed{seed}", s.meta.id)).join("net"),
                     subnet,
                     std::time::Duration::from_secs(240),
                 )
             });
-            let rt =
-                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+            let rt = footprint.runtime().context("starting the async runtime")?;
             if challenge {
-                let config = game::challenge::ChallengeConfig { seed, listen, teams, deadline };
+                let config = game::challenge::ChallengeConfig { seed, listen, teams, deadline, footprint };
                 rt.block_on(game::challenge::serve(Arc::new(s), &config, &data))?;
             } else {
-                rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams, net))?;
+                rt.block_on(game::serve::serve(Arc::new(s), seed, listen, &data, teams, net, footprint))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Net { command } => net_command(command),
-        Command::Board { lab, id, dir, timeout } => {
+        Command::Board { lab, id, dir, timeout, print_unit } => {
+            if print_unit {
+                let exe = std::env::current_exe().context("finding this program's path")?;
+                print!("{}", game::net::deploy::board_unit(&exe, &lab, &id));
+                return Ok(ExitCode::SUCCESS);
+            }
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
             rt.block_on(board(&lab, &id, &dir, std::time::Duration::from_secs(timeout)))?;
@@ -676,7 +820,8 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
-            rt.block_on(net_up(s, &net))?;
+            let Some(options) = net.options(&s) else { return Ok(ExitCode::FAILURE) };
+            rt.block_on(net_up(s, &net, options))?;
             Ok(ExitCode::SUCCESS)
         }
         NetCommand::Status { dir, json } => {
@@ -722,7 +867,7 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
             let Some(s) = load(file.as_deref()) else { return Ok(ExitCode::FAILURE) };
             let rt =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
-            let mut options = net.options()?;
+            let Some(mut options) = net.options(&s) else { return Ok(ExitCode::FAILURE) };
             if let Some(runs) = cold {
                 options.freeze = freeze;
                 let mut each = |i: u32, run: &game::net::bench::ColdRun| {
@@ -743,11 +888,10 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
 
 /// `darklab net up`: the world, its network, a `ready` line; then until a signal.
 #[allow(clippy::print_stdout)]
-async fn net_up(s: Scenario, net: &NetArgs) -> anyhow::Result<()> {
+async fn net_up(s: Scenario, net: &NetArgs, options: game::net::live::LiveOptions) -> anyhow::Result<()> {
     let s = Arc::new(s);
-    let options = net.options()?;
     // With boards, the world listens on the lab's classroom address so boards reach it.
-    let ip = options.deployment.as_ref().map(|d| std::net::IpAddr::from(d.lab)).unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let ip = options.deployment.as_ref().map(|d| std::net::IpAddr::from(d.lab())).unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
     let world = market_sim::world::World::build(s.clone(), net.seed, ip).await.context("building the world")?;
     let live = match game::net::live::start_for_world(&world, &s, net.seed, &options).await {
         Ok(l) => l,
@@ -783,31 +927,24 @@ async fn net_up(s: Scenario, net: &NetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `darklab board`: this board's routers of a deployed network, until a signal.
+/// `darklab board`: this board's routers of a deployed network, until a signal; prints
+/// `router <nick> pid <pid>` lines and `ready` each time its routers run, and `rejoin
+/// <reason>` when it stops them to fetch its part again.
 #[allow(clippy::print_stdout)]
 async fn board(lab: &str, id: &str, dir: &Path, timeout: std::time::Duration) -> anyhow::Result<()> {
-    let config = game::net::board::fetch_config(lab, id, timeout).await?;
-    let state = game::net::board::install(config, dir)?;
-    let board = id.to_string();
-    let net = tokio::task::spawn_blocking(move || -> Result<game::net::TorNetwork, game::net::NetError> {
-        let mut net = game::net::TorNetwork::launch(state, Some(&board))?;
-        net.wait_bootstrapped(timeout)?;
-        Ok(net)
-    })
-    .await
-    .context("waiting for the routers")??;
-    {
+    let report = |p: game::net::board::Progress| {
         let mut out = std::io::stdout().lock();
-        for (nick, pid) in net.pids() {
-            writeln!(out, "router {nick} pid {pid}")?;
-        }
-        for recovery in net.recoveries() {
-            writeln!(out, "recovery {recovery}")?;
-        }
-        writeln!(out, "ready")?;
-        out.flush()?;
-    }
-    game::serve::wait_for_signal().await;
-    drop(net);
+        let _ = match p {
+            game::net::board::Progress::Running { generation, pids } => {
+                for (nick, pid) in pids {
+                    let _ = writeln!(out, "router {nick} pid {pid}");
+                }
+                writeln!(out, "generation {generation}").and_then(|()| writeln!(out, "ready"))
+            }
+            game::net::board::Progress::Rejoining { reason } => writeln!(out, "rejoin {reason}"),
+        };
+        let _ = out.flush();
+    };
+    game::net::board::run(lab, id, dir, timeout, game::serve::wait_for_signal(), report).await?;
     Ok(())
 }

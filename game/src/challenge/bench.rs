@@ -59,8 +59,8 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// Starts a challenge of `teams` worlds, sets the clock to `compression` through the
-/// instructor's API, lets it run `seconds`, and measures.
+/// Starts a challenge of `teams` worlds (their databases as `footprint` says), sets the
+/// clock to `compression` through the instructor's API, lets it run `seconds`, and measures.
 #[allow(clippy::disallowed_methods)]
 pub async fn challenge_load(
     scenario: Arc<Scenario>,
@@ -69,10 +69,11 @@ pub async fn challenge_load(
     compression: u32,
     seconds: u64,
     data: &Path,
+    footprint: crate::footprint::Footprint,
 ) -> Result<ChallengeReport, ServeError> {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let started = std::time::Instant::now();
-    let config = ChallengeConfig { seed, listen, teams, deadline: None };
+    let config = ChallengeConfig { seed, listen, teams, deadline: None, footprint };
     let challenge = Challenge::start(scenario, &config, data).await?;
     let build_seconds = started.elapsed().as_secs_f64();
     let rss_built_kib = proc_status_kib("VmRSS:");
@@ -123,6 +124,70 @@ pub async fn challenge_load(
         target,
         slowest,
     })
+}
+
+/// What one simulated hour of a challenge took.
+#[derive(Debug)]
+pub struct HourReport {
+    /// Team worlds.
+    pub teams: u32,
+    /// Wall seconds to build every world and lab.
+    pub build_seconds: f64,
+    /// Wall seconds to run every world one simulated hour.
+    pub run_seconds: f64,
+    /// Scripted steps and crowd wake-ups carried out, over all worlds.
+    pub actions: u64,
+    /// Blocks mined, over all worlds.
+    pub blocks: u64,
+    /// Peak resident memory of the process, KiB.
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// Exactly one simulated hour of a `teams`-team challenge, headless and as fast as the
+/// machine goes: each team's world (its variant, databases in memory) with its lab is built,
+/// then every world runs from its start to one hour later and every lab ticks — the work a
+/// live challenge does for an hour of its clock, without the wall-clock pacing (what
+/// `scripts/callgrind` counts instructions of).
+#[allow(clippy::disallowed_methods)]
+pub async fn simulated_hour(scenario: Arc<Scenario>, seed: u64, teams: u32, data: &Path) -> Result<HourReport, ExerciseError> {
+    let started = std::time::Instant::now();
+    let mut arenas = Vec::new();
+    for i in 0..teams.max(1) {
+        let (_, sc) = super::team_scenario(&scenario, usize::try_from(i).unwrap_or(0));
+        let world = market_sim::world::World::build(sc, seed, std::net::IpAddr::from([127, 0, 0, 1])).await?;
+        let lab = Lab::new(&world)?;
+        let team = format!("team-{}", i + 1);
+        let head = Member { name: team.clone(), role: Role::HeadOfUnit, token: format!("bench-{team}") };
+        lab.add_team(&team, vec![head], &Lab::team_dir(data, &team)).await?;
+        arenas.push((world, lab));
+    }
+    let build_seconds = started.elapsed().as_secs_f64();
+    let run_start = std::time::Instant::now();
+    let mut result = Ok(());
+    for (world, lab) in &mut arenas {
+        let hour = SimTime(world.clock().now().0 + 3600);
+        if let Err(e) = world.run_until(hour).await {
+            result = Err(e.into());
+            break;
+        }
+        if let Err(e) = lab.tick().await {
+            result = Err(e.into());
+            break;
+        }
+    }
+    let run_seconds = run_start.elapsed().as_secs_f64();
+    let (mut actions, mut blocks) = (0, 0);
+    for (world, _) in &arenas {
+        if let Ok(st) = world.stats() {
+            actions += u64::try_from(st.actions_ok + st.actions_failed).unwrap_or(0);
+            blocks += u64::from(st.blocks);
+        }
+    }
+    let peak_rss_kib = proc_status_kib("VmHWM:");
+    for (world, _) in arenas {
+        world.shutdown().await;
+    }
+    result.map(|()| HourReport { teams: teams.max(1), build_seconds, run_seconds, actions, blocks, peak_rss_kib })
 }
 
 /// What timing the prosecutor measured.

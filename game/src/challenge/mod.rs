@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use market_sim::world::{ServiceInfo, Storage, World};
+use market_sim::world::{ServiceInfo, World};
 use sim_core::clock::{SimDuration, SimTime};
 use sim_core::scenario::Scenario;
 use sim_core::scenario::variant::variant;
@@ -49,6 +49,8 @@ pub struct ChallengeConfig {
     /// When cases lock, after the scenario's start; default: the end of the time budget
     /// (`world_duration + time_budget`, the prosecutor's deadline for lateness).
     pub deadline: Option<SimDuration>,
+    /// How much the team worlds may hold (their databases' caches).
+    pub footprint: crate::footprint::Footprint,
 }
 
 /// One team's world as the instructor sees it.
@@ -200,6 +202,14 @@ impl Shared {
     }
 }
 
+/// The variant team number `i` (from 0) plays — `i mod (declared variants + 1)`, 0 being
+/// the scenario as written — and its scenario.
+pub fn team_scenario(scenario: &Arc<Scenario>, i: usize) -> (u32, Arc<Scenario>) {
+    let variants = scenario.variants.as_ref().map_or(0, |v| v.count);
+    let k = u32::try_from(i).unwrap_or(0) % (variants + 1);
+    (k, if k == 0 { scenario.clone() } else { Arc::new(variant(scenario, k)) })
+}
+
 /// A running challenge.
 pub struct Challenge {
     /// Where the lab API, the scoreboard and the instructor's console listen.
@@ -223,15 +233,13 @@ impl Challenge {
     pub async fn start(scenario: Arc<Scenario>, config: &ChallengeConfig, data: &Path) -> Result<Challenge, ServeError> {
         let run_dir = data.join(format!("{}-seed{}-challenge", scenario.meta.id, config.seed));
         let roster = roster(&run_dir, config.teams)?;
-        let variants = scenario.variants.as_ref().map_or(0, |v| v.count);
         let mut arenas = Vec::new();
         let mut worlds = Vec::new();
         let mut teams = Vec::new();
         let mut tokens = BTreeMap::new();
         for (i, (team, members)) in roster.teams.iter().enumerate() {
-            let k = u32::try_from(i).unwrap_or(0) % (variants + 1);
-            let sc = if k == 0 { scenario.clone() } else { Arc::new(variant(&scenario, k)) };
-            let storage = Storage::Dir(run_dir.join(team).join("world"));
+            let (k, sc) = team_scenario(&scenario, i);
+            let storage = config.footprint.storage(run_dir.join(team).join("world"));
             let world = World::build_with(sc, config.seed, config.listen.ip(), &storage).await.map_err(ExerciseError::from)?;
             let lab = Arc::new(Lab::new(&world).map_err(ExerciseError::from)?);
             lab.add_team(team, members.clone(), &Lab::team_dir(&run_dir, team)).await.map_err(ExerciseError::from)?;

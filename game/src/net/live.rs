@@ -3,6 +3,7 @@
 //! switched in as every party's onion transport, and pages fetched over it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use market_sim::world::network::OnionTransport;
@@ -10,7 +11,8 @@ use market_sim::world::tor_client::{self, Fallback, PrivateNetwork};
 use market_sim::world::{ServiceInfo, World, onion};
 use sim_core::scenario::Scenario;
 
-use super::plan::Deployment;
+use super::deploy::Deployment;
+use super::fleet::Fleet;
 use super::supervise::NetState;
 use super::torrc::Footprint;
 use super::{NetError, NetPlan, OnionSite, TorNetwork};
@@ -98,6 +100,8 @@ pub struct LiveNetwork {
     pub arti_socks: Option<SocketAddr>,
     /// Where boards fetch their configuration, with a deployment.
     pub board_server: Option<SocketAddr>,
+    /// The boards as the lab sees them, with a deployment.
+    pub fleet: Option<Arc<Fleet>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -129,9 +133,12 @@ pub async fn start_for_world(world: &World, scenario: &Scenario, seed: u64, opti
     let state = tokio::task::spawn_blocking(move || TorNetwork::prepare(plan, footprint)).await.map_err(joined)??;
     let mut tasks = Vec::new();
     let mut board_server = None;
+    let mut fleet = None;
     if let Some(d) = deployment {
-        let (addr, task) = super::board::serve_boards(state.clone(), SocketAddr::from((d.lab, options.board_port))).await?;
+        let boards = Arc::new(Fleet::new(d.clone(), state.clone()));
+        let (addr, task) = super::board::serve_boards(boards.clone(), SocketAddr::from((d.lab(), options.board_port))).await?;
         board_server = Some(addr);
+        fleet = Some(boards);
         tasks.push(task);
     }
     let freeze = options.freeze.clone();
@@ -146,7 +153,7 @@ pub async fn start_for_world(world: &World, scenario: &Scenario, seed: u64, opti
     })
     .await
     .map_err(joined)??;
-    let mut live = LiveNetwork { tor, arti_socks: None, board_server, tasks };
+    let mut live = LiveNetwork { tor, arti_socks: None, board_server, fleet, tasks };
     if options.arti {
         let net = private_network(live.tor.state());
         let left = timeout.saturating_sub(start.elapsed()).max(Duration::from_secs(30));

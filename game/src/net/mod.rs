@@ -11,7 +11,10 @@
 //! - [`watchdog`]: a router stuck below 100 % found in its log and recovered.
 //! - [`control`]: tor's control port (cookie authentication, `SIGNAL`).
 //! - [`live`]: a world on the network: its onion services, arti as the parties' transport.
-//! - [`board`]: boards of a deployment fetch their routers' keys from the lab and run them.
+//! - [`deploy`]: the deployment file — which board carries the lab, which routers, which is a spare.
+//! - [`board`]: boards of a deployment fetch their routers' keys from the lab, run them and
+//!   report in; [`fleet`] is the lab's view of them (late, missing, moved), and [`hold`]
+//!   holds the world's clock while a board carrying routers is missing.
 //! - [`bench`]: `darklab net bench`, the measurements.
 //! - [`consensus`]: the live consensus read back as the instructors' network map.
 //!
@@ -22,6 +25,9 @@ pub mod bench;
 pub mod board;
 pub mod consensus;
 pub mod control;
+pub mod deploy;
+pub mod fleet;
+pub mod hold;
 pub mod keys;
 pub mod live;
 pub mod plan;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::scenario::model::{Network, RelayFlag};
 
 use super::NetError;
+use super::deploy::Deployment;
 
 /// Router `n`'s OR port is `OR_PORT + n` (routers of one board share its address).
 pub const OR_PORT: u16 = 5100;
@@ -109,43 +110,6 @@ pub struct NetPlan {
     pub onions: Vec<OnionSite>,
 }
 
-/// A deployment file (RON): which board carries which routers; the rest run on the lab's
-/// machine, at its classroom address.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Deployment {
-    /// The lab machine's address on the classroom network (world services and routers not
-    /// on a board listen there; boards fetch their configuration from it).
-    pub lab: Ipv4Addr,
-    /// The boards.
-    pub boards: Vec<BoardDeployment>,
-}
-
-/// One board of a deployment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BoardDeployment {
-    /// Board id (what `darklab board --id` names).
-    pub id: String,
-    /// Its address on the classroom network.
-    pub address: Ipv4Addr,
-    /// Nicknames of the routers it runs (`auth1`, a relay id, `onionhost`, `client`).
-    pub routers: Vec<String>,
-}
-
-impl Deployment {
-    /// Reads a deployment file.
-    pub fn read(path: &Path) -> Result<Deployment, NetError> {
-        let text = std::fs::read_to_string(path).map_err(|e| NetError::File { path: path.to_path_buf(), message: e.to_string() })?;
-        Self::parse(&text).map_err(|message| NetError::File { path: path.to_path_buf(), message })
-    }
-
-    /// Parses a deployment file's text (RON); the error says where and what.
-    pub fn parse(text: &str) -> Result<Deployment, String> {
-        ron::from_str(text).map_err(|e| e.to_string())
-    }
-}
-
 /// A tor nickname from a scenario id: its letters and digits, at most 19.
 fn nickname(id: &str, fallback: &str) -> String {
     let nick: String = id.chars().filter(char::is_ascii_alphanumeric).take(19).collect();
@@ -153,32 +117,13 @@ fn nickname(id: &str, fallback: &str) -> String {
 }
 
 impl NetPlan {
-    /// The plan for the scenario's `network`: its authorities and relays, `extra_relays`
-    /// more (unflagged) relays, one onion host for `onions` and a client. Router `n` listens
-    /// on `127.<subnet>.0.<n>`; with a deployment, on its board's address (or the lab's).
-    pub fn new(
-        network: &Network,
-        onions: Vec<OnionSite>,
-        subnet: u8,
-        extra_relays: u32,
-        dir: &Path,
-        deployment: Option<&Deployment>,
-    ) -> Result<NetPlan, NetError> {
-        if network.authorities < 3 {
-            return Err(NetError::Plan(format!("{} authorities declared; a v3 network needs at least 3", network.authorities)));
-        }
-        let mut routers = Vec::new();
-        let mut push = |nick: String, role: Role| -> Result<(), NetError> {
-            if routers.iter().any(|r: &Router| r.nick == nick) {
-                return Err(NetError::Plan(format!("two routers are named {nick}")));
-            }
-            let n =
-                u8::try_from(routers.len() + 1).ok().filter(|n| *n < 255).ok_or_else(|| NetError::Plan("more than 254 routers".into()))?;
-            routers.push(Router { nick, role, ip: Ipv4Addr::new(127, subnet, 0, n), n: u16::from(n), board: None });
-            Ok(())
-        };
+    /// The routers of the scenario's `network`, in plan order: its authorities and relays,
+    /// `extra_relays` more (unflagged) relays, an onion host when it has onion services, and
+    /// a client.
+    fn roster(network: &Network, extra_relays: u32, onion_host: bool) -> Vec<(String, Role)> {
+        let mut out = Vec::new();
         for a in 1..=network.authorities {
-            push(format!("auth{a}"), Role::Authority)?;
+            out.push((format!("auth{a}"), Role::Authority));
         }
         for relay in &network.relays {
             let flags = relay
@@ -191,35 +136,75 @@ impl NetPlan {
                 })
                 .map(String::from)
                 .collect();
-            push(nickname(relay.id.as_str(), "relay"), Role::Relay { flags })?;
+            out.push((nickname(relay.id.as_str(), "relay"), Role::Relay { flags }));
         }
         for e in 1..=extra_relays {
-            push(format!("extra{e}"), Role::Relay { flags: Vec::new() })?;
+            out.push((format!("extra{e}"), Role::Relay { flags: Vec::new() }));
         }
-        if !onions.is_empty() {
-            push("onionhost".into(), Role::OnionHost)?;
+        if onion_host {
+            out.push(("onionhost".into(), Role::OnionHost));
         }
-        push("client".into(), Role::Client)?;
+        out.push(("client".into(), Role::Client));
+        out
+    }
+
+    /// The nicknames of the routers a plan for `network` has (what a deployment may name).
+    pub fn router_names(network: &Network, extra_relays: u32) -> Vec<String> {
+        Self::roster(network, extra_relays, !network.onion_services.is_empty()).into_iter().map(|(nick, _)| nick).collect()
+    }
+
+    /// The plan for the scenario's `network` (see [`NetPlan::router_names`]) serving
+    /// `onions`. Router `n` listens on `127.<subnet>.0.<n>`; with a deployment, on its
+    /// board's address (or the lab's).
+    pub fn new(
+        network: &Network,
+        onions: Vec<OnionSite>,
+        subnet: u8,
+        extra_relays: u32,
+        dir: &Path,
+        deployment: Option<&Deployment>,
+    ) -> Result<NetPlan, NetError> {
+        if network.authorities < 3 {
+            return Err(NetError::Plan(format!("{} authorities declared; a v3 network needs at least 3", network.authorities)));
+        }
+        let mut routers: Vec<Router> = Vec::new();
+        for (nick, role) in Self::roster(network, extra_relays, !onions.is_empty()) {
+            if routers.iter().any(|r| r.nick == nick) {
+                return Err(NetError::Plan(format!("two routers are named {nick}")));
+            }
+            let n =
+                u8::try_from(routers.len() + 1).ok().filter(|n| *n < 255).ok_or_else(|| NetError::Plan("more than 254 routers".into()))?;
+            routers.push(Router { nick, role, ip: Ipv4Addr::new(127, subnet, 0, n), n: u16::from(n), board: None });
+        }
+        let mut plan = NetPlan { dir: dir.to_path_buf(), routers, onions };
         if let Some(d) = deployment {
-            for router in &mut routers {
-                router.ip = d.lab;
-                if let Some(board) = d.boards.iter().find(|b| b.routers.contains(&router.nick)) {
-                    router.ip = board.address;
-                    router.board = Some(board.id.clone());
-                }
-            }
-            for board in &d.boards {
-                if let Some(unknown) = board.routers.iter().find(|nick| !routers.iter().any(|r| &r.nick == *nick)) {
-                    let known: Vec<&str> = routers.iter().map(|r| r.nick.as_str()).collect();
-                    return Err(NetError::Plan(format!(
-                        "deployment: board {} carries {unknown}, which is not a router of this network ({})",
-                        board.id,
-                        known.join(", ")
-                    )));
-                }
+            plan.place(d)?;
+        }
+        Ok(plan)
+    }
+
+    /// Puts every router on its board of `deployment` (at the board's address), the rest
+    /// on the lab's machine (at the lab's address).
+    pub fn place(&mut self, deployment: &Deployment) -> Result<(), NetError> {
+        for board in &deployment.boards {
+            if let Some(unknown) = board.routers().find(|nick| !self.routers.iter().any(|r| &r.nick == *nick)) {
+                let known: Vec<&str> = self.routers.iter().map(|r| r.nick.as_str()).collect();
+                return Err(NetError::Plan(format!(
+                    "deployment: board {} carries {unknown}, which is not a router of this network ({})",
+                    board.id,
+                    known.join(", ")
+                )));
             }
         }
-        Ok(NetPlan { dir: dir.to_path_buf(), routers, onions })
+        for router in &mut self.routers {
+            router.ip = deployment.lab();
+            router.board = None;
+            if let Some(board) = deployment.board_of(&router.nick) {
+                router.ip = board.address;
+                router.board = Some(board.id.clone());
+            }
+        }
+        Ok(())
     }
 
     /// Whether `router` runs here: on board `board`, or (`None`) on the lab's machine.
@@ -262,16 +247,24 @@ mod tests {
 
     #[test]
     fn a_deployment_puts_routers_on_boards() {
-        let d: Deployment =
-            ron::from_str(r#"(lab: "10.9.0.1", boards: [(id: "b1", address: "10.9.0.2", routers: ["auth1", "client"])])"#).unwrap();
+        let d = Deployment::parse(
+            "d.ron",
+            r#"(boards: [(id: "lab", address: "10.9.0.1", roles: [Lab]), (id: "b1", address: "10.9.0.2", roles: [Routers(["auth1", "client"])])])"#,
+            &[],
+        )
+        .unwrap();
         let plan = NetPlan::new(&Network::default(), Vec::new(), 42, 1, Path::new("/tmp/x"), Some(&d)).unwrap();
         assert_eq!(plan.routers[0].ip, Ipv4Addr::new(10, 9, 0, 2));
         assert_eq!(plan.routers[0].board.as_deref(), Some("b1"));
         assert_eq!(plan.routers[1].ip, Ipv4Addr::new(10, 9, 0, 1));
         assert!(NetPlan::runs_on(&plan.routers[1], None));
         assert_eq!(plan.socks_addr().map(|a| a.ip()), Some(Ipv4Addr::new(10, 9, 0, 2).into()));
-        let wrong: Deployment =
-            ron::from_str(r#"(lab: "10.9.0.1", boards: [(id: "b1", address: "10.9.0.2", routers: ["nobody"])])"#).unwrap();
+        let wrong = Deployment::parse(
+            "d.ron",
+            r#"(boards: [(id: "lab", address: "10.9.0.1", roles: [Lab]), (id: "b1", address: "10.9.0.2", roles: [Routers(["nobody"])])])"#,
+            &[],
+        )
+        .unwrap();
         let err = NetPlan::new(&Network::default(), Vec::new(), 42, 0, Path::new("/tmp/x"), Some(&wrong)).unwrap_err();
         assert!(err.to_string().contains("nobody"), "{err}");
     }

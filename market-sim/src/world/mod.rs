@@ -294,6 +294,14 @@ pub enum Storage {
     /// One SQLite file per service in this folder, in WAL mode, made afresh when the world
     /// is built (the world is rebuilt from its scenario and seed, so old files are stale).
     Dir(std::path::PathBuf),
+    /// As `Dir`, with each database's page cache held to `cache_kib` (SQLite's default is
+    /// 2 MiB per connection): small boards run many worlds' databases at once.
+    Lean {
+        /// The folder.
+        dir: std::path::PathBuf,
+        /// Page cache per database, KiB.
+        cache_kib: u32,
+    },
 }
 
 impl Storage {
@@ -301,26 +309,32 @@ impl Storage {
     pub fn open(&self, name: &str) -> Result<rusqlite::Connection, WorldError> {
         match self {
             Storage::Memory => rusqlite::Connection::open_in_memory().map_err(|e| service_err(name, e)),
-            Storage::Dir(dir) => {
-                // The name becomes a file name: never let it leave the folder.
-                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                    return Err(service_err(name, "not a plain name for a database file"));
-                }
-                std::fs::create_dir_all(dir).map_err(|e| service_err(name, e))?;
-                let path = dir.join(format!("{name}.sqlite"));
-                for suffix in ["", "-wal", "-shm"] {
-                    let old = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
-                    if old.exists() {
-                        std::fs::remove_file(&old).map_err(|e| service_err(name, e))?;
-                    }
-                }
-                let conn = rusqlite::Connection::open(&path).map_err(|e| service_err(name, e))?;
-                // WAL: readers never block the writer; NORMAL loses nothing on a killed
-                // process (only on power loss), and a world is rebuilt from its seed anyway.
-                conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").map_err(|e| service_err(name, e))?;
-                Ok(conn)
+            Storage::Dir(dir) => Self::open_file(dir, name, None),
+            Storage::Lean { dir, cache_kib } => Self::open_file(dir, name, Some(*cache_kib)),
+        }
+    }
+
+    fn open_file(dir: &std::path::Path, name: &str, cache_kib: Option<u32>) -> Result<rusqlite::Connection, WorldError> {
+        // The name becomes a file name: never let it leave the folder.
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(service_err(name, "not a plain name for a database file"));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| service_err(name, e))?;
+        let path = dir.join(format!("{name}.sqlite"));
+        for suffix in ["", "-wal", "-shm"] {
+            let old = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if old.exists() {
+                std::fs::remove_file(&old).map_err(|e| service_err(name, e))?;
             }
         }
+        let conn = rusqlite::Connection::open(&path).map_err(|e| service_err(name, e))?;
+        // WAL: readers never block the writer; NORMAL loses nothing on a killed
+        // process (only on power loss), and a world is rebuilt from its seed anyway.
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").map_err(|e| service_err(name, e))?;
+        if let Some(kib) = cache_kib {
+            conn.execute_batch(&format!("PRAGMA cache_size=-{kib};")).map_err(|e| service_err(name, e))?;
+        }
+        Ok(conn)
     }
 }
 

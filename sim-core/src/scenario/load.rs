@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment as PathSegment;
 
 use super::check::{Problem, check, did_you_mean};
@@ -196,6 +197,36 @@ impl IntoIterator for Diagnostics {
 
 /// Reads and checks a scenario file; I/O and encoding errors become diagnostics too.
 pub fn load_file(path: &Path) -> Result<Scenario, Diagnostics> {
+    load_ron_file(path, &SCENARIO_DOCUMENT, check)
+}
+
+/// Parses and checks scenario text; `file_name` is only used in diagnostics.
+pub fn load_str(file_name: &str, text: &str) -> Result<Scenario, Diagnostics> {
+    load_ron_str(file_name, text, &SCENARIO_DOCUMENT, check)
+}
+
+/// What the loader says about a kind of RON document (a scenario, a deployment file) when
+/// the file is empty: its top-level form and where to start from.
+#[derive(Clone, Copy, Debug)]
+pub struct RonDocument {
+    /// The top-level form, e.g. `Scenario(...)`.
+    pub form: &'static str,
+    /// Where to start from, e.g. a shipped example.
+    pub start_from: &'static str,
+}
+
+const SCENARIO_DOCUMENT: RonDocument =
+    RonDocument { form: "Scenario(...)", start_from: "start from a shipped scenario such as scenarios/careless-vendor.ron" };
+
+/// Reads a RON document of type `T` and runs `check` on it, with the scenario loader's
+/// located diagnostics (`file:line:col: error: path: message`) for I/O, encoding, syntax,
+/// type and semantic problems alike — for other files instructors write, such as a
+/// deployment file.
+pub fn load_ron_file<T: DeserializeOwned>(
+    path: &Path,
+    document: &RonDocument,
+    check: impl Fn(&T) -> Vec<Problem>,
+) -> Result<T, Diagnostics> {
     let name = path.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -208,7 +239,7 @@ pub fn load_file(path: &Path) -> Result<Scenario, Diagnostics> {
         }
     };
     match String::from_utf8(bytes) {
-        Ok(text) => load_str(&name, &text),
+        Ok(text) => load_ron_str(&name, &text, document, check),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -224,21 +255,26 @@ pub fn load_file(path: &Path) -> Result<Scenario, Diagnostics> {
                 String::new(),
                 "expected UTF-8 text, found an invalid byte".into(),
             )
-            .with_help(Some("save the scenario as UTF-8".into()))
+            .with_help(Some("save the file as UTF-8".into()))
             .with_label("not UTF-8");
             Err(Diagnostics { items: vec![d] })
         }
     }
 }
 
-/// Parses and checks scenario text; `file_name` is only used in diagnostics.
-pub fn load_str(file_name: &str, text: &str) -> Result<Scenario, Diagnostics> {
+/// [`load_ron_file`] on text; `file_name` is only used in diagnostics.
+pub fn load_ron_str<T: DeserializeOwned>(
+    file_name: &str,
+    text: &str,
+    document: &RonDocument,
+    check: impl Fn(&T) -> Vec<Problem>,
+) -> Result<T, Diagnostics> {
     let source: Arc<str> = Arc::from(text);
     let map = SourceMap::new(text);
-    let scenario = parse(file_name, text, &map, &source).map_err(|d| Diagnostics { items: vec![*d] })?;
-    let problems = check(&scenario);
+    let value = parse(file_name, text, &map, &source, document).map_err(|d| Diagnostics { items: vec![*d] })?;
+    let problems = check(&value);
     if problems.is_empty() {
-        return Ok(scenario);
+        return Ok(value);
     }
     let mut items: Vec<Diagnostic> = problems.into_iter().map(|p| locate_problem(file_name, &map, &source, p)).collect();
     // Document order (stable: problems at one place keep the checker's order).
@@ -276,7 +312,13 @@ fn push_name(out: &mut String, name: &str) {
 }
 
 /// Parses with ron, keeping the path and position of the first error.
-fn parse(file: &str, text: &str, map: &SourceMap, source: &Arc<str>) -> Result<Scenario, Box<Diagnostic>> {
+fn parse<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    map: &SourceMap,
+    source: &Arc<str>,
+    document: &RonDocument,
+) -> Result<T, Box<Diagnostic>> {
     if map.is_empty_document() {
         let end = text.len();
         let d = Diagnostic::new(
@@ -285,9 +327,9 @@ fn parse(file: &str, text: &str, map: &SourceMap, source: &Arc<str>) -> Result<S
             source,
             ByteSpan { start: end, end },
             String::new(),
-            "expected `Scenario(...)`, found an empty file".into(),
+            format!("expected `{}`, found an empty file", document.form),
         )
-        .with_help(Some("start from a shipped scenario such as scenarios/careless-vendor.ron".into()))
+        .with_help(Some(document.start_from.into()))
         .with_label("nothing here");
         return Err(Box::new(d));
     }
@@ -295,8 +337,8 @@ fn parse(file: &str, text: &str, map: &SourceMap, source: &Arc<str>) -> Result<S
         Ok(de) => de,
         Err(e) => return Err(Box::new(ron_diagnostic(file, map, source, String::new(), &e.code, &e.span))),
     };
-    let scenario = match serde_path_to_error::deserialize::<_, Scenario>(&mut de) {
-        Ok(s) => s,
+    let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => v,
         Err(e) => {
             let path = path_string(e.path());
             let spanned = de.span_error(e.into_inner());
@@ -307,7 +349,7 @@ fn parse(file: &str, text: &str, map: &SourceMap, source: &Arc<str>) -> Result<S
         let spanned = de.span_error(e);
         return Err(Box::new(ron_diagnostic(file, map, source, String::new(), &spanned.code, &spanned.span)));
     }
-    Ok(scenario)
+    Ok(value)
 }
 
 /// Builds the diagnostic for a ron error at `span` under `path`.

@@ -12,5 +12,5 @@ pub mod solve;
 pub mod summary;
 pub mod variant;
 
-pub use load::{Diagnostic, Diagnostics, load_file, load_str};
+pub use load::{Diagnostic, Diagnostics, RonDocument, load_file, load_ron_file, load_ron_str, load_str};
 pub use model::*;
