@@ -143,7 +143,7 @@ fn install_fonts(mut contexts: EguiContexts, mut done: Local<bool>) -> Result {
         fonts.families.entry(family).or_default().push("ipaexg".into());
     }
     ctx.set_fonts(fonts);
-    ctx.style_mut(|s| {
+    ctx.all_styles_mut(|s| {
         s.spacing.item_spacing = egui::vec2(8.0, 6.0);
         s.visuals.striped = true;
     });

@@ -87,11 +87,7 @@ fn act(t: &mut Trainee, panel: Panel, frame: u32, height: &mut u32) {
                 t.queue.push(Action::Expand(id));
             }
         }
-        (Panel::Board, 0) => {
-            if !ws.explorer.flow.suggestions.is_empty() {
-                t.queue.push(Action::Decide(0, true));
-            }
-        }
+        (Panel::Board, 0) if !ws.explorer.flow.suggestions.is_empty() => t.queue.push(Action::Decide(0, true)),
         (Panel::Board, 3) => {
             if let Some(e) = ws.locker.entries.first().map(|e| e.id.clone()) {
                 let persona = Entity::new(EntityKind::Persona, "GreenLeafUK@silk-lane");
