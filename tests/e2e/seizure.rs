@@ -19,34 +19,13 @@ use serde_json::{Value, json};
 use sim_core::facts::{Entity, Fact, FactKind};
 use sim_core::scenario::{RequestKind, Scenario, load_file};
 
-const HEAD: &str = "takedown-head";
+use crate::support::{HEAD, serve_lab, settle};
 const EXAMINER: &str = "takedown-examiner";
 const OTHER: &str = "other-team-examiner";
 
 fn takedown() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/market-takedown.ron");
     load_file(&path).unwrap_or_else(|d| panic!("{}", d.render(false)))
-}
-
-async fn serve_lab(lab: Arc<Lab>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, game::lab::http::router(lab)).await.unwrap() });
-    format!("http://{addr}")
-}
-
-/// Lets simulated time pass until request `id` leaves the judge (and the provider).
-async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
-    for _ in 0..20 {
-        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
-        if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
-            return status;
-        }
-        let due = lab.next_due().await.unwrap();
-        world.run_until(due.max(world.clock().now())).await.unwrap();
-        lab.tick().await.unwrap();
-    }
-    panic!("{id} never settled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,7 +61,7 @@ pub async fn lab_on(world: &World, dir: &Path) -> Lab {
 
 /// Lets simulated time pass until request `id` is ruled on and, if granted, answered.
 pub async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
-    for _ in 0..10 {
+    for _ in 0..20 {
         let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
         if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
             return status;

@@ -13,7 +13,7 @@ use sim_core::scenario::{
     Action, Grounds, Jurisdiction, LegalRule, Persona, Provider, ProviderKind, RequestKind, Scenario, Site, SiteKind, Slip, SlipKind, Step,
 };
 
-use crate::support::{HEAD, shipped};
+use crate::support::{HEAD, settle, shipped};
 
 fn wider_scenario() -> Scenario {
     let mut s = (*shipped()).clone();
@@ -87,19 +87,6 @@ fn wider_scenario() -> Scenario {
     s
 }
 
-async fn answered(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
-    for _ in 0..10 {
-        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
-        if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
-            return status;
-        }
-        let due = lab.next_due().await.unwrap();
-        world.run_until(due.max(world.clock().now())).await.unwrap();
-        lab.tick().await.unwrap();
-    }
-    panic!("request {id} never answered");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forum_clearnet_and_providers_hold_what_the_cast_did() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,7 +130,7 @@ async fn forum_clearnet_and_providers_hold_what_the_cast_did() {
         )
         .await
         .unwrap();
-    let RequestStatus::Answered { evidence, .. } = answered(&lab, &mut world, &isp.id).await else { panic!("ISP order not answered") };
+    let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &isp.id).await else { panic!("ISP order not answered") };
     let records = String::from_utf8(lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
     assert!(records.contains("Mark Ellis") && records.contains("81.2.69.160"), "the ISP leased the home IP to Mark Ellis: {records}");
     let mail = lab
@@ -158,7 +145,7 @@ async fn forum_clearnet_and_providers_hold_what_the_cast_did() {
         )
         .await
         .unwrap();
-    let RequestStatus::Answered { evidence, .. } = answered(&lab, &mut world, &mail.id).await else { panic!("mail order not answered") };
+    let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &mail.id).await else { panic!("mail order not answered") };
     let records = String::from_utf8(lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
     assert!(records.contains("81.2.69.160"), "the mailbox was opened from home: {records}");
     assert!(records.contains("+44 7700 900123"), "with the recovery phone: {records}");
