@@ -11,6 +11,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim_core::scenario::{self, Scenario};
 
+/// Log filter when `DARKLAB_LOG` is unset. arti warns once a second while a fresh private
+/// network has not yet voted its Guard and Exit flags (no usable relays, circuits refused);
+/// that is the normal first half-minute of a bootstrap, and the watchdog reports a network
+/// that really stays stuck, so arti's path-selection crates speak only of errors.
+const DEFAULT_LOG: &str = "warn,tor_netdir=error,tor_circmgr=error,tor_guardmgr=error";
+
 /// The commented starter scenario `darklab new` writes.
 const STARTER: &str = include_str!("../../templates/starter.ron");
 
@@ -418,7 +424,7 @@ fn load_variant(file: Option<&Path>, k: u32) -> Option<Scenario> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DARKLAB_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("DARKLAB_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .init();
