@@ -2,8 +2,9 @@
 //! shows, read from its structured content and confirmed against ground truth.
 //!
 //! Extraction reads only what the artifact itself says (handles, listing numbers, bio text,
-//! transaction inputs and outputs, KYC names, a photo's EXIF GPS position, the senders and
-//! offices in a courier's parcel records); the world's registry maps those words to
+//! transaction inputs and outputs, KYC names, a photo's EXIF GPS position, the senders,
+//! offices and tracking numbers in a courier's parcel records, the tracking number on an
+//! order page); the world's registry maps those words to
 //! scenario ids, and a fact counts only if it is true in the world. So a page cannot reveal
 //! more than it shows, and a forged claim reveals nothing.
 
@@ -43,10 +44,13 @@ pub fn revealed_facts(origin: &Origin, content: &[u8], truth: &GroundTruth) -> V
     let mut facts = match (origin, serde_json::from_slice::<Value>(content)) {
         (Origin::Photo { site, listing }, _) => photo_facts(site, *listing, content, truth),
         (Origin::Seized(site), _) => server::image_facts(site, content, truth),
-        (Origin::Site(site), Ok(json)) => {
-            [site_facts(site, &json, truth), server::server_page_facts(site, &json, truth), server::shared_favicon_facts(&json, truth)]
-                .concat()
-        }
+        (Origin::Site(site), Ok(json)) => [
+            site_facts(site, &json, truth),
+            order_facts(site, &json, truth),
+            server::server_page_facts(site, &json, truth),
+            server::shared_favicon_facts(&json, truth),
+        ]
+        .concat(),
         (Origin::Explorer, Ok(json)) => chain_facts(&json),
         (Origin::Provider(p), Ok(json)) => [provider_facts(p, &json, truth), server::hosting_facts(p, &json)].concat(),
         _ => Vec::new(),
@@ -95,6 +99,17 @@ fn site_facts(site: &SiteId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
         }
     }
     facts
+}
+
+/// An order page (as its buyer sees it): the vendor shipped it as the parcel with the
+/// tracking number the vendor gave (`ShippedParcel(vendor persona → parcel)`).
+fn order_facts(site: &SiteId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
+    let (Some(vendor), Some(tracking)) = (json.get("vendor").and_then(Value::as_str), json.get("tracking").and_then(Value::as_str))
+    else {
+        return Vec::new();
+    };
+    let Some(persona) = truth.persona(site, vendor) else { return Vec::new() };
+    vec![Fact::new(FactKind::ShippedParcel, Entity::Persona(persona.clone()), Entity::Parcel(tracking.trim().to_ascii_uppercase()))]
 }
 
 /// The e-mail addresses in the user IDs of an armoured OpenPGP public key, read from the
@@ -190,12 +205,16 @@ fn provider_facts(provider: &ProviderId, json: &Value, truth: &GroundTruth) -> V
             facts.push(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(actor.clone())));
         }
     }
-    // A courier's parcels: who handed them in at the office at which place.
+    // A courier's parcels: who handed them in at the office at which place, and who
+    // handed in each parcel (by its tracking number).
     for parcel in json.get("parcels").and_then(Value::as_array).into_iter().flatten() {
         let place = parcel.get("place").and_then(Value::as_str).and_then(sim_core::facts::parse_place);
         let sender = parcel.get("sender_name").and_then(Value::as_str).and_then(|n| truth.identity(n));
         if let (Some(place), Some(actor)) = (place, sender) {
             facts.push(Fact::new(FactKind::ParcelDroppedBy, Entity::Place(place), Entity::Identity(actor.clone())));
+        }
+        if let (Some(tracking), Some(actor)) = (parcel.get("tracking").and_then(Value::as_str), sender) {
+            facts.push(Fact::new(FactKind::ParcelSentBy, Entity::Parcel(tracking.trim().to_ascii_uppercase()), Entity::Identity(actor.clone())));
         }
     }
     for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten() {
