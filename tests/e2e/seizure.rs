@@ -202,7 +202,10 @@ async fn the_rent_is_paid_on_chain_and_the_hosting_records_name_the_transaction(
     assert!(!inputs.is_empty() && inputs.iter().all(|a| *a == operator), "the operator's address pays: {tx}");
     assert_eq!(payment["paid_from"], json!([operator]), "{records}");
     assert!(tx["status"]["confirmed"].as_bool().unwrap(), "{tx}");
-    assert!(tx["vout"].as_array().unwrap().iter().any(|o| o["scriptpubkey_address"] == invoice.as_str() && o["value"] == 2_500_000), "{tx}");
+    assert!(
+        tx["vout"].as_array().unwrap().iter().any(|o| o["scriptpubkey_address"] == invoice.as_str() && o["value"] == 2_500_000),
+        "{tx}"
+    );
 
     // The court reads the link: the invoice is the account's deposit address, paid by the
     // operator's address.

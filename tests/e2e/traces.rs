@@ -16,8 +16,8 @@ use game::lab::{AccountDraft, Lab, Member, PurchaseDraft, RequestDraft, RequestS
 use game::ledger::EvidenceId;
 use market_sim::world::World;
 use serde_json::Value;
-use sim_core::facts::{Entity, Fact, FactKind};
 use sim_core::clock::SimDuration;
+use sim_core::facts::{Entity, Fact, FactKind};
 use sim_core::scenario::{Grounds, LegalRule, RequestKind};
 
 use crate::support::{HEAD, INVESTIGATOR, lab_on, scenario, settle};
@@ -194,10 +194,8 @@ async fn a_controlled_purchase_gets_the_tracking_number_a_courier_order_can_cite
     let listings: Value = serde_json::from_slice(&lab.browse(HEAD, &format!("{base}/api/listings")).await.unwrap()).unwrap();
     let mdma = listings.as_array().unwrap().iter().find(|l| l["title"] == "MDMA crystal 10g").unwrap()["id"].as_i64().unwrap();
     let drop = "R. Agent\nPostbus 1, Rotterdam";
-    let bought = lab
-        .purchase(INVESTIGATOR, "U1", PurchaseDraft { listing_id: mdma, quantity: 1, shipping_info: drop.into() })
-        .await
-        .unwrap();
+    let bought =
+        lab.purchase(INVESTIGATOR, "U1", PurchaseDraft { listing_id: mdma, quantity: 1, shipping_info: drop.into() }).await.unwrap();
     let first: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &bought.order_evidence).await.unwrap()).unwrap();
     assert_eq!(first["tracking"], Value::Null, "not shipped yet");
 
@@ -220,8 +218,12 @@ async fn a_controlled_purchase_gets_the_tracking_number_a_courier_order_can_cite
 
     // A production order for that tracking number, grounded on the shop and the order page:
     // granted, and the courier names who handed the parcel in, to our drop address.
-    let draft =
-        RequestDraft { kind: RequestKind::ProductionOrder, provider: "parcelnet".into(), target: tracking.clone(), grounds: vec![profile, again.id] };
+    let draft = RequestDraft {
+        kind: RequestKind::ProductionOrder,
+        provider: "parcelnet".into(),
+        target: tracking.clone(),
+        grounds: vec![profile, again.id],
+    };
     let req = lab.request(HEAD, draft).await.unwrap();
     let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &req.id).await else { panic!("the courier did not answer") };
     let records: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();

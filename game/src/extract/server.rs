@@ -74,7 +74,8 @@ pub(super) fn hosting_facts(provider: &ProviderId, json: &Value) -> Vec<Fact> {
         }
         // A darkcoin invoice's address is the account's deposit address; a payment seen on
         // the chain names the addresses that paid it.
-        for a in c.get("invoices").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("address").and_then(Value::as_str)) {
+        for a in c.get("invoices").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("address").and_then(Value::as_str))
+        {
             facts.push(Fact::new(FactKind::DepositAddressOf, Entity::Address(a.trim().to_string()), account.clone()));
         }
         for p in c.get("payments").and_then(Value::as_array).into_iter().flatten() {

@@ -413,5 +413,9 @@ mod tests {
         assert_eq!(target_entity("Mark.Ellis84@mailbox.example"), Entity::Email("mark.ellis84@mailbox.example".into()));
         assert_eq!(target_entity("bcrt1qxyz"), Entity::Address("bcrt1qxyz".into()));
         assert_eq!(target_entity(" 51.90750, 4.4497"), Entity::Place("51.9075,4.4497".into()));
+        assert_eq!(target_entity("cp918167110do"), Entity::Parcel("CP918167110DO".into()));
+        assert_eq!(tracking_number("CP12345678NL"), None, "eight digits");
+        assert_eq!(tracking_number("C1123456789NL"), None);
+        assert_eq!(desk_query(ProviderKind::Courier, "cp123456789nl"), "tracking=cp123456789nl");
     }
 }

@@ -553,7 +553,10 @@ impl Lab {
         Ok(t.ledger.append_evidence(NewEvidence {
             kind: ArtifactKind::PageCapture,
             source: order_url,
-            method: format!("controlled purchase {purchase} by undercover account {} ({}): the order page again, fetched by the lab", acc.id, acc.handle),
+            method: format!(
+                "controlled purchase {purchase} by undercover account {} ({}): the order page again, fetched by the lab",
+                acc.id, acc.handle
+            ),
             obtained_by: member.name.clone(),
             authority: Authority::Order { request: acc.authority.clone(), kind: RequestKind::UndercoverAuthorisation },
             sim_time: self.clock.now(),

@@ -371,7 +371,12 @@ pub struct ShipForm {
     pub tracking: String,
 }
 
-async fn ship(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>, FormInput(f): FormInput<ShipForm>) -> Response {
+async fn ship(
+    State(svc): State<MarketService>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    FormInput(f): FormInput<ShipForm>,
+) -> Response {
     let r = async {
         let user = authenticate(&svc, &headers)?;
         let shipment = crate::market::orders::Shipment { tracking: Some(f.tracking) };

@@ -48,9 +48,9 @@ use sim_core::rng::{SimRng, below};
 
 use super::legal::{self, LegalQuery, ProductionHeader, RetentionWindow, legal_desk};
 use super::{ProviderError, provider_config, text_field, validate_common};
+use crate::chain::ObservedPayment;
 use crate::credentials::{AccountTable, TokenResponse, hash_password, new_salt, validate_password, validate_username};
 use crate::http_util::{ApiJson, ApiPath, bearer_token, client_ip, method_not_allowed, not_found, peer_of};
-use crate::chain::ObservedPayment;
 use crate::service::{RecordCore, RecordState};
 
 const CUSTOMERS: AccountTable = AccountTable { table: "customers", session_column: "customer_id" };

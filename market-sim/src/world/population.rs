@@ -265,7 +265,8 @@ pub fn post_senders(scenario: &Scenario, seed: u64) -> Vec<PostSender> {
                 };
                 let sender_name = person(&mut r);
                 let recipient_name = person(&mut r);
-                let street = |r: &mut SimRng| format!("{} {} Street, Town {}", 1 + rng::below(r, 200), pick(r, &LAST), 1 + rng::below(r, 50));
+                let street =
+                    |r: &mut SimRng| format!("{} {} Street, Town {}", 1 + rng::below(r, 200), pick(r, &LAST), 1 + rng::below(r, 50));
                 out.push(PostSender {
                     at: t,
                     courier: p.id.clone(),

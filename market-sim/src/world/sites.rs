@@ -176,10 +176,14 @@ pub(super) async fn launch_providers(
             ProviderKind::Exchange => continue,
             ProviderKind::Isp => start!(IspService, IspConfig { pool: "100.64.0.0/10".into() }),
             ProviderKind::Email => start!(EmailService, EmailConfig { domain: host.clone() }),
-            ProviderKind::Hosting => start!(HostingService, HostingConfig { pool: "185.220.0.0/16".into() }, then |h| {
-                let wallet = coin_sim::Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:hosting:{}", p.id)));
-                h.with_darkcoin(wallet, chain.clone()).inspect(|h| hosts.push(h.clone()))
-            }),
+            ProviderKind::Hosting => start!(
+                HostingService,
+                HostingConfig { pool: "185.220.0.0/16".into() },
+                then | h | {
+                    let wallet = coin_sim::Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:hosting:{}", p.id)));
+                    h.with_darkcoin(wallet, chain.clone()).inspect(|h| hosts.push(h.clone()))
+                }
+            ),
             ProviderKind::Courier => start!(
                 CourierService,
                 CourierConfig {
