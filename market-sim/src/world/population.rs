@@ -281,7 +281,7 @@ pub fn post_senders(scenario: &Scenario, seed: u64) -> Vec<PostSender> {
             }
         }
     }
-    out.sort_by(|a, b| a.at.cmp(&b.at));
+    out.sort_by_key(|a| a.at);
     out
 }
 
