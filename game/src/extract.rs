@@ -2,8 +2,9 @@
 //! shows, read from its structured content and confirmed against ground truth.
 //!
 //! Extraction reads only what the artifact itself says (handles, listing numbers, bio text,
-//! transaction inputs and outputs, KYC names, a photo's EXIF GPS position, the senders and
-//! offices in a courier's parcel records); the world's registry maps those words to
+//! transaction inputs and outputs, KYC names, a photo's EXIF GPS position, the senders,
+//! offices and tracking numbers in a courier's parcel records, the tracking number on an
+//! order page); the world's registry maps those words to
 //! scenario ids, and a fact counts only if it is true in the world. So a page cannot reveal
 //! more than it shows, and a forged claim reveals nothing.
 
@@ -43,10 +44,13 @@ pub fn revealed_facts(origin: &Origin, content: &[u8], truth: &GroundTruth) -> V
     let mut facts = match (origin, serde_json::from_slice::<Value>(content)) {
         (Origin::Photo { site, listing }, _) => photo_facts(site, *listing, content, truth),
         (Origin::Seized(site), _) => server::image_facts(site, content, truth),
-        (Origin::Site(site), Ok(json)) => {
-            [site_facts(site, &json, truth), server::server_page_facts(site, &json, truth), server::shared_favicon_facts(&json, truth)]
-                .concat()
-        }
+        (Origin::Site(site), Ok(json)) => [
+            site_facts(site, &json, truth),
+            order_facts(site, &json, truth),
+            server::server_page_facts(site, &json, truth),
+            server::shared_favicon_facts(&json, truth),
+        ]
+        .concat(),
         (Origin::Explorer, Ok(json)) => chain_facts(&json),
         (Origin::Provider(p), Ok(json)) => [provider_facts(p, &json, truth), server::hosting_facts(p, &json)].concat(),
         _ => Vec::new(),
@@ -95,6 +99,16 @@ fn site_facts(site: &SiteId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
         }
     }
     facts
+}
+
+/// An order page (as its buyer sees it): the vendor shipped it as the parcel with the
+/// tracking number the vendor gave (`ShippedParcel(vendor persona → parcel)`).
+fn order_facts(site: &SiteId, json: &Value, truth: &GroundTruth) -> Vec<Fact> {
+    let (Some(vendor), Some(tracking)) = (json.get("vendor").and_then(Value::as_str), json.get("tracking").and_then(Value::as_str)) else {
+        return Vec::new();
+    };
+    let Some(persona) = truth.persona(site, vendor) else { return Vec::new() };
+    vec![Fact::new(FactKind::ShippedParcel, Entity::Persona(persona.clone()), Entity::Parcel(tracking.trim().to_ascii_uppercase()))]
 }
 
 /// The e-mail addresses in the user IDs of an armoured OpenPGP public key, read from the
@@ -190,12 +204,20 @@ fn provider_facts(provider: &ProviderId, json: &Value, truth: &GroundTruth) -> V
             facts.push(Fact::new(FactKind::AccountHolder, account.clone(), Entity::Identity(actor.clone())));
         }
     }
-    // A courier's parcels: who handed them in at the office at which place.
+    // A courier's parcels: who handed them in at the office at which place, and who
+    // handed in each parcel (by its tracking number).
     for parcel in json.get("parcels").and_then(Value::as_array).into_iter().flatten() {
         let place = parcel.get("place").and_then(Value::as_str).and_then(sim_core::facts::parse_place);
         let sender = parcel.get("sender_name").and_then(Value::as_str).and_then(|n| truth.identity(n));
         if let (Some(place), Some(actor)) = (place, sender) {
             facts.push(Fact::new(FactKind::ParcelDroppedBy, Entity::Place(place), Entity::Identity(actor.clone())));
+        }
+        if let (Some(tracking), Some(actor)) = (parcel.get("tracking").and_then(Value::as_str), sender) {
+            facts.push(Fact::new(
+                FactKind::ParcelSentBy,
+                Entity::Parcel(tracking.trim().to_ascii_uppercase()),
+                Entity::Identity(actor.clone()),
+            ));
         }
     }
     for sub in json.get("subscribers").and_then(Value::as_array).into_iter().flatten() {
@@ -283,6 +305,43 @@ mod tests {
         let exchange = json!({"accounts": [{"username": "mellis84", "logins": [{"ip": "81.2.69.160", "kind": "signup"}]}]});
         assert_eq!(revealed_facts(&Origin::Provider("coinbay".into()), exchange.to_string().as_bytes(), &truth), vec![home_login]);
         assert_eq!(ips_in_records(&exchange), vec!["81.2.69.160".to_string()]);
+    }
+
+    #[test]
+    fn an_order_page_and_a_couriers_records_tie_a_vendor_to_a_parcel_and_its_sender() {
+        let mut truth = GroundTruth::default();
+        truth.personas.insert(("m".into(), "DutchDirectNL".into()), "dd".into());
+        truth.identities.insert("daan visser".into(), "daan".into());
+        let parcel = Entity::Parcel("CP918167110DO".into());
+        let shipped = Fact::new(FactKind::ShippedParcel, Entity::Persona("dd".into()), parcel.clone());
+        let sent = Fact::new(FactKind::ParcelSentBy, parcel, Entity::Identity("daan".into()));
+        truth.record(shipped.clone());
+        truth.record(sent.clone());
+        let order = json!({"id": 7, "vendor": "DutchDirectNL", "buyer": "quiet", "tracking": "cp918167110do"});
+        assert_eq!(revealed_facts(&Origin::Site("m".into()), order.to_string().as_bytes(), &truth), vec![shipped]);
+        let unshipped = json!({"id": 7, "vendor": "DutchDirectNL", "tracking": null});
+        assert!(revealed_facts(&Origin::Site("m".into()), unshipped.to_string().as_bytes(), &truth).is_empty());
+        let records = json!({"parcels": [
+            {"tracking": "CP918167110DO", "sender_name": "Daan Visser", "place": null},
+            {"tracking": "CP000000001DO", "sender_name": "Kim Novak", "place": null},
+        ]});
+        assert_eq!(revealed_facts(&Origin::Provider("parcelnet".into()), records.to_string().as_bytes(), &truth), vec![sent]);
+    }
+
+    #[test]
+    fn hosting_records_tie_an_invoice_to_its_account_and_payer() {
+        let mut truth = GroundTruth::default();
+        let account = Entity::Account("nordhost".into(), "ops".into());
+        let deposit = Fact::new(FactKind::DepositAddressOf, Entity::Address("bcrt1qinvoice".into()), account);
+        let paid = Fact::new(FactKind::Transfer, Entity::Address("bcrt1qoperator".into()), Entity::Address("bcrt1qinvoice".into()));
+        truth.record(deposit.clone());
+        truth.record(paid.clone());
+        let records = json!({"customers": [{"username": "ops", "servers": [], "logins": [],
+            "invoices": [{"address": "bcrt1qinvoice"}],
+            "payments": [{"deposit_address": "bcrt1qinvoice", "paid_from": ["bcrt1qoperator", "bcrt1qstranger"]}, {"method": "card"}]}]});
+        let mut expected = vec![deposit, paid];
+        expected.sort();
+        assert_eq!(revealed_facts(&Origin::Provider("nordhost".into()), records.to_string().as_bytes(), &truth), expected);
     }
 
     #[test]

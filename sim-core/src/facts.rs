@@ -37,6 +37,8 @@ pub enum Entity {
     Place(String),
     /// A site of the world (market, forum, mixer, clearnet host), as its server.
     Site(SiteId),
+    /// A parcel, by the courier's tracking number (upper case, e.g. `CP123456789NL`).
+    Parcel(String),
 }
 
 impl Entity {
@@ -58,6 +60,7 @@ impl Entity {
             Entity::Ip(_) => EntityKind::Ip,
             Entity::Place(_) => EntityKind::Place,
             Entity::Site(_) => EntityKind::Site,
+            Entity::Parcel(_) => EntityKind::Parcel,
         }
     }
 }
@@ -74,6 +77,7 @@ impl fmt::Display for Entity {
             Entity::Ip(ip) => write!(f, "IP {ip}"),
             Entity::Place(p) => write!(f, "place {p}"),
             Entity::Site(s) => write!(f, "site {s}"),
+            Entity::Parcel(t) => write!(f, "parcel {t}"),
         }
     }
 }
@@ -116,6 +120,8 @@ pub enum EntityKind {
     Place,
     /// See [`Entity::Site`].
     Site,
+    /// See [`Entity::Parcel`].
+    Parcel,
 }
 
 /// What a fact says about its subject and object.
@@ -150,6 +156,11 @@ pub enum FactKind {
     RentedBy,
     /// Persona runs a site (the market's operator account).
     Operates,
+    /// Persona (a vendor) shipped an order as a parcel: the tracking number on the buyer's
+    /// order page.
+    ShippedParcel,
+    /// Parcel was handed in by an identity, by the courier's records of it.
+    ParcelSentBy,
 }
 
 impl FactKind {
@@ -170,6 +181,8 @@ impl FactKind {
             FactKind::ListedOn => "is listed on",
             FactKind::RentedBy => "is rented by",
             FactKind::Operates => "operates",
+            FactKind::ShippedParcel => "shipped",
+            FactKind::ParcelSentBy => "was handed in by",
         }
     }
 }

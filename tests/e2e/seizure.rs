@@ -1,5 +1,6 @@
 //! The market takedown (scenarios/market-takedown.ron) over HTTP: the open status page
-//! names the server's real IP, the hosting provider's records match what the operator did,
+//! names the server's real IP, the hosting provider's records match what the operator did
+//! (the rent paid in darkcoin: the recorded txid is the chain's transaction from his address),
 //! a domestic search warrant for the server abroad is refused, a search abroad (mutual legal
 //! assistance) is refused without grounds and granted with them after the foreign delay, only the forensic
 //! examiner images and examines the server, the image enters the ledger and verifies, its
@@ -149,6 +150,71 @@ async fn the_server_is_located_seized_examined_and_its_vendors_attributed() {
         );
     }
     assert!(facts.contains(&Fact::new(FactKind::Operates, Entity::Persona("harbourmaster".into()), site)));
+    world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rent_is_paid_on_chain_and_the_hosting_records_name_the_transaction() {
+    let s = takedown();
+    let dir = tempfile::tempdir().unwrap();
+    let seed = 8;
+    let mut world = World::build(Arc::new(s.clone()), seed, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    world.run_until(world.world_end()).await.unwrap();
+    let failed: Vec<String> = world.truth().read().chronicle.iter().filter(|c| !c.ok).map(|c| c.text.clone()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let lab = Lab::new(&world).unwrap();
+    lab.add_team("t", vec![Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() }], &Lab::team_dir(dir.path(), "t"))
+        .await
+        .unwrap();
+    let market = lab.directory().sites.get(&"black-harbour".into()).unwrap().clone();
+    let status = lab.capture(HEAD, &format!("{market}/server-status")).await.unwrap();
+    let page: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &status.id).await.unwrap()).unwrap();
+    let ip = page["server_address"].as_str().unwrap().to_string();
+    let profile = lab.capture(HEAD, &format!("{market}/api/vendors/FrostByte")).await.unwrap();
+
+    // The hosting company's records, by mutual legal assistance: the rent was paid in
+    // darkcoin, seen on the chain.
+    let draft = RequestDraft {
+        kind: RequestKind::MutualLegalAssistance,
+        provider: "nordhost".into(),
+        target: ip.clone(),
+        grounds: vec![profile.id.clone(), status.id.clone()],
+    };
+    let req = lab.request(HEAD, draft).await.unwrap();
+    let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &req.id).await else { panic!("NordHost did not answer") };
+    let records: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
+    let customer = &records["customers"][0];
+    assert_eq!(customer["servers"][0]["ip"], ip.as_str(), "{records}");
+    let payment = &customer["payments"][0];
+    assert_eq!(payment["method"], "darkcoin", "{records}");
+    assert_eq!(payment["amount"], 2_500_000);
+    let txid = payment["txid"].as_str().expect("the payment's txid").to_string();
+    let invoice = payment["deposit_address"].as_str().expect("the invoice's address").to_string();
+    assert_eq!(customer["invoices"][0]["address"], invoice.as_str());
+    assert_eq!(customer["invoices"][0]["status"], "paid");
+
+    // The chain agrees: that transaction spends the operator's coins and pays the invoice.
+    let viktor = s.cast.iter().find(|a| a.id.as_str() == "viktor").unwrap();
+    let operator = market_sim::world::cast::actor_wallet(viktor, seed).1.to_string();
+    let explorer = world.services().iter().find(|x| x.name == "explorer").unwrap().url();
+    let tx: Value = reqwest::get(format!("{explorer}/tx/{txid}")).await.unwrap().json().await.unwrap();
+    let inputs: Vec<&str> = tx["vin"].as_array().unwrap().iter().filter_map(|i| i["prevout"]["scriptpubkey_address"].as_str()).collect();
+    assert!(!inputs.is_empty() && inputs.iter().all(|a| *a == operator), "the operator's address pays: {tx}");
+    assert_eq!(payment["paid_from"], json!([operator]), "{records}");
+    assert!(tx["status"]["confirmed"].as_bool().unwrap(), "{tx}");
+    assert!(
+        tx["vout"].as_array().unwrap().iter().any(|o| o["scriptpubkey_address"] == invoice.as_str() && o["value"] == 2_500_000),
+        "{tx}"
+    );
+
+    // The court reads the link: the invoice is the account's deposit address, paid by the
+    // operator's address.
+    let truth = world.truth().read().clone();
+    let stored = lab.evidence_content(HEAD, &evidence).await.unwrap();
+    let facts = game::extract::revealed_facts(&game::extract::Origin::Provider("nordhost".into()), &stored, &truth);
+    let account = Entity::Account("nordhost".into(), "harbour-ops".into());
+    assert!(facts.contains(&Fact::new(FactKind::DepositAddressOf, Entity::Address(invoice.clone()), account)), "{facts:#?}");
+    assert!(facts.contains(&Fact::new(FactKind::Transfer, Entity::Address(operator), Entity::Address(invoice))), "{facts:#?}");
     world.shutdown().await;
 }
 

@@ -1,23 +1,26 @@
 //! Traces off the anonymity network (scenarios/tumbling-vendor.ron): a listing photo whose
 //! EXIF block carries the GPS position of the post office the vendor ships from (read by
-//! exiftool and by the lab's extractor), the courier's records of that office (made by the
-//! vendor's own drop-offs), and a foreign exchange whose short retention erases the one
+//! exiftool and by the lab's extractor), the courier's records of that office (everyone's
+//! parcels: strangers' and the vendor's own drop-offs), a controlled purchase whose order
+//! page shows the parcel's tracking number a courier order can cite, and a foreign exchange whose short retention erases the one
 //! traceable cash-out unless a preservation is served in time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::process::Command;
+use std::sync::Arc;
 
 use game::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
 use game::extract::{Origin, revealed_facts, tx_addresses};
-use game::lab::{Lab, RequestDraft, RequestStatus};
+use game::lab::{AccountDraft, Lab, Member, PurchaseDraft, RequestDraft, RequestStatus, Role};
 use game::ledger::EvidenceId;
 use market_sim::world::World;
 use serde_json::Value;
+use sim_core::clock::SimDuration;
 use sim_core::facts::{Entity, Fact, FactKind};
-use sim_core::scenario::RequestKind;
+use sim_core::scenario::{Grounds, LegalRule, RequestKind};
 
-use crate::support::{HEAD, lab_on, scenario, settle};
+use crate::support::{HEAD, INVESTIGATOR, lab_on, scenario, settle};
 
 const PLACE: &str = "51.9075,4.4497";
 
@@ -95,11 +98,12 @@ async fn a_listing_photo_carries_the_gps_position_read_by_exiftool_and_the_lab()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_couriers_records_of_the_office_are_what_the_vendor_shipped() {
+async fn the_couriers_records_of_the_office_hold_every_sender_and_the_vendors_drop_offs() {
     let dir = tempfile::tempdir().unwrap();
     let mut world = world(4).await;
-    // What the cast did: the chronicle's tracking numbers of the vendor's shipments.
-    let shipped: BTreeSet<String> = world
+    // What the cast did: the tracking number of each of the vendor's shipments, with the
+    // time he handed it in (the chronicle's time of the shipping step).
+    let shipped: BTreeMap<String, String> = world
         .truth()
         .read()
         .chronicle
@@ -109,7 +113,7 @@ async fn the_couriers_records_of_the_office_are_what_the_vendor_shipped() {
             c.text
                 .split(|ch: char| !ch.is_ascii_alphanumeric())
                 .filter(|w| w.starts_with("CP") && w.len() == 13)
-                .map(str::to_string)
+                .map(|w| (w.to_string(), c.time.to_string()))
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -127,18 +131,107 @@ async fn the_couriers_records_of_the_office_are_what_the_vendor_shipped() {
     let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &req.id).await else { panic!("the courier did not answer") };
     let records: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
     let parcels = records["parcels"].as_array().unwrap();
-    let tracked: BTreeSet<String> = parcels.iter().map(|p| p["tracking"].as_str().unwrap().to_string()).collect();
-    assert_eq!(tracked, shipped, "the courier holds exactly the parcels the vendor handed in: {records}");
+    // The office's records hold everyone's parcels, handed in at the counter through the
+    // courier's API: strangers' as well as the vendor's.
+    let senders: BTreeSet<&str> = parcels.iter().map(|p| p["sender_name"].as_str().unwrap()).collect();
+    assert!(senders.len() > 2, "several senders at the office: {senders:?}");
+    assert!(parcels.iter().all(|p| p["office"] == "Delfshaven" && p["place"] == PLACE), "{records}");
+    let cast: BTreeSet<String> = world.scenario().cast.iter().map(|a| a.identity.name.clone()).collect();
+    let theirs: Vec<&Value> = parcels.iter().filter(|p| p["sender_name"] == "Daan Visser").collect();
+    for p in parcels.iter().filter(|p| p["sender_name"] != "Daan Visser") {
+        assert!(!cast.contains(p["sender_name"].as_str().unwrap()), "a stranger is no one of the story: {p}");
+    }
+    // Narrowed to the vendor: exactly his four parcels, each handed in when he shipped, to
+    // one of his buyers.
+    let tracked: BTreeMap<String, String> =
+        theirs.iter().map(|p| (p["tracking"].as_str().unwrap().to_string(), p["dropped_at"].as_str().unwrap().to_string())).collect();
+    assert_eq!(tracked, shipped, "the vendor's parcels are what he handed in, when he did: {records}");
     let buyers = ["Jana Novak", "Piet de Vries", "Tom Becker", "Lena Wolff"];
-    for p in parcels {
-        assert_eq!(p["sender_name"], "Daan Visser");
+    for p in &theirs {
         assert_eq!(p["sender_address"], "Schiedamseweg 88, Rotterdam");
-        assert_eq!(p["office"], "Delfshaven");
-        assert_eq!(p["place"], PLACE);
         assert!(buyers.contains(&p["recipient_name"].as_str().unwrap()), "{p}");
     }
-    let dropped = Fact::new(FactKind::ParcelDroppedBy, Entity::Place(PLACE.into()), Entity::Identity("daan".into()));
-    assert_eq!(court_facts(&lab, &evidence).await, vec![dropped]);
+    // The court reads the vendor's drop-offs there and who handed in each of his parcels;
+    // strangers are no one the investigation knows.
+    let mut expected = vec![Fact::new(FactKind::ParcelDroppedBy, Entity::Place(PLACE.into()), Entity::Identity("daan".into()))];
+    expected.extend(shipped.keys().map(|t| Fact::new(FactKind::ParcelSentBy, Entity::Parcel(t.clone()), Entity::Identity("daan".into()))));
+    expected.sort();
+    assert_eq!(court_facts(&lab, &evidence).await, expected);
+
+    world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controlled_purchase_gets_the_tracking_number_a_courier_order_can_cite() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = (*scenario("tumbling-vendor.ron")).clone();
+    s.legal.rules.push(LegalRule {
+        request: RequestKind::UndercoverAuthorisation,
+        provider_kind: None,
+        grounds: Grounds::LinkToOffence { max_hops: 1 },
+        ruling_delay: SimDuration::hours(1),
+    });
+    let mut world = World::build(Arc::new(s), 6, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    let start = world.scenario().meta.start;
+    world.run_until(start.plus(SimDuration::hours(2))).await.unwrap();
+    let lab = Lab::new(&world).unwrap();
+    let members = vec![
+        Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() },
+        Member { name: "investigator".into(), role: Role::Investigator, token: INVESTIGATOR.into() },
+    ];
+    lab.add_team("t", members, &Lab::team_dir(dir.path(), "t")).await.unwrap();
+    let base = market(&lab);
+    let profile = lab.capture(HEAD, &format!("{base}/api/vendors/DutchDirectNL")).await.unwrap().id;
+    let draft = RequestDraft {
+        kind: RequestKind::UndercoverAuthorisation,
+        provider: "silk-lane".into(),
+        target: "DutchDirectNL".into(),
+        grounds: vec![profile.clone()],
+    };
+    let authority = lab.request(HEAD, draft).await.unwrap().id;
+    assert!(matches!(settle(&lab, &mut world, &authority).await, RequestStatus::Authorised { .. }));
+    lab.open_account(INVESTIGATOR, AccountDraft { site: "silk-lane".into(), handle: "quiet_buyer".into() }).await.unwrap();
+    let listings: Value = serde_json::from_slice(&lab.browse(HEAD, &format!("{base}/api/listings")).await.unwrap()).unwrap();
+    let mdma = listings.as_array().unwrap().iter().find(|l| l["title"] == "MDMA crystal 10g").unwrap()["id"].as_i64().unwrap();
+    let drop = "R. Agent\nPostbus 1, Rotterdam";
+    let bought =
+        lab.purchase(INVESTIGATOR, "U1", PurchaseDraft { listing_id: mdma, quantity: 1, shipping_info: drop.into() }).await.unwrap();
+    let first: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &bought.order_evidence).await.unwrap()).unwrap();
+    assert_eq!(first["tracking"], Value::Null, "not shipped yet");
+
+    // The vendor ships the paid orders by courier at his next round; the order page, looked
+    // at again under the authorisation, names the parcel.
+    world.run_until(start.plus(SimDuration::hours(40))).await.unwrap();
+    let again = lab.recheck_purchase(INVESTIGATOR, &bought.id).await.unwrap();
+    let page: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &again.id).await.unwrap()).unwrap();
+    assert_eq!(page["status"], "shipped", "{page}");
+    let tracking = page["tracking"].as_str().expect("the vendor gave the tracking number").to_string();
+    let parcel = Entity::Parcel(tracking.clone());
+    let shipped = Fact::new(FactKind::ShippedParcel, Entity::Persona("dutchdirect".into()), parcel.clone());
+    assert!(court_facts(&lab, &again.id).await.contains(&shipped), "the order page ties the vendor to the parcel");
+    assert!(lab.recheck_purchase(INVESTIGATOR, "P9").await.is_err(), "no such purchase");
+
+    // The courier's public tracking page answers the number.
+    let courier = lab.directory().providers.get(&"parcelnet".into()).cloned().unwrap();
+    let track: Value = serde_json::from_slice(&lab.browse(HEAD, &format!("{courier}/track/{tracking}")).await.unwrap()).unwrap();
+    assert_eq!((track["tracking"].as_str(), track["office"].as_str()), (Some(tracking.as_str()), Some("Delfshaven")), "{track}");
+
+    // A production order for that tracking number, grounded on the shop and the order page:
+    // granted, and the courier names who handed the parcel in, to our drop address.
+    let draft = RequestDraft {
+        kind: RequestKind::ProductionOrder,
+        provider: "parcelnet".into(),
+        target: tracking.clone(),
+        grounds: vec![profile, again.id],
+    };
+    let req = lab.request(HEAD, draft).await.unwrap();
+    let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &req.id).await else { panic!("the courier did not answer") };
+    let records: Value = serde_json::from_slice(&lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
+    let parcels = records["parcels"].as_array().unwrap();
+    assert_eq!(parcels.len(), 1, "{records}");
+    assert_eq!((parcels[0]["sender_name"].as_str(), parcels[0]["recipient_name"].as_str()), (Some("Daan Visser"), Some("R. Agent")));
+    let sent = Fact::new(FactKind::ParcelSentBy, parcel, Entity::Identity("daan".into()));
+    assert!(court_facts(&lab, &evidence).await.contains(&sent), "the courier's records name the sender of the parcel");
 
     world.shutdown().await;
 }

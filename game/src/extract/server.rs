@@ -9,7 +9,9 @@
 //!   `SharedFavicon` slip; which market serves which favicon is public, in
 //!   `GroundTruth::fingerprints`).
 //! - A hosting provider's records name, for each customer, the servers it rents
-//!   (`RentedBy(server IP → account)`) and the IPs of its panel logins (`LoggedInFrom`).
+//!   (`RentedBy(server IP → account)`), the IPs of its panel logins (`LoggedInFrom`), its
+//!   darkcoin invoices' addresses (`DepositAddressOf(address → account)`) and the addresses
+//!   that paid them (`Transfer(payer → invoice address)`).
 //! - A seized image (a SQLite file) shows every shop's payout address, the e-mails in its
 //!   key's user IDs and its listings (`ControlsAddress`, `UsesEmail`, `Offers`, `ListedOn`),
 //!   and the operator's account (`Operates`).
@@ -69,6 +71,18 @@ pub(super) fn hosting_facts(provider: &ProviderId, json: &Value) -> Vec<Fact> {
         }
         for ip in c.get("logins").and_then(Value::as_array).into_iter().flatten().filter_map(|l| l.get("ip").and_then(Value::as_str)) {
             facts.push(Fact::new(FactKind::LoggedInFrom, account.clone(), Entity::Ip(ip.trim().to_string())));
+        }
+        // A darkcoin invoice's address is the account's deposit address; a payment seen on
+        // the chain names the addresses that paid it.
+        for a in c.get("invoices").and_then(Value::as_array).into_iter().flatten().filter_map(|i| i.get("address").and_then(Value::as_str))
+        {
+            facts.push(Fact::new(FactKind::DepositAddressOf, Entity::Address(a.trim().to_string()), account.clone()));
+        }
+        for p in c.get("payments").and_then(Value::as_array).into_iter().flatten() {
+            let Some(to) = p.get("deposit_address").and_then(Value::as_str) else { continue };
+            for from in p.get("paid_from").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                facts.push(Fact::new(FactKind::Transfer, Entity::Address(from.trim().to_string()), Entity::Address(to.trim().to_string())));
+            }
         }
     }
     facts

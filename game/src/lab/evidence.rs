@@ -26,6 +26,15 @@ impl Lab {
         if base(&self.directory.explorer) {
             return Some(Origin::Explorer);
         }
+        // A courier's public pages (parcel tracking, the office finder) anyone may read;
+        // they name no one.
+        let courier = self.scenario.providers.iter().filter(|p| p.kind == sim_core::scenario::ProviderKind::Courier);
+        for u in courier.filter_map(|p| self.directory.providers.get(&p.id)) {
+            let path = url.strip_prefix(u.as_str()).unwrap_or_default();
+            if path.starts_with("/track/") || path == "/api/offices" {
+                return Some(Origin::Other);
+            }
+        }
         let (site, u) = self.directory.sites.iter().find(|(_, u)| base(u))?;
         // A listing's photo is an image, not a page: its own origin.
         let photo = url.strip_prefix(u.as_str()).and_then(|p| p.strip_prefix("/listing/")).and_then(|p| p.strip_suffix("/photo.jpg"));

@@ -29,7 +29,7 @@ impl IntoResponse for LabError {
             LabError::UnknownHint(_) | LabError::UnknownTeam(_) => StatusCode::NOT_FOUND,
             LabError::Roster(_) => StatusCode::CONFLICT,
             LabError::NoAuthorisation(_) => StatusCode::FORBIDDEN,
-            LabError::UnknownAccount(_) => StatusCode::NOT_FOUND,
+            LabError::UnknownAccount(_) | LabError::UnknownPurchase(_) => StatusCode::NOT_FOUND,
             LabError::Undercover(_) => StatusCode::CONFLICT,
             LabError::BadInput(_) => StatusCode::BAD_REQUEST,
             LabError::Report(e) => {
@@ -77,6 +77,7 @@ pub fn router(lab: Arc<Lab>) -> Router {
         .route("/api/undercover/accounts/{id}/inbox", post(read_inbox))
         .route("/api/undercover/accounts/{id}/posts", post(post_thread))
         .route("/api/undercover/accounts/{id}/purchases", post(purchase))
+        .route("/api/undercover/purchases/{id}/order", post(recheck_purchase))
         .route("/api/seizures", post(seize))
         .route("/api/seized", get(seized))
         .route("/api/seized/{id}/{table}", get(query_seized))
@@ -212,6 +213,10 @@ async fn purchase(
     Json(draft): Json<PurchaseDraft>,
 ) -> Result<Response, LabError> {
     Ok((StatusCode::CREATED, Json(lab.purchase(token(&headers)?, &id, draft).await?)).into_response())
+}
+
+async fn recheck_purchase(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LabError> {
+    Ok((StatusCode::CREATED, Json(lab.recheck_purchase(token(&headers)?, &id).await?)).into_response())
 }
 
 async fn seize(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(draft): Json<SeizureDraft>) -> Result<Response, LabError> {

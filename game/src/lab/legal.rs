@@ -97,16 +97,27 @@ pub fn desk_query(kind: ProviderKind, target: &str) -> String {
         ProviderKind::Hosting if target.contains('@') => format!("email={}", enc(target)),
         ProviderKind::Hosting => format!("account={}", enc(target)),
         ProviderKind::Courier if sim_core::facts::parse_place(target).is_some() => format!("place={}", enc(target)),
-        ProviderKind::Courier if target.len() == 13 && target.bytes().take(2).all(|b| b.is_ascii_uppercase()) => {
-            format!("tracking={}", enc(target))
-        }
+        ProviderKind::Courier if tracking_number(target).is_some() => format!("tracking={}", enc(target)),
         ProviderKind::Courier => format!("sender={}", enc(target)),
     }
 }
 
+/// A courier's tracking number, upper-cased, if `target` has its shape: two letters, nine
+/// digits, two letters (`CP123456789NL`).
+pub fn tracking_number(target: &str) -> Option<String> {
+    let t = target.trim().to_ascii_uppercase();
+    let b = t.as_bytes();
+    let shaped = b.len() == 13
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..11].iter().all(u8::is_ascii_digit)
+        && b[11..].iter().all(u8::is_ascii_uppercase);
+    shaped.then_some(t)
+}
+
 /// What a request's target names, by its shape: an IP (also `IP@TIME`, as an ISP is asked),
 /// a place (`<lat>,<lon>` in decimal degrees, e.g. a photo's GPS position), an e-mail
-/// address, else a coin address (or an account name, which no fact is about).
+/// address, a courier's tracking number (a parcel), else a coin address (or an account
+/// name, which no fact is about).
 pub fn target_entity(target: &str) -> Entity {
     let t = target.trim();
     if let Some(place) = sim_core::facts::parse_place(t) {
@@ -118,6 +129,9 @@ pub fn target_entity(target: &str) -> Entity {
     }
     if t.contains('@') {
         return Entity::Email(t.to_ascii_lowercase());
+    }
+    if let Some(parcel) = tracking_number(t) {
+        return Entity::Parcel(parcel);
     }
     Entity::Address(t.to_string())
 }
@@ -399,5 +413,9 @@ mod tests {
         assert_eq!(target_entity("Mark.Ellis84@mailbox.example"), Entity::Email("mark.ellis84@mailbox.example".into()));
         assert_eq!(target_entity("bcrt1qxyz"), Entity::Address("bcrt1qxyz".into()));
         assert_eq!(target_entity(" 51.90750, 4.4497"), Entity::Place("51.9075,4.4497".into()));
+        assert_eq!(target_entity("cp918167110do"), Entity::Parcel("CP918167110DO".into()));
+        assert_eq!(tracking_number("CP12345678NL"), None, "eight digits");
+        assert_eq!(tracking_number("C1123456789NL"), None);
+        assert_eq!(desk_query(ProviderKind::Courier, "cp123456789nl"), "tracking=cp123456789nl");
     }
 }

@@ -107,6 +107,9 @@ pub enum LabError {
     /// No such undercover account in the team's records.
     #[error("no undercover account {0}")]
     UnknownAccount(String),
+    /// No such controlled purchase in the team's records.
+    #[error("no controlled purchase {0}")]
+    UnknownPurchase(String),
     /// A site refused an undercover action, or the evidence wallet could not pay.
     #[error("{0}")]
     Undercover(String),

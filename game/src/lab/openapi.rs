@@ -330,6 +330,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Body::Json(schema::<Purchase>),
         status: 201,
     },
+    Endpoint {
+        method: "POST",
+        path: "/api/undercover/purchases/{id}/order",
+        summary: "Look at a controlled purchase's order page again (shipped: the courier's tracking number); it enters the ledger",
+        access: Access::Investigator,
+        request: Body::Empty,
+        response: Body::Json(schema::<EvidenceEntry>),
+        status: 201,
+    },
 ];
 
 fn body_json(body: Body, g: &mut SchemaGenerator) -> Option<Value> {

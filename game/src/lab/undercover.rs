@@ -21,7 +21,7 @@ use sim_core::scenario::{RequestKind, SiteKind};
 use market_sim::world::truth::TipOff;
 
 use super::{Lab, LabError, Member, RequestStatus, Role, Team, real_time_now};
-use crate::ledger::{ArtifactKind, Authority, EvidenceId, NewEvidence};
+use crate::ledger::{ArtifactKind, Authority, EvidenceEntry, EvidenceId, NewEvidence};
 
 /// A team-controlled account on a site (its password and session stay in the lab).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -531,6 +531,39 @@ impl Lab {
         t.cover.purchases.push(purchase.clone());
         tracing::info!(team, purchase = %purchase.id, order = order_id, txid = %purchase.txid, "controlled purchase");
         Ok(purchase)
+    }
+
+    /// Looks at a controlled purchase's order page again — shipped, it shows the courier's
+    /// tracking number the vendor gave — through the purchasing account's session; the page
+    /// enters the ledger under the authorisation.
+    pub async fn recheck_purchase(&self, token: &str, purchase: &str) -> Result<EvidenceEntry, LabError> {
+        let account = {
+            let (team, _) = self.member(token).await?;
+            let teams = self.teams.lock().await;
+            let t = teams.get(&team).ok_or(LabError::UnknownToken)?;
+            let p = t.cover.purchases.iter().find(|p| p.id == purchase).ok_or_else(|| LabError::UnknownPurchase(purchase.to_string()))?;
+            (p.account.clone(), p.order_id)
+        };
+        let (team, member, acc, session) = self.account(token, &account.0).await?;
+        let (base, _) = self.site_base(&acc.site)?;
+        let order_url = format!("{base}/api/orders/{}", account.1);
+        let (order_page, order_media) = self.fetch(&order_url, Some(&session)).await?;
+        let mut teams = self.teams.lock().await;
+        let t = teams.get_mut(&team).ok_or(LabError::UnknownToken)?;
+        Ok(t.ledger.append_evidence(NewEvidence {
+            kind: ArtifactKind::PageCapture,
+            source: order_url,
+            method: format!(
+                "controlled purchase {purchase} by undercover account {} ({}): the order page again, fetched by the lab",
+                acc.id, acc.handle
+            ),
+            obtained_by: member.name.clone(),
+            authority: Authority::Order { request: acc.authority.clone(), kind: RequestKind::UndercoverAuthorisation },
+            sim_time: self.clock.now(),
+            real_time: real_time_now(),
+            media_type: order_media,
+            content: order_page,
+        })?)
     }
 
     /// Pays `amount` to `to` from the team's evidence wallet, filling it first from the lab's

@@ -51,6 +51,7 @@ impl<'a> Words<'a> {
             Entity::Ip(ip) => format!("IP address {ip}"),
             Entity::Place(p) => p.clone(),
             Entity::Site(s) => format!("the server of {}", self.site_name(s)),
+            Entity::Parcel(t) => format!("parcel {t}"),
         }
     }
 
@@ -67,6 +68,7 @@ impl<'a> Words<'a> {
             (EntityKind::Ip, _) => "an IP address".into(),
             (EntityKind::Place, _) => "a place".into(),
             (EntityKind::Site, _) => "a server".into(),
+            (EntityKind::Parcel, _) => "a parcel".into(),
         }
     }
 

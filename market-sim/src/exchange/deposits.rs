@@ -119,10 +119,8 @@ pub fn credit(
     let Some(account_id) = owner else {
         return Err(ExchangeError::NotFound("deposit address"));
     };
-    let mut sorted: Vec<&ObservedOutput> = outputs.iter().filter(|o| o.confirmations >= min_confirmations.max(1)).collect();
-    sorted.sort_by(|a, b| b.confirmations.cmp(&a.confirmations).then(a.txid.cmp(&b.txid)).then(a.vout.cmp(&b.vout)));
     let mut new = 0;
-    for o in sorted {
+    for o in crate::chain::confirmed(outputs, min_confirmations, |o| o) {
         let amount = i64::try_from(o.value_sat).map_err(|_| ExchangeError::Internal("deposit amount out of range".into()))?;
         new += conn.execute(
             "INSERT OR IGNORE INTO deposits (account_id, address, txid, vout, amount_sat, credited_at)

@@ -140,6 +140,9 @@ pub struct OrderView {
     pub funding_txid: Option<String>,
     /// When the vendor shipped.
     pub shipped_at: Option<String>,
+    /// The courier's tracking number the vendor gave when shipping, if any.
+    #[serde(default)]
+    pub tracking: Option<String>,
     /// When the buyer finalized.
     pub finalized_at: Option<String>,
     /// The escrow payout transaction id.
@@ -267,7 +270,7 @@ pub fn order_view(conn: &Connection, id: i64) -> Result<OrderView, MarketError> 
     conn.query_row(
         "SELECT o.id, o.listing_id, l.title, b.username, v.username, o.quantity, o.amount_sat, o.shipping_info,
                 o.escrow_address, o.status, o.created, o.paid_at, o.paid_sat, o.funding_txid, o.shipped_at,
-                o.finalized_at, o.payout_txid, o.commission_sat, o.fee_sat, o.finalized_early
+                o.finalized_at, o.payout_txid, o.commission_sat, o.fee_sat, o.finalized_early, o.tracking
          FROM orders o JOIN listings l ON l.id = o.listing_id JOIN users b ON b.id = o.buyer_id
          JOIN users v ON v.id = o.vendor_id WHERE o.id = ?1",
         params![id],
@@ -294,6 +297,7 @@ pub fn order_view(conn: &Connection, id: i64) -> Result<OrderView, MarketError> 
                 commission_sat: r.get::<_, Option<i64>>(17)?.map(sat_from_db),
                 fee_sat: r.get::<_, Option<i64>>(18)?.map(sat_from_db),
                 finalized_early: r.get(19)?,
+                tracking: r.get(20)?,
             })
         },
     )
@@ -379,8 +383,29 @@ fn conflict(head: &OrderHead, action: &str) -> MarketError {
     MarketError::Conflict(format!("cannot {action} an order that is {}", head.status.as_str()))
 }
 
-/// The vendor marks a paid order shipped. 403 for anyone else, 409 unless `paid`.
-pub fn ship(conn: &Connection, now: SimTime, user: &User, order_id: i64) -> Result<(), MarketError> {
+/// Body of `POST /api/orders/{id}/ship` (optional): the courier's tracking number.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Shipment {
+    /// 4–40 characters of `[A-Za-z0-9-]`, e.g. `CP123456789NL`; empty or absent: none.
+    #[serde(default)]
+    pub tracking: Option<String>,
+}
+
+impl Shipment {
+    /// The tracking number, checked and upper-cased; none when not given.
+    pub fn tracking(&self) -> Result<Option<String>, MarketError> {
+        let Some(t) = self.tracking.as_deref().map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+        if !(4..=40).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(MarketError::BadInput("tracking must be 4-40 letters, digits or '-'".into()));
+        }
+        Ok(Some(t.to_ascii_uppercase()))
+    }
+}
+
+/// The vendor marks a paid order shipped, with the courier's tracking number if given. 403
+/// for anyone else, 409 unless `paid`.
+pub fn ship(conn: &Connection, now: SimTime, user: &User, order_id: i64, shipment: &Shipment) -> Result<(), MarketError> {
+    let tracking = shipment.tracking()?;
     let head = order_head(conn, order_id)?;
     if party(&head, user)? != Party::Vendor {
         return Err(MarketError::Forbidden("only the vendor ships"));
@@ -389,8 +414,8 @@ pub fn ship(conn: &Connection, now: SimTime, user: &User, order_id: i64) -> Resu
         return Err(conflict(&head, "ship"));
     }
     conn.execute(
-        "UPDATE orders SET status = ?1, shipped_at = ?2 WHERE id = ?3",
-        params![OrderStatus::Shipped.as_str(), now.to_string(), order_id],
+        "UPDATE orders SET status = ?1, shipped_at = ?2, tracking = ?3 WHERE id = ?4",
+        params![OrderStatus::Shipped.as_str(), now.to_string(), tracking, order_id],
     )?;
     tracing::info!(order = order_id, vendor = %user.username, "market: order shipped");
     Ok(())
@@ -577,7 +602,7 @@ mod tests {
         assert_eq!(party(&head, &v).unwrap(), Party::Vendor);
         assert!(matches!(party(&head, &other), Err(MarketError::Forbidden(_))));
         // Shipping before payment is a conflict.
-        assert!(matches!(ship(&conn, SimTime(50), &v, id), Err(MarketError::Conflict(_))));
+        assert!(matches!(ship(&conn, SimTime(50), &v, id, &Shipment::default()), Err(MarketError::Conflict(_))));
         // Unconfirmed or short payments do not count.
         assert!(!apply_payment(&conn, SimTime(60), id, &[out("aa", 100_000, 0)], 1).unwrap());
         assert!(!apply_payment(&conn, SimTime(60), id, &[out("aa", 99_999, 3)], 1).unwrap());
@@ -588,9 +613,9 @@ mod tests {
         assert_eq!(view.funding_txid.as_deref(), Some("aa,bb"));
         assert_eq!(view.paid_at.as_deref(), Some("1970-01-01T00:01:10Z"));
         // Only the vendor ships; only the buyer finalizes.
-        assert!(matches!(ship(&conn, SimTime(90), &b, id), Err(MarketError::Forbidden(_))));
+        assert!(matches!(ship(&conn, SimTime(90), &b, id, &Shipment::default()), Err(MarketError::Forbidden(_))));
         assert!(matches!(begin_finalize(&conn, &b, id), Err(MarketError::Conflict(_))));
-        ship(&conn, SimTime(90), &v, id).unwrap();
+        ship(&conn, SimTime(90), &v, id, &Shipment::default()).unwrap();
         assert!(matches!(begin_finalize(&conn, &v, id), Err(MarketError::Forbidden(_))));
         let claim = begin_finalize(&conn, &b, id).unwrap();
         assert_eq!(claim.escrow_address, "escrow1");

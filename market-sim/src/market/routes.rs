@@ -18,7 +18,8 @@
 //!   → `OrderView`(s), payment refreshed from the chain first (a vendor's listing refreshes
 //!   only the orders still awaiting payment, and `status` keeps only orders in that state)
 //! - 🔒 `POST /api/listings/{id}/stock` `{stock}` → 204 (the listing's vendor restocks)
-//! - 🔒 `POST /api/orders/{id}/ship`, `POST /api/orders/{id}/finalize` → `OrderView`
+//! - 🔒 `POST /api/orders/{id}/ship` (optional `{tracking}`: the courier's tracking number, shown
+//!   to the buyer), `POST /api/orders/{id}/finalize` → `OrderView`
 //! - 🔒 `POST /api/orders/{id}/feedback` `{rating, text}` → 201 `{id}`
 //! - 🔒 `POST /api/orders/{id}/dispute` `{reason, refund_address}` → 201 `{id}`; `GET /api/disputes`
 //! - 🔒 `GET /api/messages` → `{inbox, sent}`; `POST /api/messages` `{to, subject?, body, encrypt?}` → 201 `{id}`
@@ -45,7 +46,7 @@ use super::accounts::{self, Credentials, User};
 use super::disputes::{self, OpenDispute, Ruling};
 use super::messages::{self, Mailbox, NewMessage};
 use super::operator::{self, ExitRequest, ExitSweep, WithdrawRequest};
-use super::orders::{self, NewFeedback, OrderHead, OrderPlaced, OrderStatus, OrderView, PlaceOrder};
+use super::orders::{self, NewFeedback, OrderHead, OrderPlaced, OrderStatus, OrderView, PlaceOrder, Shipment};
 use super::shop::{self, Bond, ListingDetail, ListingSummary, NewListing, OpenShop, VendorProfile};
 use super::site::{self, Canary, NewsPost};
 use super::{MarketError, MarketService, captcha, escrow, photo, serverlog, web};
@@ -446,8 +447,9 @@ async fn vendor_orders(
     Ok(Json(sales(&svc, &user, only).await?))
 }
 
-/// The vendor ships (counting a payment that arrived since the last look).
-pub(crate) async fn do_ship(svc: &MarketService, user: &User, id: i64) -> ApiResult<OrderView> {
+/// The vendor ships (counting a payment that arrived since the last look), with the
+/// courier's tracking number if given.
+pub(crate) async fn do_ship(svc: &MarketService, user: &User, id: i64, shipment: &Shipment) -> ApiResult<OrderView> {
     let head = {
         let st = svc.lock()?;
         orders::order_head(&st.conn, id)?
@@ -456,13 +458,19 @@ pub(crate) async fn do_ship(svc: &MarketService, user: &User, id: i64) -> ApiRes
         refresh_payment(svc, &head).await?;
     }
     let st = svc.lock()?;
-    orders::ship(&st.conn, svc.inner.clock.now(), user, id)?;
+    orders::ship(&st.conn, svc.inner.clock.now(), user, id, shipment)?;
     orders::order_view(&st.conn, id)
 }
 
-async fn ship(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<OrderView>> {
+/// The body is optional: none, or `{"tracking": "…"}`.
+async fn ship(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>, body: Bytes) -> ApiResult<Json<OrderView>> {
     let user = authenticate(&svc, &headers)?;
-    Ok(Json(do_ship(&svc, &user, id).await?))
+    let shipment = if body.iter().all(u8::is_ascii_whitespace) {
+        Shipment::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|_| MarketError::BadInput("the body must be {\"tracking\": \"…\"} or empty".into()))?
+    };
+    Ok(Json(do_ship(&svc, &user, id, &shipment).await?))
 }
 
 /// The buyer finalizes (or finalizes early): the escrow is paid out to the vendor.

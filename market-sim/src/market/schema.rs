@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS orders (
     paid_sat       INTEGER,
     funding_txid   TEXT,
     shipped_at     TEXT,
+    tracking       TEXT,
     finalized_at   TEXT,
     payout_txid    TEXT,
     commission_sat INTEGER,

@@ -363,10 +363,24 @@ async fn order_page(State(svc): State<MarketService>, headers: HeaderMap, ApiPat
     finish(&svc, &headers, r)
 }
 
-async fn ship(State(svc): State<MarketService>, headers: HeaderMap, ApiPath(id): ApiPath<i64>) -> Response {
+/// The ship form's one optional field: the courier's tracking number.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShipForm {
+    /// As the courier's receipt gives it; empty: none.
+    #[serde(default)]
+    pub tracking: String,
+}
+
+async fn ship(
+    State(svc): State<MarketService>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<i64>,
+    FormInput(f): FormInput<ShipForm>,
+) -> Response {
     let r = async {
         let user = authenticate(&svc, &headers)?;
-        let view = flows::do_ship(&svc, &user, id).await?;
+        let shipment = crate::market::orders::Shipment { tracking: Some(f.tracking) };
+        let view = flows::do_ship(&svc, &user, id, &shipment).await?;
         Ok(done(&headers, &format!("/orders/{id}"), json_of(view)?))
     }
     .await;

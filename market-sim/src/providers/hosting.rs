@@ -2,12 +2,21 @@
 //! payments for them (method and amount) and the IPs of every control-panel login — the
 //! records that tie a market's server to whoever pays for and runs it.
 //!
+//! Paid in darkcoin (a provider with a wallet, [`HostingService::with_darkcoin`]), a rental
+//! or renewal is answered with an invoice: a fresh deposit address from the provider's
+//! wallet — the exchange's way of handing out deposit addresses — and the amount. The
+//! provider watches the chain ([`HostingService::watch_invoices`], after each block and when
+//! the customer looks at the panel) and records the payment once it is confirmed, with its
+//! transaction id, the deposit address and the addresses that paid it.
+//!
 //! Routes:
 //! - `POST /api/signup` `{username, password, full_name, email}` → `{token}`
 //! - `POST /api/login` `{username, password}` → `{token}` (a panel login; its IP is recorded)
-//! - 🔒 `POST /api/servers` `{plan, payment: {method, amount, currency, reference?}}` → [`ServerView`]
-//! - 🔒 `POST /api/servers/{id}/renew` `{method, amount, currency, reference?}` → [`PaymentRecord`]
-//! - 🔒 `GET /api/servers` → `[ServerView]`
+//! - 🔒 `POST /api/servers` `{plan, payment: {method, amount, currency, reference?}}` → [`RentAnswer`]
+//!   (the server, and for `darkcoin` an [`InvoiceView`] to pay)
+//! - 🔒 `POST /api/servers/{id}/renew` `{method, amount, currency, reference?}` → [`PaymentRecord`],
+//!   or for `darkcoin` an [`InvoiceView`]
+//! - 🔒 `GET /api/servers` → `[ServerView]`; 🔒 `GET /api/invoices` → `[InvoiceView]` (paid ones refreshed first)
 //! - 🔒 `GET /legal/records?account=…` | `?email=…` | `?server_ip=…` → [`HostingRecords`]
 //! - 🔒 `POST /legal/preserve?…` (same selectors) → [`Preservation`](legal::Preservation)
 //!
@@ -16,18 +25,22 @@
 //! {"provider", "jurisdiction", "retention", "produced_at", "query": {"account"} | {"email"} | {"server_ip"},
 //!  "customers": [{"username", "full_name", "email", "created",
 //!                 "servers": [{"id", "ip", "plan", "rented_at"}],
-//!                 "payments": [{"time", "server_ip", "method", "amount", "currency", "reference"}],
+//!                 "payments": [{"time", "server_ip", "method", "amount", "currency", "reference",
+//!                               "txid", "deposit_address", "paid_from": [address]}],
+//!                 "invoices": [{"id", "server_ip", "address", "amount_sat", "currency", "created", "status", "txid"}],
 //!                 "logins": [{"time", "ip", "kind": "signup" | "login"}]}]}
 //! ```
-//! Customer details and servers are held while the account exists; payments and logins
-//! are dated records under the retention rule of [`super::legal`].
+//! Customer details and servers are held while the account exists; payments, invoices and
+//! logins are dated records under the retention rule of [`super::legal`].
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use coin_sim::{EsploraClient, Wallet};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::{SimClock, SimDuration, SimTime};
@@ -35,9 +48,10 @@ use sim_core::rng::{SimRng, below};
 
 use super::legal::{self, LegalQuery, ProductionHeader, RetentionWindow, legal_desk};
 use super::{ProviderError, provider_config, text_field, validate_common};
+use crate::chain::ObservedPayment;
 use crate::credentials::{AccountTable, TokenResponse, hash_password, new_salt, validate_password, validate_username};
 use crate::http_util::{ApiJson, ApiPath, bearer_token, client_ip, method_not_allowed, not_found, peer_of};
-use crate::service::record_service;
+use crate::service::{RecordCore, RecordState};
 
 const CUSTOMERS: AccountTable = AccountTable { table: "customers", session_column: "customer_id" };
 
@@ -125,6 +139,48 @@ pub struct ServerView {
     pub rented_at: String,
 }
 
+/// An invoice for a darkcoin payment: where to pay and how much (stable keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceView {
+    /// Invoice id.
+    pub id: i64,
+    /// The server it is for.
+    pub server_ip: String,
+    /// The deposit address to pay (fresh from the provider's wallet).
+    pub address: String,
+    /// Amount due, in satoshis.
+    pub amount_sat: u64,
+    /// Currency code, as the customer gave it.
+    pub currency: String,
+    /// When it was issued.
+    pub created: String,
+    /// `open` until a confirmed payment covers it, then `paid`.
+    pub status: String,
+    /// The paying transaction(s), comma-separated, once paid.
+    pub txid: Option<String>,
+}
+
+/// The answer to a rental: the server, and for a darkcoin payment the invoice to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RentAnswer {
+    /// The server.
+    #[serde(flatten)]
+    pub server: ServerView,
+    /// The invoice, when the payment is in darkcoin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice: Option<InvoiceView>,
+}
+
+/// The answer to a renewal: the payment as recorded, or the invoice to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RenewAnswer {
+    /// A payment taken as given (card, bank transfer).
+    Paid(PaymentRecord),
+    /// A darkcoin invoice: recorded as paid once the chain shows it.
+    Invoiced(InvoiceView),
+}
+
 /// The legal query: exactly one of `account`, `email`, `server_ip`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostingQuery {
@@ -174,6 +230,15 @@ pub struct PaymentRecord {
     pub currency: String,
     /// Reference given, if any.
     pub reference: Option<String>,
+    /// The paying transaction(s) as the provider saw them on the chain (darkcoin).
+    #[serde(default)]
+    pub txid: Option<String>,
+    /// The deposit address of the invoice it paid (darkcoin).
+    #[serde(default)]
+    pub deposit_address: Option<String>,
+    /// The addresses the paying transaction spent from (darkcoin).
+    #[serde(default)]
+    pub paid_from: Vec<String>,
 }
 
 /// A panel login or the sign-up, with its IP (stable keys).
@@ -202,6 +267,9 @@ pub struct CustomerRecord {
     pub servers: Vec<ServerView>,
     /// Payments still held, oldest first.
     pub payments: Vec<PaymentRecord>,
+    /// Darkcoin invoices still held (by issue date), oldest first.
+    #[serde(default)]
+    pub invoices: Vec<InvoiceView>,
     /// Sign-up and panel logins still held, oldest first.
     pub logins: Vec<LoginRecord>,
 }
@@ -256,9 +324,25 @@ CREATE TABLE IF NOT EXISTS payments (
     method      TEXT NOT NULL,
     amount      INTEGER NOT NULL,
     currency    TEXT NOT NULL,
-    reference   TEXT
+    reference   TEXT,
+    txid        TEXT,
+    deposit_address TEXT,
+    paid_from   TEXT
+);
+CREATE TABLE IF NOT EXISTS invoices (
+    id          INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers(id),
+    server_id   INTEGER NOT NULL REFERENCES servers(id),
+    address     TEXT NOT NULL UNIQUE,
+    amount_sat  INTEGER NOT NULL,
+    currency    TEXT NOT NULL,
+    created     TEXT NOT NULL,
+    payment_id  INTEGER REFERENCES payments(id)
 );
 ";
+
+/// The payment method a provider with a wallet invoices on the chain.
+pub const DARKCOIN: &str = "darkcoin";
 
 /// Opens a customer account, records the sign-up IP and returns a session token.
 pub fn signup(conn: &Connection, rng: &mut SimRng, now: SimTime, ip: &str, s: &Signup) -> Result<String, ProviderError> {
@@ -328,15 +412,111 @@ fn record_payment(conn: &Connection, now: SimTime, customer: i64, server: i64, p
     Ok(())
 }
 
-/// Rents a server on a free pool address and records its first payment.
+/// Issues an invoice for `server`: a fresh deposit address from the provider's wallet.
+fn issue_invoice(
+    conn: &Connection,
+    wallet: &mut Wallet,
+    now: SimTime,
+    customer: i64,
+    server: i64,
+    p: &Payment,
+) -> Result<InvoiceView, ProviderError> {
+    let amount = i64::try_from(p.amount).map_err(|_| ProviderError::BadInput("payment.amount out of range".into()))?;
+    let address = wallet.new_address().to_string();
+    conn.execute(
+        "INSERT INTO invoices (customer_id, server_id, address, amount_sat, currency, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![customer, server, address, amount, p.currency, now.to_string()],
+    )?;
+    let id = conn.last_insert_rowid();
+    tracing::info!(invoice = id, %address, "hosting: darkcoin invoice issued");
+    invoice(conn, id)
+}
+
+const INVOICE_SELECT: &str = "SELECT i.id, s.ip, i.address, i.amount_sat, i.currency, i.created, p.txid
+     FROM invoices i JOIN servers s ON s.id = i.server_id LEFT JOIN payments p ON p.id = i.payment_id";
+
+fn invoice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InvoiceView> {
+    let txid: Option<String> = r.get(6)?;
+    Ok(InvoiceView {
+        id: r.get(0)?,
+        server_ip: r.get(1)?,
+        address: r.get(2)?,
+        amount_sat: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+        currency: r.get(4)?,
+        created: r.get(5)?,
+        status: if txid.is_some() { "paid" } else { "open" }.into(),
+        txid,
+    })
+}
+
+fn invoice(conn: &Connection, id: i64) -> Result<InvoiceView, ProviderError> {
+    Ok(conn.query_row(&format!("{INVOICE_SELECT} WHERE i.id = ?1"), params![id], invoice_row)?)
+}
+
+/// The customer's invoices, oldest first.
+pub fn invoices_of(conn: &Connection, customer: i64) -> Result<Vec<InvoiceView>, ProviderError> {
+    let mut stmt = conn.prepare(&format!("{INVOICE_SELECT} WHERE i.customer_id = ?1 ORDER BY i.id"))?;
+    Ok(stmt.query_map(params![customer], invoice_row)?.collect::<Result<_, _>>()?)
+}
+
+/// The invoices not yet paid: (id, deposit address), oldest first.
+pub fn open_invoices(conn: &Connection) -> Result<Vec<(i64, String)>, ProviderError> {
+    let mut stmt = conn.prepare("SELECT id, address FROM invoices WHERE payment_id IS NULL ORDER BY id")?;
+    Ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?)
+}
+
+/// Records the payment of invoice `id` when the confirmed outputs to its address cover the
+/// amount: the total received, the paying transactions and the addresses that paid. Returns
+/// whether it was paid now (an invoice is paid once).
+pub fn settle_invoice(conn: &Connection, now: SimTime, id: i64, seen: &[ObservedPayment]) -> Result<bool, ProviderError> {
+    let (customer, server, address, amount, currency, paid): (i64, i64, String, i64, String, Option<i64>) = conn.query_row(
+        "SELECT customer_id, server_id, address, amount_sat, currency, payment_id FROM invoices WHERE id = ?1",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+    )?;
+    if paid.is_some() {
+        return Ok(false);
+    }
+    let confirmed = crate::chain::confirmed(seen, 1, |p| &p.output);
+    let received: u64 = confirmed.iter().fold(0u64, |acc, p| acc.saturating_add(p.output.value_sat));
+    if received < u64::try_from(amount).unwrap_or(u64::MAX) || confirmed.is_empty() {
+        return Ok(false);
+    }
+    let mut txids: Vec<&str> = Vec::new();
+    let mut from: Vec<&str> = Vec::new();
+    for p in &confirmed {
+        if !txids.contains(&p.output.txid.as_str()) {
+            txids.push(&p.output.txid);
+        }
+        for a in &p.from {
+            if !from.contains(&a.as_str()) {
+                from.push(a);
+            }
+        }
+    }
+    let received = i64::try_from(received).map_err(|_| ProviderError::Internal("payment amount out of range".into()))?;
+    conn.execute(
+        "INSERT INTO payments (customer_id, server_id, time, method, amount, currency, reference, txid, deposit_address, paid_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9)",
+        params![customer, server, now.to_string(), DARKCOIN, received, currency, txids.join(","), address, from.join(",")],
+    )?;
+    let payment = conn.last_insert_rowid();
+    conn.execute("UPDATE invoices SET payment_id = ?1 WHERE id = ?2", params![payment, id])?;
+    tracing::info!(invoice = id, txid = %txids.join(","), "hosting: darkcoin payment received");
+    Ok(true)
+}
+
+/// Rents a server on a free pool address and records its first payment — or, paid in
+/// darkcoin to a provider with a wallet, issues its first invoice.
 pub fn rent(
     conn: &Connection,
     rng: &mut SimRng,
+    wallet: Option<&mut Wallet>,
     now: SimTime,
     pool: &str,
     customer: i64,
     r: &RentServer,
-) -> Result<ServerView, ProviderError> {
+) -> Result<RentAnswer, ProviderError> {
     let plan = text_field("plan", &r.plan, 50)?;
     check_payment(&r.payment)?;
     let (first, hosts) = super::isp::parse_pool(pool)?;
@@ -356,27 +536,47 @@ pub fn rent(
         params![customer, ip, plan, now.to_string()],
     )?;
     let id = conn.last_insert_rowid();
-    record_payment(conn, now, customer, id, &r.payment)?;
+    let invoice = match wallet.filter(|_| r.payment.method == DARKCOIN) {
+        Some(w) => Some(issue_invoice(conn, w, now, customer, id, &r.payment)?),
+        None => {
+            record_payment(conn, now, customer, id, &r.payment)?;
+            None
+        }
+    };
     tracing::info!(%ip, "hosting: server rented");
-    Ok(ServerView { id, ip, plan, rented_at: now.to_string() })
+    Ok(RentAnswer { server: ServerView { id, ip, plan, rented_at: now.to_string() }, invoice })
 }
 
-/// Records a renewal payment for one of the customer's servers.
-pub fn renew(conn: &Connection, now: SimTime, customer: i64, server: i64, p: &Payment) -> Result<PaymentRecord, ProviderError> {
+/// Records a renewal payment for one of the customer's servers — or, paid in darkcoin to a
+/// provider with a wallet, issues the renewal's invoice.
+pub fn renew(
+    conn: &Connection,
+    wallet: Option<&mut Wallet>,
+    now: SimTime,
+    customer: i64,
+    server: i64,
+    p: &Payment,
+) -> Result<RenewAnswer, ProviderError> {
     check_payment(p)?;
     let ip: String = conn
         .query_row("SELECT ip FROM servers WHERE id = ?1 AND customer_id = ?2", params![server, customer], |r| r.get(0))
         .optional()?
         .ok_or(ProviderError::NotFound("server"))?;
+    if let Some(w) = wallet.filter(|_| p.method == DARKCOIN) {
+        return Ok(RenewAnswer::Invoiced(issue_invoice(conn, w, now, customer, server, p)?));
+    }
     record_payment(conn, now, customer, server, p)?;
-    Ok(PaymentRecord {
+    Ok(RenewAnswer::Paid(PaymentRecord {
         time: now.to_string(),
         server_ip: ip,
         method: p.method.clone(),
         amount: p.amount,
         currency: p.currency.clone(),
         reference: p.reference.as_deref().map(|r| r.trim().to_string()),
-    })
+        txid: None,
+        deposit_address: None,
+        paid_from: Vec::new(),
+    }))
 }
 
 /// The customer's servers, by id.
@@ -393,8 +593,8 @@ fn customer_record(conn: &Connection, id: i64, window: &RetentionWindow) -> Resu
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
     let mut stmt = conn.prepare(
-        "SELECT p.time, s.ip, p.method, p.amount, p.currency, p.reference FROM payments p JOIN servers s ON s.id = p.server_id
-         WHERE p.customer_id = ?1 ORDER BY p.id",
+        "SELECT p.time, s.ip, p.method, p.amount, p.currency, p.reference, p.txid, p.deposit_address, p.paid_from
+         FROM payments p JOIN servers s ON s.id = p.server_id WHERE p.customer_id = ?1 ORDER BY p.id",
     )?;
     let payments = stmt
         .query_map(params![id], |r| {
@@ -405,6 +605,12 @@ fn customer_record(conn: &Connection, id: i64, window: &RetentionWindow) -> Resu
                 amount: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
                 currency: r.get(4)?,
                 reference: r.get(5)?,
+                txid: r.get(6)?,
+                deposit_address: r.get(7)?,
+                paid_from: r
+                    .get::<_, Option<String>>(8)?
+                    .map(|f| f.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect())
+                    .unwrap_or_default(),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -412,8 +618,21 @@ fn customer_record(conn: &Connection, id: i64, window: &RetentionWindow) -> Resu
     let logins = stmt
         .query_map(params![id], |r| Ok(LoginRecord { time: r.get(0)?, ip: r.get(1)?, kind: r.get(2)? }))?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut record =
-        CustomerRecord { username, full_name, email, created, servers: servers_of(conn, id)?, payments: Vec::new(), logins: Vec::new() };
+    let mut record = CustomerRecord {
+        username,
+        full_name,
+        email,
+        created,
+        servers: servers_of(conn, id)?,
+        payments: Vec::new(),
+        invoices: Vec::new(),
+        logins: Vec::new(),
+    };
+    for i in invoices_of(conn, id)? {
+        if window.keeps_stored(&i.created)? {
+            record.invoices.push(i);
+        }
+    }
     for p in payments {
         if window.keeps_stored(&p.time)? {
             record.payments.push(p);
@@ -444,13 +663,26 @@ pub fn produce(conn: &Connection, now: SimTime, config: &HostingConfig, q: &Host
     Ok(HostingRecords { header: ProductionHeader::of(config, now), query: q.clone(), customers })
 }
 
-record_service!(
-    /// A running hosting company. Cheap to clone (shared state); serve its router with
-    /// `into_make_service_with_connect_info::<SocketAddr>()` so peer IPs are known.
-    HostingService,
-    HostingConfig,
-    ProviderError
-);
+/// A running hosting company. Cheap to clone (shared state); serve its router with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so peer IPs are known.
+#[derive(Clone)]
+pub struct HostingService {
+    inner: Arc<RecordCore<HostingConfig>>,
+    coin: Option<Arc<CoinDesk>>,
+}
+
+/// A provider's darkcoin side: the wallet its invoice addresses come from (taken only
+/// while the record state is held, so addresses follow invoice ids) and its chain client.
+struct CoinDesk {
+    wallet: Mutex<Wallet>,
+    chain: EsploraClient,
+}
+
+impl std::fmt::Debug for HostingService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt_debug(f, "HostingService")
+    }
+}
 
 legal_desk!(HostingService, HostingConfig, HostingQuery, HostingRecords);
 
@@ -458,7 +690,57 @@ impl HostingService {
     /// A hosting company over `db`; creates the schema if needed.
     pub fn new(config: HostingConfig, db: Connection, clock: SimClock, rng: SimRng) -> Result<Self, ProviderError> {
         config.validate()?;
-        Ok(HostingService { inner: super::open_core(config, db, clock, rng, SCHEMA)? })
+        Ok(HostingService { inner: super::open_core(config, db, clock, rng, SCHEMA)?, coin: None })
+    }
+
+    /// The same provider taking darkcoin: invoices are paid to addresses from `wallet`, watched
+    /// on the chain through `chain`. Re-derives the invoice addresses on record (refusing a
+    /// wallet whose seed does not match them).
+    pub fn with_darkcoin(mut self, mut wallet: Wallet, chain: EsploraClient) -> Result<Self, ProviderError> {
+        {
+            let st = self.lock()?;
+            let mut stmt = st.conn.prepare("SELECT address FROM invoices ORDER BY id")?;
+            let recorded: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            crate::service::restore_wallet(&mut wallet, &recorded)
+                .map_err(|_| ProviderError::Config("hosting wallet does not match the invoices on record (wrong seed?)".into()))?;
+        }
+        self.coin = Some(Arc::new(CoinDesk { wallet: Mutex::new(wallet), chain }));
+        Ok(self)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HostingConfig {
+        &self.inner.config
+    }
+
+    /// Every table, tables by name and rows by id (for world digests).
+    pub fn dump(&self) -> Result<serde_json::Value, ProviderError> {
+        self.inner.dump()
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, RecordState>, ProviderError> {
+        self.inner.lock()
+    }
+
+    /// Looks at the chain for each open invoice and records the payments it finds confirmed;
+    /// how many were paid now. A chain that cannot be reached is logged and tried next time.
+    pub async fn watch_invoices(&self) -> Result<usize, ProviderError> {
+        let Some(coin) = &self.coin else { return Ok(0) };
+        let open = open_invoices(&self.lock()?.conn)?;
+        let mut paid = 0;
+        for (id, address) in open {
+            let Some(parsed) = coin_sim::params::parse_address(&address) else {
+                return Err(ProviderError::Internal(format!("stored address {address:?} does not parse")));
+            };
+            match crate::chain::payments_to(&coin.chain, &parsed).await {
+                Ok(seen) => {
+                    let st = self.lock()?;
+                    paid += usize::from(settle_invoice(&st.conn, self.inner.clock.now(), id, &seen)?);
+                }
+                Err(e) => tracing::warn!(%address, error = %e, "hosting: cannot check an invoice"),
+            }
+        }
+        Ok(paid)
     }
 
     /// The API (customer panel) and the legal desk as an axum router.
@@ -468,7 +750,8 @@ impl HostingService {
                 .route("/api/signup", post(api_signup))
                 .route("/api/login", post(api_login))
                 .route("/api/servers", post(api_rent).get(api_servers))
-                .route("/api/servers/{id}/renew", post(api_renew)),
+                .route("/api/servers/{id}/renew", post(api_renew))
+                .route("/api/invoices", get(api_invoices)),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -504,11 +787,12 @@ async fn api_rent(
     State(svc): State<HostingService>,
     headers: HeaderMap,
     ApiJson(r): ApiJson<RentServer>,
-) -> Result<Json<ServerView>, ProviderError> {
+) -> Result<Json<RentAnswer>, ProviderError> {
     let mut st = svc.lock()?;
     let st = &mut *st;
     let customer = authenticate(&st.conn, bearer_token(&headers))?;
-    Ok(Json(rent(&st.conn, &mut st.rng, svc.inner.clock.now(), &svc.inner.config.pool, customer, &r)?))
+    let mut wallet = svc.coin.as_ref().map(|c| c.wallet.lock().map_err(|_| ProviderError::Poisoned)).transpose()?;
+    Ok(Json(rent(&st.conn, &mut st.rng, wallet.as_deref_mut(), svc.inner.clock.now(), &svc.inner.config.pool, customer, &r)?))
 }
 
 async fn api_renew(
@@ -516,10 +800,19 @@ async fn api_renew(
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
     ApiJson(p): ApiJson<Payment>,
-) -> Result<Json<PaymentRecord>, ProviderError> {
+) -> Result<Json<RenewAnswer>, ProviderError> {
     let st = svc.lock()?;
     let customer = authenticate(&st.conn, bearer_token(&headers))?;
-    Ok(Json(renew(&st.conn, svc.inner.clock.now(), customer, id, &p)?))
+    let mut wallet = svc.coin.as_ref().map(|c| c.wallet.lock().map_err(|_| ProviderError::Poisoned)).transpose()?;
+    Ok(Json(renew(&st.conn, wallet.as_deref_mut(), svc.inner.clock.now(), customer, id, &p)?))
+}
+
+async fn api_invoices(State(svc): State<HostingService>, headers: HeaderMap) -> Result<Json<Vec<InvoiceView>>, ProviderError> {
+    authenticate(&svc.lock()?.conn, bearer_token(&headers))?;
+    svc.watch_invoices().await?;
+    let st = svc.lock()?;
+    let customer = authenticate(&st.conn, bearer_token(&headers))?;
+    Ok(Json(invoices_of(&st.conn, customer)?))
 }
 
 async fn api_servers(State(svc): State<HostingService>, headers: HeaderMap) -> Result<Json<Vec<ServerView>>, ProviderError> {

@@ -4,7 +4,8 @@
 //!
 //! - [`isp`]: an internet provider — subscribers and IP leases over time.
 //! - [`email`]: an e-mail provider — mailboxes with recovery phone, login IPs.
-//! - [`hosting`]: a hosting company — customers, rented servers, payments, panel logins.
+//! - [`hosting`]: a hosting company — customers, rented servers, payments (darkcoin invoices
+//!   paid on chain, watched through the explorer), panel logins.
 //! - [`courier`]: a courier/postal service — parcels dropped off at an office.
 //! - [`legal`]: what the legal desks share — the token check, retention and preservation,
 //!   the request log and the answer header.

@@ -626,11 +626,18 @@ async fn ship(
         if o.get("status").and_then(Value::as_str) == Some("paid") {
             let id = int_field(o, "id", "vendor orders")?;
             let tracking = match courier {
-                Some((c, office)) => format!(" ({})", drop_off(state, stage, c, office, o).await?),
-                None => String::new(),
+                Some((c, office)) => Some(drop_off(state, stage, c, office, o).await?),
+                None => None,
             };
-            call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/ship"), Some(&token), None).await?;
-            shipped.push(format!("{id}{tracking}"));
+            // The tracking number goes on the order, where the buyer sees it.
+            let body = tracking.as_ref().map(|t| json!({"tracking": t}));
+            call(&state.party, reqwest::Method::POST, &format!("{base}/api/orders/{id}/ship"), Some(&token), body).await?;
+            if let Some(t) = &tracking {
+                let parcel = Entity::Parcel(t.trim().to_ascii_uppercase());
+                stage.record(Fact::new(FactKind::ShippedParcel, Entity::Persona(persona.clone()), parcel.clone()));
+                stage.record(Fact::new(FactKind::ParcelSentBy, parcel, Entity::Identity(state.actor.id.clone())));
+            }
+            shipped.push(format!("{id}{}", tracking.map(|t| format!(" ({t})")).unwrap_or_default()));
         }
     }
     if let Some((c, office)) = courier

@@ -149,6 +149,8 @@ pub struct World {
     records: BTreeMap<String, Box<dyn Records>>,
     /// The world's tumblers: they pay out when their delays are due.
     tumblers: Vec<TumblerService>,
+    posts: Vec<population::PostSender>,
+    hosts: Vec<crate::providers::hosting::HostingService>,
     /// The world's CoinJoin coordinators: a round closes once enough have registered.
     coordinators: Vec<CoordinatorService>,
     /// Search engines and the clearnet sites they crawl.
@@ -595,9 +597,10 @@ impl World {
             up.launch(site.id.as_str(), &host, true, router).await?;
             directory.sites.insert(site.id.clone(), format!("http://{host}"));
         }
-        let setting = sites::Setting { scenario: &scenario, seed, clock: &clock, storage };
+        let chain_client = explorer();
+        let setting = sites::Setting { scenario: &scenario, seed, clock: &clock, storage, chain: &chain_client };
         let clearnet = sites::launch_web(&mut up, &setting, &mut directory, &mut records).await?;
-        sites::launch_providers(&mut up, &setting, &mut directory, &mut records, &mut desks).await?;
+        let hosts = sites::launch_providers(&mut up, &setting, &mut directory, &mut records, &mut desks).await?;
         let Launcher { tasks, network, services, .. } = up;
 
         let mut truth = GroundTruth::default();
@@ -641,8 +644,13 @@ impl World {
             actors.push(ActorState::new(a, seed, party));
             crowd.push(part);
         }
+        // Strangers hand parcels in at every courier office during the story.
+        let posts = population::post_senders(&scenario, seed);
+        for (n, p) in posts.iter().enumerate() {
+            agenda.push(p.at, scheduler::Event::Post { n });
+        }
         provision(&scenario, seed, &directory, &network, &actors, &truth).await;
-        server::rent_servers(&scenario, seed, &directory, &actors, &truth, &servers).await;
+        server::rent_servers(&scenario, seed, &directory, &mut actors, &truth, &servers).await;
         server::index_shared_hosts(&truth, &servers, &clearnet.search, &network.party(None)?).await;
 
         Ok(World {
@@ -656,6 +664,8 @@ impl World {
             directory,
             records,
             tumblers,
+            posts,
+            hosts,
             coordinators,
             clearnet,
             desks,
@@ -736,6 +746,7 @@ impl World {
                     scheduler::Event::Step { actor, step } => self.step(actor, step, t).await,
                     scheduler::Event::Wake { actor } => self.wake(actor).await,
                     scheduler::Event::Watch { actor } => self.watch(actor).await,
+                    scheduler::Event::Post { n } => self.post(n).await,
                 }
                 continue;
             }
@@ -780,6 +791,21 @@ impl World {
         }
     }
 
+    /// A stranger hands a parcel in at a courier office, through the courier's public API
+    /// like anyone else; only a failure is chronicled.
+    async fn post(&mut self, n: usize) {
+        let Some(parcel) = self.posts.get(n) else { return };
+        let Some(courier) = self.directory.providers.get(&parcel.courier) else { return };
+        let done = match self.network.party(None) {
+            Ok(party) => population::hand_in(&party, courier, parcel).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = done {
+            let text = format!("{} could not hand in a parcel at {}: {e}", parcel.sender_name, parcel.office);
+            self.chronicle(None, text, false);
+        }
+    }
+
     /// A watchful actor looks for signs of an investigation; each tip-off is recorded as
     /// ground truth and sets off the reactions it triggers. It looks again later, while it
     /// still acts, until the exercise's deadline.
@@ -820,9 +846,17 @@ impl World {
         }
     }
 
-    /// What the world's own services do on each block: tumblers pay what is due, and
-    /// CoinJoin rounds with enough participants close and are signed by their clients.
+    /// What the world's own services do on each block: tumblers pay what is due, hosting
+    /// providers record the invoices the chain shows paid, and CoinJoin rounds with enough
+    /// participants close and are signed by their clients.
     async fn services_after_block(&mut self) {
+        for h in &self.hosts {
+            match h.watch_invoices().await {
+                Ok(0) => {}
+                Ok(n) => self.chronicle(None, format!("{} received payment for {n} invoice(s)", h.config().name), true),
+                Err(e) => self.chronicle(None, format!("{} could not check its invoices: {e}", h.config().name), false),
+            }
+        }
         for t in &self.tumblers {
             let paid = t.tick();
             if !paid.is_empty() {

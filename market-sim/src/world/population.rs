@@ -4,12 +4,20 @@
 //! their own wallets, parties on the network and random streams — and act only through
 //! the market's HTTP API and real transactions, so a class watches thousands of orders
 //! being placed, paid, shipped, finalized, disputed and reviewed.
+//!
+//! Ordinary people use the post too: [`post_senders`] generates, from the seed, the parcels
+//! strangers hand in at every courier office during the story (at counter hours, each with
+//! its own sender and recipient), which the world hands in through the courier's public API
+//! like the cast's own — so an office's records hold everyone's parcels, and a team narrows
+//! them by time, recipient or tracking number.
 
 use serde_json::{Value, json};
-use sim_core::clock::SimDuration;
-use sim_core::ids::{ActorId, PersonaId, Sats};
+use sim_core::clock::{SimDuration, SimTime};
+use sim_core::ids::{ActorId, PersonaId, ProviderId, Sats};
 use sim_core::rng::{self, SimRng};
-use sim_core::scenario::{Action, ActiveHours, Actor, Habits, Identity, ListingSpec, Persona, Population, Role, Scenario, WritingQuirk};
+use sim_core::scenario::{
+    Action, ActiveHours, Actor, Habits, Identity, ListingSpec, Persona, Population, ProviderKind, Role, Scenario, WritingQuirk,
+};
 
 use super::cast::{self, ActorState, Stage, call, session};
 use super::roles;
@@ -208,6 +216,83 @@ pub fn generate(scenario: &Scenario, seed: u64) -> Vec<Member> {
         out.push(Member { actor, part: Part::Buyer { persona, registered: false, pending: Vec::new() } });
     }
     out
+}
+
+/// A parcel a stranger hands in at a courier office: what goes on the drop-off form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostSender {
+    /// When it is handed in.
+    pub at: SimTime,
+    /// The courier.
+    pub courier: ProviderId,
+    /// The office, as the courier names it.
+    pub office: String,
+    /// The sender's name, as written on the form.
+    pub sender_name: String,
+    /// The sender's address.
+    pub sender_address: String,
+    /// The recipient's name.
+    pub recipient_name: String,
+    /// The recipient's address.
+    pub recipient_address: String,
+    /// Weight in grams.
+    pub weight_g: u32,
+}
+
+/// How often a stranger hands a parcel in at one office, on average (counter hours only).
+const POST_EVERY: SimDuration = SimDuration::hours(3);
+
+/// The counter hours of every courier office (UTC).
+const COUNTER_HOURS: ActiveHours = ActiveHours { from: 8, to: 20 };
+
+/// The parcels strangers hand in at each courier office during the story, the same for the
+/// same seed, by time. No sender carries the name of anyone in the cast.
+pub fn post_senders(scenario: &Scenario, seed: u64) -> Vec<PostSender> {
+    let start = scenario.meta.start;
+    let end = start.plus(scenario.meta.world_duration);
+    let cast: Vec<String> = scenario.cast.iter().map(|a| a.identity.name.trim().to_lowercase()).collect();
+    let mut out = Vec::new();
+    for p in scenario.providers.iter().filter(|p| p.kind == ProviderKind::Courier) {
+        for o in &p.offices {
+            let mut r = rng::stream(seed, &format!("post:{}:{}", p.id, o.name));
+            let mut t = roles::next_active(start.plus(exp_wait(&mut r, POST_EVERY)), 0, Some(COUNTER_HOURS));
+            while t < end {
+                let person = |r: &mut SimRng| loop {
+                    let name = format!("{} {}", pick(r, &FIRST), pick(r, &LAST));
+                    if !cast.contains(&name.to_lowercase()) {
+                        break name;
+                    }
+                };
+                let sender_name = person(&mut r);
+                let recipient_name = person(&mut r);
+                let street =
+                    |r: &mut SimRng| format!("{} {} Street, Town {}", 1 + rng::below(r, 200), pick(r, &LAST), 1 + rng::below(r, 50));
+                out.push(PostSender {
+                    at: t,
+                    courier: p.id.clone(),
+                    office: o.name.clone(),
+                    sender_name,
+                    sender_address: street(&mut r),
+                    recipient_name,
+                    recipient_address: street(&mut r),
+                    weight_g: u32::try_from(100 + rng::below(&mut r, 4_900)).unwrap_or(500),
+                });
+                t = roles::next_active(t.plus(exp_wait(&mut r, POST_EVERY)), 0, Some(COUNTER_HOURS));
+            }
+        }
+    }
+    out.sort_by_key(|a| a.at);
+    out
+}
+
+/// Hands a stranger's parcel in at the courier's office through its public API.
+pub async fn hand_in(party: &super::network::Party, courier: &str, parcel: &PostSender) -> Result<String, cast::CastError> {
+    let body = json!({
+        "office": parcel.office, "sender_name": parcel.sender_name, "sender_address": parcel.sender_address,
+        "recipient_name": parcel.recipient_name, "recipient_address": parcel.recipient_address, "weight_g": parcel.weight_g,
+    });
+    let receipt = call(party, reqwest::Method::POST, &format!("{courier}/api/parcels"), None, Some(body)).await?;
+    Ok(cast::str_field(&receipt, "tracking", "drop-off receipt")?.to_string())
 }
 
 /// What one wake-up did, for the chronicle, and how long until the next.

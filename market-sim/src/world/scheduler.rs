@@ -33,10 +33,16 @@ pub enum Event {
         /// Index of the actor in the world.
         actor: usize,
     },
+    /// A stranger hands a parcel in at a courier office (index `n` of the world's
+    /// [`super::population::post_senders`]).
+    Post {
+        /// Index of the parcel.
+        n: usize,
+    },
 }
 
-/// An event's place in the agenda: (time, steps before wake-ups before watches, actor,
-/// sequence), then the event.
+/// An event's place in the agenda: (time, steps before wake-ups before watches before
+/// strangers' parcels, actor, sequence), then the event.
 type Slot = (SimTime, u8, usize, u64, Event);
 
 /// Events by time; at one time scripted steps come before wake-ups, each by actor, then
@@ -59,6 +65,7 @@ impl Agenda {
             Event::Step { actor, step } => (0, actor, step as u64),
             Event::Wake { actor } => (1, actor, self.scheduled),
             Event::Watch { actor } => (2, actor, self.scheduled),
+            Event::Post { n } => (3, n, self.scheduled),
         };
         self.scheduled += 1;
         self.heap.push(Reverse((at, rank, actor, n, event)));

@@ -4,10 +4,15 @@
 //!
 //! [`rent_servers`] is the operator's part: sign up at the hosting provider (from the home
 //! line where the operator has a `HostingPanelFromHome` slip, else over Tor), log in to the
-//! control panel, rent a server and pay for it. What the hosting company records is exactly
-//! what those requests left; ground truth records the server's address (`HostedAt`), who
-//! rents it (`RentedBy`), the home login where there was one (`LoggedInFrom`) and who runs
-//! the market (`Operates`). A `StatusPageLeak` slip then opens the market's
+//! control panel, rent a server and pay for it. Paid in darkcoin, the rental is answered
+//! with an invoice (a fresh deposit address of the provider and the amount) and the
+//! operator pays it with a real transaction from his own wallet; the provider records the
+//! payment, with its txid and the paying addresses, once a block confirms it. What the
+//! hosting company records is exactly what those requests and that transaction left;
+//! ground truth records the server's address (`HostedAt`), who rents it (`RentedBy`), the
+//! invoice's address as a deposit address of the account (`DepositAddressOf`; the block
+//! records the `Transfer` into it), the home login where there was one (`LoggedInFrom`) and
+//! who runs the market (`Operates`). A `StatusPageLeak` slip then opens the market's
 //! `/server-status` on the rented machine's address; with a `SharedFavicon` slip the
 //! operator also runs a clearnet host on the machine from the same template
 //! ([`shared_host`]), which the search engines crawl with its public IP
@@ -21,7 +26,7 @@ use sim_core::ids::SiteId;
 use sim_core::rng;
 use sim_core::scenario::{MarketHosting, Scenario, SiteKind, SlipKind};
 
-use super::cast::{ActorState, Directory};
+use super::cast::{ActorState, Directory, Stage};
 use super::network::Party;
 use super::truth::{ChronicleEntry, SharedTruth};
 use crate::market::MarketService;
@@ -99,13 +104,13 @@ pub(super) async fn rent_servers(
     scenario: &Scenario,
     seed: u64,
     directory: &Directory,
-    actors: &[ActorState],
+    actors: &mut [ActorState],
     truth: &SharedTruth,
     servers: &Servers,
 ) {
     for site in &scenario.sites {
         let SiteKind::Market(m) = &site.kind else { continue };
-        let Some(op) = m.operator.as_ref().and_then(|op| actors.iter().find(|a| a.id() == op)) else { continue };
+        let Some(op) = m.operator.as_ref().and_then(|op| actors.iter_mut().find(|a| a.id() == op)) else { continue };
         let here = Entity::Site(site.id.clone());
         if let Some(p) = op.actor.personas.iter().find(|p| p.site == site.id) {
             let mut t = truth.write();
@@ -113,27 +118,38 @@ pub(super) async fn rent_servers(
             t.record(Fact::new(FactKind::Operates, Entity::Persona(p.id.clone()), here.clone()));
         }
         let Some(h) = &m.hosting else { continue };
-        let text = match rent(seed, &site.id, h, op, directory).await {
-            Ok(ip) => {
+        let stage = Stage { scenario, directory, truth, now: scenario.meta.start };
+        let text = match rent(seed, &site.id, h, op, &stage).await {
+            Ok(Rented { ip, invoice }) => {
                 let from_home = op.actor.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::HostingPanelFromHome(p) if p == &h.provider));
                 let account = Entity::Account(h.provider.clone(), h.username.clone());
                 let mut t = truth.write();
                 t.record(Fact::new(FactKind::HostedAt, here.clone(), Entity::Ip(ip.clone())));
                 t.record(Fact::new(FactKind::RentedBy, Entity::Ip(ip.clone()), account.clone()));
                 if from_home {
-                    t.record(Fact::new(FactKind::LoggedInFrom, account, Entity::Ip(op.actor.identity.home_ip.trim().to_string())));
+                    t.record(Fact::new(FactKind::LoggedInFrom, account.clone(), Entity::Ip(op.actor.identity.home_ip.trim().to_string())));
                 }
+                if let Some((address, _)) = &invoice {
+                    t.record(Fact::new(FactKind::DepositAddressOf, Entity::Address(address.clone()), account));
+                }
+                drop(t);
                 let leaks = op.actor.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::StatusPageLeak(x) if x == &site.id));
                 if let (true, Some(status)) = (leaks, servers.status.get(&site.id)) {
                     status.leak_real_ip(&ip, true);
                 }
-                Ok(format!(
-                    "rented the server of {} at {} from {} ({})",
+                let (paid, ok) = match invoice {
+                    Some((address, Ok(txid))) => (format!(", paid the invoice to {address} in {txid}"), true),
+                    Some((address, Err(e))) => (format!(", but could not pay the invoice to {address}: {e}"), false),
+                    None => (String::new(), true),
+                };
+                let text = format!(
+                    "rented the server of {} at {} from {} ({}){paid}",
                     site.id,
                     ip,
                     h.provider,
                     if from_home { "from home" } else { "over Tor" }
-                ))
+                );
+                if ok { Ok(text) } else { Err(text) }
             }
             Err(e) => Err(format!("could not rent the server of {}: {e}", site.id)),
         };
@@ -149,9 +165,17 @@ pub(super) async fn rent_servers(
     }
 }
 
-/// Signs up, logs in to the panel and rents a server; the server's IP.
-async fn rent(seed: u64, site: &SiteId, h: &MarketHosting, op: &ActorState, directory: &Directory) -> Result<String, String> {
-    let base = directory.providers.get(&h.provider).ok_or_else(|| format!("no hosting provider {}", h.provider))?;
+/// What a rental left: the server's IP, and for a darkcoin payment the invoice's address
+/// and the paying transaction (or why it could not be paid).
+struct Rented {
+    ip: String,
+    invoice: Option<(String, Result<String, String>)>,
+}
+
+/// Signs up, logs in to the panel, rents a server and pays a darkcoin invoice from the
+/// operator's wallet.
+async fn rent(seed: u64, site: &SiteId, h: &MarketHosting, op: &mut ActorState, stage: &Stage<'_>) -> Result<Rented, String> {
+    let base = stage.directory.providers.get(&h.provider).ok_or_else(|| format!("no hosting provider {}", h.provider))?.clone();
     let from_home = op.actor.slips.iter().any(|sl| matches!(&sl.kind, SlipKind::HostingPanelFromHome(p) if p == &h.provider));
     let client = if from_home { op.clearnet() } else { op.onion() };
     let password = panel_password(seed, site);
@@ -159,14 +183,18 @@ async fn rent(seed: u64, site: &SiteId, h: &MarketHosting, op: &ActorState, dire
     post(client, &format!("{base}/api/signup"), None, signup).await?;
     let login = post(client, &format!("{base}/api/login"), None, json!({"username": h.username, "password": password})).await?;
     let token = login.get("token").and_then(Value::as_str).ok_or("the panel login gave no token")?.to_string();
-    let darkcoin = h.payment_method == "darkcoin";
+    let darkcoin = h.payment_method == crate::providers::hosting::DARKCOIN;
     let payment = json!({
         "method": h.payment_method,
         "amount": h.monthly_rent,
         "currency": if darkcoin { "DKC" } else { "EUR" },
-        // Paid in darkcoin from the operator's own wallet: the address is the reference.
-        "reference": if darkcoin { Some(op.main_address.to_string()) } else { None },
     });
     let server = post(client, &format!("{base}/api/servers"), Some(&token), json!({"plan": "vps-4gb", "payment": payment})).await?;
-    server.get("ip").and_then(Value::as_str).map(str::to_string).ok_or_else(|| "the rental gave no server address".into())
+    let ip = server.get("ip").and_then(Value::as_str).map(str::to_string).ok_or("the rental gave no server address")?;
+    let Some(invoice) = server.get("invoice").filter(|_| darkcoin) else { return Ok(Rented { ip, invoice: None }) };
+    let address = invoice.get("address").and_then(Value::as_str).ok_or("the invoice gave no address")?.to_string();
+    let amount = invoice.get("amount_sat").and_then(Value::as_u64).ok_or("the invoice gave no amount")?;
+    let to = super::cast::darkcoin_address(&address, "hosting invoice").map_err(|e| e.to_string())?;
+    let paid = super::cast::pay(op, stage, &to, amount).await.map(|t| t.to_string()).map_err(|e| e.to_string());
+    Ok(Rented { ip, invoice: Some((address, paid)) })
 }

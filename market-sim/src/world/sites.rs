@@ -74,6 +74,8 @@ pub(super) struct Setting<'a> {
     pub clock: &'a SimClock,
     /// Where databases live.
     pub storage: &'a Storage,
+    /// The explorer, as services reach it (a hosting provider watches its invoices there).
+    pub chain: &'a coin_sim::EsploraClient,
 }
 
 /// Starts the forum and the clearnet sites of the scenario.
@@ -83,7 +85,7 @@ pub(super) async fn launch_web(
     directory: &mut Directory,
     records: &mut BTreeMap<String, Box<dyn Records>>,
 ) -> Result<Clearnet, WorldError> {
-    let Setting { scenario, seed, clock, storage } = *set;
+    let Setting { scenario, seed, clock, storage, .. } = *set;
     let mut clearnet = Clearnet::default();
     for site in &scenario.sites {
         let name = site.id.to_string();
@@ -136,15 +138,17 @@ pub(super) async fn launch_web(
     Ok(clearnet)
 }
 
-/// Starts the ISP, e-mail, hosting and courier providers with their legal desks.
+/// Starts the ISP, e-mail, hosting and courier providers with their legal desks; the
+/// hosting providers (which take darkcoin and watch the chain for their invoices).
 pub(super) async fn launch_providers(
     up: &mut Launcher,
     set: &Setting<'_>,
     directory: &mut Directory,
     records: &mut BTreeMap<String, Box<dyn Records>>,
     desks: &mut BTreeMap<ProviderId, ProviderDesk>,
-) -> Result<(), WorldError> {
-    let Setting { scenario, seed, clock, storage } = *set;
+) -> Result<Vec<HostingService>, WorldError> {
+    let Setting { scenario, seed, clock, storage, chain } = *set;
+    let mut hosts = Vec::new();
     for p in &scenario.providers {
         let name = p.id.to_string();
         let legal_token = hex::encode(rng::stream_seed(seed, &format!("legal-token:{}", p.id)));
@@ -153,7 +157,7 @@ pub(super) async fn launch_providers(
         // Every provider is configured alike: its name, the lab's credential, retention and
         // jurisdiction, plus what its kind needs (an address pool, a mail domain).
         macro_rules! start {
-            ($service:ident, $config:ident { $($extra:tt)* }) => {{
+            ($service:ident, $config:ident { $($extra:tt)* } $(, then |$s:ident| $then:expr)?) => {{
                 let config = $config {
                     name: p.name.clone(),
                     legal_token: legal_token.clone(),
@@ -162,6 +166,7 @@ pub(super) async fn launch_providers(
                     $($extra)*
                 };
                 let s = $service::new(config, storage.open(&name)?, clock.clone(), rng).map_err(|e| service_err(&name, e))?;
+                $(let $s = s; let s = $then.map_err(|e| service_err(&name, e))?;)?
                 let router = s.router();
                 let record: Box<dyn Records> = Box::new(s);
                 (router, record)
@@ -171,7 +176,14 @@ pub(super) async fn launch_providers(
             ProviderKind::Exchange => continue,
             ProviderKind::Isp => start!(IspService, IspConfig { pool: "100.64.0.0/10".into() }),
             ProviderKind::Email => start!(EmailService, EmailConfig { domain: host.clone() }),
-            ProviderKind::Hosting => start!(HostingService, HostingConfig { pool: "185.220.0.0/16".into() }),
+            ProviderKind::Hosting => start!(
+                HostingService,
+                HostingConfig { pool: "185.220.0.0/16".into() },
+                then | h | {
+                    let wallet = coin_sim::Wallet::from_seed(rng::stream_seed(seed, &format!("wallet:hosting:{}", p.id)));
+                    h.with_darkcoin(wallet, chain.clone()).inspect(|h| hosts.push(h.clone()))
+                }
+            ),
             ProviderKind::Courier => start!(
                 CourierService,
                 CourierConfig {
@@ -184,7 +196,7 @@ pub(super) async fn launch_providers(
         desks.insert(p.id.clone(), ProviderDesk { url: format!("http://{host}"), legal_token, kind: p.kind });
         records.insert(format!("provider:{}", p.id), record);
     }
-    Ok(())
+    Ok(hosts)
 }
 
 /// Keeps a reference-counted backend alive for the mixer's front page.

@@ -1,8 +1,10 @@
-//! market-sim integration tests: a real trade on loopback (explorer, market, exchange
-//! served on `127.0.0.1:0`, driven over HTTP), HTTP error mapping through the router,
-//! and determinism of the services' databases.
+//! market-sim integration tests: a real trade on loopback (explorer, market, exchange and
+//! a courier served on `127.0.0.1:0`, driven over HTTP; the parcel's tracking number on the
+//! buyer's order page), a hosting company paid in darkcoin on chain (`hosting_chain`), HTTP
+//! error mapping through the router, and determinism of the services' databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod hosting_chain;
 mod market_site;
 
 use std::net::SocketAddr;
@@ -62,6 +64,18 @@ fn exchange(clock: &SimClock, chain_url: &str, seed: u64) -> ExchangeService {
         EsploraClient::new(Client::new(), chain_url),
     )
     .unwrap()
+}
+
+fn courier(clock: &SimClock) -> market_sim::providers::courier::CourierService {
+    use market_sim::providers::courier::{CourierConfig, CourierOffice, CourierService};
+    let config = CourierConfig {
+        name: "ParcelNet".into(),
+        legal_token: LEGAL_TOKEN.into(),
+        retention: SimDuration::days(90),
+        jurisdiction: "NL".into(),
+        offices: vec![CourierOffice { name: "Delfshaven".into(), lat: 51.9075, lon: 4.4497 }],
+    };
+    CourierService::new(config, Connection::open_in_memory().unwrap(), clock.clone(), sim_core::rng::stream(5, "courier")).unwrap()
 }
 
 /// A small HTTP helper: JSON in, (status, JSON) out.
@@ -221,8 +235,38 @@ async fn real_trade_on_loopback() {
     tick(&clock);
     let (s, _) = m.post(&format!("{opath}/finalize"), Some(&buyer), json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (s, v) = m.post(&format!("{opath}/ship"), Some(&vendor), json!({})).await;
+    // The vendor hands the parcel in at the courier's counter and gives the market its
+    // tracking number, which the buyer then sees on the order page (JSON and HTML) and the
+    // courier's public tracking page answers.
+    let courier = Http { client: Client::new(), base: serve(courier(&clock).router()).await };
+    let parcel = json!({"office": "Delfshaven", "sender_name": "Dirk White", "recipient_name": "J. Doe",
+                        "recipient_address": "Dam 1, Amsterdam", "weight_g": 80});
+    let (s, receipt) = courier.post("/api/parcels", None, parcel).await;
+    assert_eq!(s, StatusCode::OK, "{receipt}");
+    let tracking = receipt["tracking"].as_str().unwrap().to_string();
+    let (s, v) = m.post(&format!("{opath}/ship"), Some(&vendor), json!({"tracking": "<script>x</script>"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("tracking"), "{v}");
+    let (s, v) = m.post(&format!("{opath}/ship"), Some(&vendor), json!({"tracking": tracking.to_lowercase()})).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("shipped")), "{v}");
+    assert_eq!(v["tracking"], tracking.as_str());
+    let (_, v) = m.get(&opath, Some(&buyer)).await;
+    assert_eq!(v["tracking"], tracking.as_str(), "the buyer's order page (JSON) names the parcel");
+    let html = Client::new()
+        .get(format!("{}/orders/{order_id}", m.base))
+        .bearer_auth(&buyer)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Tracking number") && html.contains(&format!("<code class=\"tracking\">{tracking}</code>")), "{html}");
+    let (s, tracked) = courier.get(&format!("/track/{tracking}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{tracked}");
+    assert_eq!((tracked["tracking"].as_str(), tracked["office"].as_str()), (Some(tracking.as_str()), Some("Delfshaven")));
+    assert_eq!(tracked["status"], "dropped off");
     let (s, _) = m.post(&format!("{opath}/finalize"), Some(&vendor), json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     tick(&clock);

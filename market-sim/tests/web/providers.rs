@@ -325,10 +325,13 @@ async fn hosting_ties_a_server_to_its_payer_and_panel_logins() {
     assert_eq!(
         c["payments"],
         json!([
-            {"time": at(0), "server_ip": ip, "method": "darkcoin", "amount": 250000, "currency": "DRK", "reference": "txid-abc"},
-            {"time": at(30 * DAY), "server_ip": ip, "method": "card", "amount": 1500, "currency": "EUR", "reference": "**** 4242"}
+            {"time": at(0), "server_ip": ip, "method": "darkcoin", "amount": 250000, "currency": "DRK", "reference": "txid-abc",
+             "txid": null, "deposit_address": null, "paid_from": []},
+            {"time": at(30 * DAY), "server_ip": ip, "method": "card", "amount": 1500, "currency": "EUR", "reference": "**** 4242",
+             "txid": null, "deposit_address": null, "paid_from": []}
         ])
     );
+    assert_eq!(c["invoices"], json!([]), "a provider without a wallet takes payments as given");
     assert_eq!(
         c["logins"],
         json!([{"time": at(0), "ip": "10.8.0.1", "kind": "signup"}, {"time": at(30 * DAY), "ip": "81.204.7.7", "kind": "login"}])

@@ -601,6 +601,24 @@ impl<'a> Checker<'a> {
                 .with_help("set `operator: Some(\"<actor>\")` on the market"),
             );
         }
+        // Rent in darkcoin is a real transaction from the operator's wallet, before the story.
+        if let Some(op) = m.operator.as_ref().filter(|_| h.payment_method == "darkcoin") {
+            let funds: u64 = self.s.coin.initial_funds.iter().filter(|f| &f.actor == op).map(|f| f.amount.0).sum();
+            let needed = h.monthly_rent.saturating_add(self.s.coin.fee_rate.saturating_mul(500));
+            if funds < needed {
+                self.push(
+                    Problem::new(
+                        format!("sites[{i}].kind.Market.hosting.monthly_rent"),
+                        format!(
+                            "the operator `{op}` pays the rent ({}) in darkcoin from his own wallet before the story, but starts with {}",
+                            crate::ids::Sats(h.monthly_rent),
+                            crate::ids::Sats(funds)
+                        ),
+                    )
+                    .with_help(format!("give `{op}` `initial_funds` of at least {} (the rent and its fee)", crate::ids::Sats(needed))),
+                );
+            }
+        }
     }
 
     /// A slip about a market's server: the market must exist and be run by this actor.

@@ -608,7 +608,9 @@ pub enum Action {
     ShipOrders(PersonaId),
     /// Mark every paid order of the persona as shipped and hand one parcel per order in at
     /// a courier's office, under the actor's real name (the counter checks ID): the
-    /// courier's records then tie the office's place to the sender.
+    /// courier's records then tie the office's place to the sender. The tracking number goes
+    /// on the order, where the buyer sees it (`ShippedParcel`), and the courier's records of
+    /// it name the sender (`ParcelSentBy`).
     ShipByCourier {
         /// The vendor persona.
         persona: PersonaId,

@@ -309,6 +309,7 @@ fn missing_link(
         (EntityKind::Ip, _) => "an IP address".into(),
         (EntityKind::Place, _) => "a place".into(),
         (EntityKind::Site, _) => "a server".into(),
+        (EntityKind::Parcel, _) => "a parcel".into(),
     };
     let head = format!("no chain of facts the scripts can produce leads from persona `{p}` to {target}");
     let subject = Entity::Persona(p.clone());
