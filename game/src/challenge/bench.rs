@@ -98,15 +98,11 @@ pub async fn challenge_load(
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let cpu_after = cpu_seconds();
     let run_seconds = run_start.elapsed().as_secs_f64();
-    let status: Value = http
-        .get(format!("{base}/instructor/status"))
-        .bearer_auth(&challenge.roster.instructor)
-        .send()
-        .await
-        .map_err(fail)?
-        .json()
-        .await
-        .map_err(fail)?;
+    let token = &challenge.roster.instructor;
+    let instructor = |request: reqwest::RequestBuilder| async move {
+        request.bearer_auth(token).send().await.map_err(fail)?.json::<Value>().await.map_err(fail)
+    };
+    let status = instructor(http.get(format!("{base}/instructor/status"))).await?;
     let target = serde_json::from_value(status["pace"]["sim_time"].clone()).unwrap_or(SimTime(0));
     let slowest_world = || async {
         let mut slowest: Option<SimTime> = None;
@@ -124,15 +120,7 @@ pub async fn challenge_load(
     // A world behind the clock has not grown to its size yet: hold the clock and let every
     // world catch up, so the peak is that of worlds that ran the whole window (a machine too
     // slow for the compression otherwise measures half-empty worlds).
-    let held: Value = http
-        .post(format!("{base}/instructor/pause"))
-        .bearer_auth(&challenge.roster.instructor)
-        .send()
-        .await
-        .map_err(fail)?
-        .json()
-        .await
-        .map_err(fail)?;
+    let held = instructor(http.post(format!("{base}/instructor/pause"))).await?;
     let held_at: SimTime = serde_json::from_value(held["sim_time"].clone()).unwrap_or(target);
     let catch_up = std::time::Instant::now();
     let catch_up_seconds = loop {
