@@ -602,6 +602,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 r.slowest.map_or_else(|| "unknown".into(), |t| t.to_string()),
                 lag.map_or_else(|| "unknown".into(), |d| d.to_string())
             );
+            match r.catch_up_seconds {
+                Some(s) => println!("clock then held: every world caught up with it in {s:.1} s (RSS and peak measured after)"),
+                None => println!("clock then held: some world still behind it after the bench's wait (RSS and peak measured anyway)"),
+            }
             let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "default".into());
             match (footprint.budget_mib(), r.peak_rss_kib) {
                 (Some(budget), Some(peak)) => {

@@ -35,11 +35,14 @@ pub struct ChallengeReport {
     pub peak_rss_kib: Option<u64>,
     /// Wall seconds the worlds ran at the compression.
     pub seconds: f64,
-    /// CPU seconds (user + system) the process used meanwhile.
+    /// Wall seconds the worlds then took to catch up with the held clock (`None`: some
+    /// world was still behind when the bench gave up waiting).
+    pub catch_up_seconds: Option<f64>,
+    /// CPU seconds (user + system) the process used during the run window.
     pub cpu_seconds: Option<f64>,
     /// Where the shared clock stood at the end.
     pub target: SimTime,
-    /// The slowest team world's clock at the end (from its lab's `/api/status`).
+    /// The slowest team world's clock when the run window ended (from its lab's `/api/status`).
     pub slowest: Option<SimTime>,
 }
 
@@ -59,8 +62,12 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// How long [`challenge_load`] waits for the worlds to catch up with the held clock.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(1800);
+
 /// Starts a challenge of `teams` worlds (their databases as `footprint` says), sets the
-/// clock to `compression` through the instructor's API, lets it run `seconds`, and measures.
+/// clock to `compression` through the instructor's API, lets it run `seconds`, holds the
+/// clock until every world has caught up with it, and measures.
 #[allow(clippy::disallowed_methods)]
 pub async fn challenge_load(
     scenario: Arc<Scenario>,
@@ -91,25 +98,40 @@ pub async fn challenge_load(
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let cpu_after = cpu_seconds();
     let run_seconds = run_start.elapsed().as_secs_f64();
-    let status: Value = http
-        .get(format!("{base}/instructor/status"))
-        .bearer_auth(&challenge.roster.instructor)
-        .send()
-        .await
-        .map_err(fail)?
-        .json()
-        .await
-        .map_err(fail)?;
+    let token = &challenge.roster.instructor;
+    let instructor = |request: reqwest::RequestBuilder| async move {
+        request.bearer_auth(token).send().await.map_err(fail)?.json::<Value>().await.map_err(fail)
+    };
+    let status = instructor(http.get(format!("{base}/instructor/status"))).await?;
     let target = serde_json::from_value(status["pace"]["sim_time"].clone()).unwrap_or(SimTime(0));
-    let mut slowest: Option<SimTime> = None;
-    for (_, members) in &challenge.roster.teams {
-        let Some(m) = members.first() else { continue };
-        let s: Value =
-            http.get(format!("{base}/api/status")).bearer_auth(&m.token).send().await.map_err(fail)?.json().await.map_err(fail)?;
-        if let Ok(t) = serde_json::from_value::<SimTime>(s["sim_time"].clone()) {
-            slowest = Some(slowest.map_or(t, |x| x.min(t)));
+    let slowest_world = || async {
+        let mut slowest: Option<SimTime> = None;
+        for (_, members) in &challenge.roster.teams {
+            let Some(m) = members.first() else { continue };
+            let s: Value =
+                http.get(format!("{base}/api/status")).bearer_auth(&m.token).send().await.map_err(fail)?.json().await.map_err(fail)?;
+            if let Ok(t) = serde_json::from_value::<SimTime>(s["sim_time"].clone()) {
+                slowest = Some(slowest.map_or(t, |x| x.min(t)));
+            }
         }
-    }
+        Ok::<_, ServeError>(slowest)
+    };
+    let slowest = slowest_world().await?;
+    // A world behind the clock has not grown to its size yet: hold the clock and let every
+    // world catch up, so the peak is that of worlds that ran the whole window (a machine too
+    // slow for the compression otherwise measures half-empty worlds).
+    let held = instructor(http.post(format!("{base}/instructor/pause"))).await?;
+    let held_at: SimTime = serde_json::from_value(held["sim_time"].clone()).unwrap_or(target);
+    let catch_up = std::time::Instant::now();
+    let catch_up_seconds = loop {
+        if slowest_world().await?.is_none_or(|t| t >= held_at) {
+            break Some(catch_up.elapsed().as_secs_f64());
+        }
+        if catch_up.elapsed() > CATCH_UP_LIMIT {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
     let rss_end_kib = proc_status_kib("VmRSS:");
     let peak_rss_kib = proc_status_kib("VmHWM:");
     challenge.stop().await;
@@ -120,6 +142,7 @@ pub async fn challenge_load(
         rss_end_kib,
         peak_rss_kib,
         seconds: run_seconds,
+        catch_up_seconds,
         cpu_seconds: cpu_before.zip(cpu_after).map(|(a, b)| b - a),
         target,
         slowest,

@@ -315,6 +315,20 @@ fn bench_lab_runs_scripted_teams_without_errors() {
     assert!(stdout.contains("p99"), "{stdout}");
 }
 
+/// The classroom memory bench holds the clock until every world has caught up, so its peak
+/// is that of worlds that ran the whole window, and checks it against the Pi 3's budget.
+#[test]
+fn bench_challenge_measures_caught_up_worlds_against_the_pi3_budget() {
+    let out = darklab()
+        .args(["bench", "challenge", "--teams", "2", "--footprint", "pi3", "--compression", "20000", "--seconds", "3"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("every world caught up with it in"), "{stdout}");
+    assert!(stdout.contains("footprint pi3 (MALLOC_ARENA_MAX 2): peak ") && stdout.contains("of a 700 MB budget: within"), "{stdout}");
+}
+
 #[test]
 fn new_writes_a_starter_that_checks_and_solves_to_full_marks() {
     let dir = tempfile::tempdir().unwrap();
