@@ -579,9 +579,10 @@ fn vsize_with_dummy_witnesses(selected: &[&Utxo], output: &[TxOut]) -> u64 {
     // outputs (value, script), lock time.
     let outputs: u64 = output.iter().map(|o| 8 + compact_size_len(o.script_pubkey.len()) + o.script_pubkey.len() as u64).sum();
     let base = 4 + compact_size_len(selected.len()) + 41 * selected.len() as u64 + compact_size_len(output.len()) + outputs + 4;
-    // Segwit marker and flag, then each input's witness: item count and items.
+    // Segwit marker and flag (a transaction without inputs is written that way too), then
+    // each input's witness: item count and items.
     let witness: u64 = selected.iter().map(|u| if u.script_pubkey.is_p2tr() { 1 + 1 + 64 } else { 1 + 1 + 73 + 1 + 33 }).sum();
-    let weight = if selected.is_empty() { base * 4 } else { base * 4 + 2 + witness };
+    let weight = base * 4 + 2 + witness;
     weight.div_ceil(4)
 }
 
