@@ -154,6 +154,11 @@ pub struct Wallet {
     next: BTreeMap<(AddressKind, u32), u32>,
     keys: Vec<Key>,
     by_script: BTreeMap<ScriptBuf, usize>,
+    /// The account keys (`m/84'/1'/0'`, `m/86'/1'/0'`), derived once: every address derives
+    /// from one, and three hardened steps per address were most of a wallet's work.
+    accounts: BTreeMap<AddressKind, Xpriv>,
+    /// Index in `keys` of the first receive address of each kind, once derived.
+    firsts: BTreeMap<AddressKind, usize>,
     dust_limit_sat: u64,
     habits: WalletHabits,
 }
@@ -179,11 +184,17 @@ impl Wallet {
             }
             material = Sha256::digest(material).into();
         };
+        let accounts = [AddressKind::P2wpkh, AddressKind::P2tr]
+            .into_iter()
+            .map(|kind| (kind, master.derive_priv(secp(), &Self::account_path(kind)).unwrap_or(master)))
+            .collect();
         Wallet {
             master,
             next: BTreeMap::new(),
             keys: Vec::new(),
             by_script: BTreeMap::new(),
+            accounts,
+            firsts: BTreeMap::new(),
             dust_limit_sat: DEFAULT_DUST_LIMIT_SAT,
             habits: WalletHabits::default(),
         }
@@ -218,7 +229,10 @@ impl Wallet {
     }
 
     fn account(&self, kind: AddressKind) -> Xpriv {
-        self.master.derive_priv(secp(), &Self::account_path(kind)).unwrap_or(self.master)
+        match self.accounts.get(&kind) {
+            Some(account) => *account,
+            None => self.master.derive_priv(secp(), &Self::account_path(kind)).unwrap_or(self.master),
+        }
     }
 
     /// The account's extended public key (a `tpub…`), for watch-only tools.
@@ -262,11 +276,8 @@ impl Wallet {
     /// The first receive address of the habitual kind (derived if needed).
     fn first_address(&mut self) -> Address {
         let kind = self.habits.kind;
-        if self.next.get(&(kind, 0)).copied().unwrap_or(0) > 0
-            && let Some(k) = self.key_at(kind, 0, 0)
-            && self.owns(&k.address.script_pubkey())
-        {
-            return k.address;
+        if let Some(k) = self.firsts.get(&kind).and_then(|&i| self.keys.get(i)) {
+            return k.address.clone();
         }
         self.derive(kind, 0)
     }
@@ -294,18 +305,27 @@ impl Wallet {
     fn derive(&mut self, kind: AddressKind, chain: u32) -> Address {
         let mut index = self.next.get(&(kind, chain)).copied().unwrap_or(0);
         // BIP32: an index whose child key is invalid (probability ~2^-127) is skipped.
-        let key = loop {
+        let (key, at) = loop {
+            let at = index;
             let key = self.key_at(kind, chain, index);
             index = index.saturating_add(1).min(MAX_INDEX);
             if let Some(k) = key {
-                break k;
+                break (k, at);
             }
         };
         self.next.insert((kind, chain), index);
         let address = key.address.clone();
-        if !self.by_script.contains_key(&address.script_pubkey()) {
-            self.by_script.insert(address.script_pubkey(), self.keys.len());
-            self.keys.push(key);
+        let spk = address.script_pubkey();
+        let slot = match self.by_script.get(&spk) {
+            Some(&i) => i,
+            None => {
+                self.by_script.insert(spk, self.keys.len());
+                self.keys.push(key);
+                self.keys.len() - 1
+            }
+        };
+        if chain == 0 && at == 0 {
+            self.firsts.entry(kind).or_insert(slot);
         }
         address
     }
@@ -530,19 +550,40 @@ pub(crate) fn unsigned_tx(selected: &[&Utxo], output: Vec<TxOut>) -> Transaction
 }
 
 /// A worst-case witness for spending `script`: 73-byte DER signature and a compressed key for
-/// P2WPKH, a 64-byte Schnorr signature for P2TR.
-pub(crate) fn dummy_witness(script: &Script) -> Witness {
+/// P2WPKH, a 64-byte Schnorr signature for P2TR (what [`vsize_with_dummy_witnesses`] counts).
+#[cfg(test)]
+fn dummy_witness(script: &Script) -> Witness {
     if script.is_p2tr() { Witness::from_slice(&[vec![0u8; 64]]) } else { Witness::from_slice(&[vec![0u8; 73], vec![0u8; 33]]) }
 }
 
 /// Fee for spending `selected` into `output` at `feerate`, on a worst-case vsize.
 fn fee_for(selected: &[&Utxo], output: &[TxOut], feerate: u64) -> Result<u64, WalletError> {
-    let mut tx = unsigned_tx(selected, output.to_vec());
-    for (input, u) in tx.input.iter_mut().zip(selected) {
-        input.witness = dummy_witness(&u.script_pubkey);
+    vsize_with_dummy_witnesses(selected, output).checked_mul(feerate).ok_or(WalletError::AmountOverflow)
+}
+
+/// Bytes of a Bitcoin compact-size integer.
+fn compact_size_len(n: usize) -> u64 {
+    match n {
+        0..=0xfc => 1,
+        0xfd..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
     }
-    let vsize = u64::try_from(tx.vsize()).map_err(|_| WalletError::AmountOverflow)?;
-    vsize.checked_mul(feerate).ok_or(WalletError::AmountOverflow)
+}
+
+/// The vsize of [`unsigned_tx`] with [`dummy_witness`] on every input, counted from the
+/// serialization rules instead of building the transaction: coin selection asks this for
+/// every candidate set, and building each one made selection quadratic in allocations.
+fn vsize_with_dummy_witnesses(selected: &[&Utxo], output: &[TxOut]) -> u64 {
+    // Version, input count, inputs (outpoint, empty script_sig, sequence), output count,
+    // outputs (value, script), lock time.
+    let outputs: u64 = output.iter().map(|o| 8 + compact_size_len(o.script_pubkey.len()) + o.script_pubkey.len() as u64).sum();
+    let base = 4 + compact_size_len(selected.len()) + 41 * selected.len() as u64 + compact_size_len(output.len()) + outputs + 4;
+    // Segwit marker and flag (a transaction without inputs is written that way too), then
+    // each input's witness: item count and items.
+    let witness: u64 = selected.iter().map(|u| if u.script_pubkey.is_p2tr() { 1 + 1 + 64 } else { 1 + 1 + 73 + 1 + 33 }).sum();
+    let weight = base * 4 + 2 + witness;
+    weight.div_ceil(4)
 }
 
 #[cfg(test)]
@@ -556,6 +597,52 @@ mod tests {
             value_sat: value,
             script_pubkey: w.addresses()[i].script_pubkey(),
         }
+    }
+
+    #[test]
+    fn counted_vsize_is_the_built_transactions() {
+        let mut w = Wallet::from_seed([8; 32]);
+        let mut t = Wallet::from_seed([9; 32]).with_habits(WalletHabits { kind: AddressKind::P2tr, ..WalletHabits::default() });
+        for _ in 0..3 {
+            w.new_address();
+            t.new_address();
+        }
+        let coins: Vec<Utxo> = (0..300)
+            .map(|i| {
+                let spk = if i % 3 == 0 { t.addresses()[i % 3].script_pubkey() } else { w.addresses()[i % 3].script_pubkey() };
+                Utxo {
+                    outpoint: OutPoint { txid: Txid::from_byte_array([(i % 251) as u8; 32]), vout: i as u32 },
+                    value_sat: 1_000,
+                    script_pubkey: spk,
+                }
+            })
+            .collect();
+        let outs: Vec<TxOut> = (0..260)
+            .map(|i| TxOut {
+                value: Amount::from_sat(600),
+                script_pubkey: if i % 2 == 0 { w.addresses()[0].script_pubkey() } else { t.addresses()[0].script_pubkey() },
+            })
+            .collect();
+        for (n_in, n_out) in [(0, 1), (1, 1), (1, 2), (2, 3), (7, 1), (252, 2), (253, 1), (300, 253), (1, 260)] {
+            let selected: Vec<&Utxo> = coins.iter().take(n_in).collect();
+            let output = &outs[..n_out];
+            let mut tx = unsigned_tx(&selected, output.to_vec());
+            for (input, u) in tx.input.iter_mut().zip(&selected) {
+                input.witness = dummy_witness(&u.script_pubkey);
+            }
+            assert_eq!(vsize_with_dummy_witnesses(&selected, output), tx.vsize() as u64, "{n_in} inputs, {n_out} outputs");
+        }
+    }
+
+    #[test]
+    fn the_first_address_is_remembered_not_derived_again() {
+        let mut w = Wallet::from_seed([6; 32]).with_habits(WalletHabits { reuse_addresses: true, ..WalletHabits::default() });
+        let first = w.receive_address();
+        w.new_address();
+        w.new_change_address();
+        assert_eq!(w.receive_address(), first);
+        assert_eq!(w.addresses()[0], first);
+        assert_eq!(w.addresses().len(), 3);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! does not hand out live sessions; a failed login costs the same work whether the
 //! username exists or not.
 
+use crate::db::Cached as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -109,7 +110,7 @@ impl AccountTable {
     /// Whether an account named `username` exists.
     pub(crate) fn username_taken(&self, conn: &Connection, username: &str) -> rusqlite::Result<bool> {
         let sql = format!("SELECT id FROM {} WHERE username = ?1", self.table);
-        let taken: Option<i64> = conn.query_row(&sql, params![username], |r| r.get(0)).optional()?;
+        let taken: Option<i64> = conn.cached_row(&sql, params![username], |r| r.get(0)).optional()?;
         Ok(taken.is_some())
     }
 
@@ -118,7 +119,7 @@ impl AccountTable {
     pub(crate) fn check_login(&self, conn: &Connection, username: &str, password: &str) -> rusqlite::Result<Option<i64>> {
         let sql = format!("SELECT id, password_salt, password_hash FROM {} WHERE username = ?1", self.table);
         let row: Option<(i64, String, String)> =
-            conn.query_row(&sql, params![username], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+            conn.cached_row(&sql, params![username], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
         match row {
             Some((id, salt, hash)) if verify_password(&salt, &hash, password) => Ok(Some(id)),
             Some(_) => Ok(None),
@@ -134,7 +135,7 @@ impl AccountTable {
     pub(crate) fn open_session(&self, conn: &Connection, rng: &mut SimRng, now: SimTime, account_id: i64) -> rusqlite::Result<String> {
         let token = new_token(rng);
         let sql = format!("INSERT INTO sessions ({}, token_hash, created) VALUES (?1, ?2, ?3)", self.session_column);
-        conn.execute(&sql, params![account_id, token_hash(&token), now.to_string()])?;
+        conn.cached_exec(&sql, params![account_id, token_hash(&token), now.to_string()])?;
         Ok(token)
     }
 
@@ -144,7 +145,7 @@ impl AccountTable {
             "SELECT a.id, a.username FROM sessions s JOIN {} a ON a.id = s.{} WHERE s.token_hash = ?1",
             self.table, self.session_column
         );
-        conn.query_row(&sql, params![token_hash(token)], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+        conn.cached_row(&sql, params![token_hash(token)], |r| Ok((r.get(0)?, r.get(1)?))).optional()
     }
 }
 

@@ -6,6 +6,7 @@ mod challenge;
 mod classroom;
 mod crowd;
 mod exercise;
+mod forum_warning;
 mod keyed;
 mod lab_api;
 mod leakage;

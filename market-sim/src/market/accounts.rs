@@ -3,6 +3,7 @@
 //! Every account can buy; opening a shop (see [`super::shop`]) makes it a vendor too.
 //! A wrong username and a wrong password get the same answer.
 
+use crate::db::Cached as _;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
@@ -64,7 +65,7 @@ pub fn register(conn: &Connection, rng: &mut SimRng, now: SimTime, c: &Credentia
     }
     let salt = new_salt(rng);
     let hash = hash_password(&salt, &c.password);
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO users (username, password_salt, password_hash, created) VALUES (?1, ?2, ?3, ?4)",
         params![c.username, salt, hash, now.to_string()],
     )?;
@@ -87,7 +88,7 @@ pub fn authenticate(conn: &Connection, token: Option<&str>) -> Result<User, Mark
     let token = token.ok_or(MarketError::Unauthorized)?;
     let (id, username) = USERS.session_account(conn, token)?.ok_or(MarketError::Unauthorized)?;
     let (role, banned): (String, bool) =
-        conn.query_row("SELECT role, banned FROM users WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        conn.cached_row("SELECT role, banned FROM users WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     if banned {
         return Err(MarketError::Forbidden("this account is banned"));
     }
@@ -96,7 +97,7 @@ pub fn authenticate(conn: &Connection, token: Option<&str>) -> Result<User, Mark
 
 /// Whether account `id` is banned.
 pub fn is_banned(conn: &Connection, id: i64) -> Result<bool, MarketError> {
-    Ok(conn.query_row("SELECT banned FROM users WHERE id = ?1", params![id], |r| r.get(0))?)
+    Ok(conn.cached_row("SELECT banned FROM users WHERE id = ?1", params![id], |r| r.get(0))?)
 }
 
 /// Creates the account `username` with `role` unless it exists (the operator's, at start).
@@ -109,12 +110,12 @@ pub(crate) fn ensure_account(
     role: &str,
 ) -> Result<(), MarketError> {
     if USERS.username_taken(conn, username)? {
-        conn.execute("UPDATE users SET role = ?1 WHERE username = ?2", params![role, username])?;
+        conn.cached_exec("UPDATE users SET role = ?1 WHERE username = ?2", params![role, username])?;
         return Ok(());
     }
     let salt = new_salt(rng);
     let hash = hash_password(&salt, password);
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO users (username, password_salt, password_hash, created, role) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![username, salt, hash, now.to_string(), role],
     )?;

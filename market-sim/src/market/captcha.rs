@@ -5,6 +5,7 @@
 //! up by the first attempt to answer it, right or wrong. The picture is drawn from the
 //! challenge's id, so fetching it changes nothing.
 
+use crate::db::Cached as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,7 +36,7 @@ pub fn new_challenge(conn: &Connection, rng: &mut SimRng, now: SimTime) -> Resul
         _ => (format!("{} × {}", a % 10, b % 10), (a % 10) * (b % 10)),
     };
     let question = format!("What is {expr}?");
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO captchas (id, question, answer, created) VALUES (?1, ?2, ?3, ?4)",
         params![id, question, answer.to_string(), now.to_string()],
     )?;
@@ -49,14 +50,14 @@ pub fn solve(conn: &Connection, id: Option<&str>, answer: Option<&str>) -> Resul
         return Err(MarketError::BadInput("this market asks a captcha: GET /api/captcha, then send captcha_id and captcha_answer".into()));
     };
     let row: Option<(String, bool)> =
-        conn.query_row("SELECT answer, used FROM captchas WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        conn.cached_row("SELECT answer, used FROM captchas WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
     let Some((expected, used)) = row else {
         return Err(MarketError::BadInput("unknown captcha; fetch a new one".into()));
     };
     if used {
         return Err(MarketError::BadInput("captcha already used; fetch a new one".into()));
     }
-    conn.execute("UPDATE captchas SET used = 1 WHERE id = ?1", params![id])?;
+    conn.cached_exec("UPDATE captchas SET used = 1 WHERE id = ?1", params![id])?;
     if answer.trim() != expected {
         return Err(MarketError::BadInput("wrong captcha answer".into()));
     }

@@ -7,6 +7,7 @@
 //!   --(payout broadcast)--> finalized (vendor) | refunded (buyer)
 //! ```
 
+use crate::db::Cached as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
@@ -89,8 +90,8 @@ pub fn open(conn: &Connection, now: SimTime, user: &User, order_id: i64, req: &O
     if !matches!(head.status, OrderStatus::Paid | OrderStatus::Shipped) {
         return Err(MarketError::Conflict(format!("cannot dispute an order that is {}", head.status.as_str())));
     }
-    conn.execute("UPDATE orders SET status = ?1 WHERE id = ?2", params![OrderStatus::Disputed.as_str(), order_id])?;
-    conn.execute(
+    conn.cached_exec("UPDATE orders SET status = ?1 WHERE id = ?2", params![OrderStatus::Disputed.as_str(), order_id])?;
+    conn.cached_exec(
         "INSERT INTO disputes (order_id, opened_by, reason, refund_address, status, opened) VALUES (?1, ?2, ?3, ?4, 'open', ?5)",
         params![order_id, user.id, req.reason, refund.to_string(), now.to_string()],
     )?;
@@ -138,7 +139,9 @@ pub fn begin_ruling(conn: &Connection, user: &User, dispute_id: i64, ruling: Rul
     }
     let to_address = match ruling {
         Ruling::Buyer => refund_address,
-        Ruling::Vendor => conn.query_row("SELECT payout_address FROM vendors WHERE user_id = ?1", params![head.vendor_id], |r| r.get(0))?,
+        Ruling::Vendor => {
+            conn.cached_row("SELECT payout_address FROM vendors WHERE user_id = ?1", params![head.vendor_id], |r| r.get(0))?
+        }
     };
     orders::claim(conn, &head)?;
     Ok(RulingClaim { dispute_id, order_id, escrow_address: head.escrow_address, amount_sat: head.amount_sat, to_address, ruling })
@@ -158,11 +161,11 @@ pub fn complete_ruling(
         Ruling::Vendor => (OrderStatus::Finalized, "released"),
         Ruling::Buyer => (OrderStatus::Refunded, "refunded"),
     };
-    conn.execute(
+    conn.cached_exec(
         "UPDATE orders SET status = ?1, finalized_at = ?2, payout_txid = ?3, commission_sat = ?4, fee_sat = ?5 WHERE id = ?6",
         params![order_status.as_str(), now.to_string(), txid, sat_to_db(commission_sat)?, sat_to_db(fee_sat)?, claim.order_id],
     )?;
-    conn.execute(
+    conn.cached_exec(
         "UPDATE disputes SET status = ?1, resolved = ?2, resolved_by = ?3, outcome_txid = ?4 WHERE id = ?5",
         params![dispute_status, now.to_string(), user.id, txid, claim.dispute_id],
     )?;
@@ -196,10 +199,10 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<DisputeView> {
 /// orders (as buyer or vendor), by id.
 pub fn list(conn: &Connection, user: &User) -> Result<Vec<DisputeView>, MarketError> {
     let rows = if user.is_operator() {
-        let mut stmt = conn.prepare(&format!("{VIEW_SQL} ORDER BY d.id"))?;
+        let mut stmt = conn.prepare_cached(&format!("{VIEW_SQL} ORDER BY d.id"))?;
         stmt.query_map([], view)?.collect::<Result<Vec<_>, _>>()?
     } else {
-        let mut stmt = conn.prepare(&format!("{VIEW_SQL} WHERE o.buyer_id = ?1 OR o.vendor_id = ?1 ORDER BY d.id"))?;
+        let mut stmt = conn.prepare_cached(&format!("{VIEW_SQL} WHERE o.buyer_id = ?1 OR o.vendor_id = ?1 ORDER BY d.id"))?;
         stmt.query_map(params![user.id], view)?.collect::<Result<Vec<_>, _>>()?
     };
     Ok(rows)

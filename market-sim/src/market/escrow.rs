@@ -10,6 +10,7 @@
 //! `amount × commission_bps / 10 000` (nothing if that would be dust), the fee is
 //! `feerate × vsize`, and the vendor gets the rest (`received − commission − fee`).
 
+use crate::db::Cached as _;
 use bitcoin::{Address, Amount, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 use coin_sim::params::DEFAULT_DUST_LIMIT_SAT;
 use coin_sim::{Utxo, Wallet};
@@ -27,7 +28,7 @@ pub const PURPOSE_BOND: &str = "bond";
 
 /// Re-derives in `wallet` every escrow address on record, checking each matches.
 pub fn restore_wallet(conn: &Connection, wallet: &mut Wallet) -> Result<(), MarketError> {
-    let mut stmt = conn.prepare("SELECT address FROM escrow_addresses ORDER BY id")?;
+    let mut stmt = conn.prepare_cached("SELECT address FROM escrow_addresses ORDER BY id")?;
     let recorded: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     crate::service::restore_wallet(wallet, &recorded).map_err(|_| MarketError::WalletMismatch)
 }
@@ -35,7 +36,7 @@ pub fn restore_wallet(conn: &Connection, wallet: &mut Wallet) -> Result<(), Mark
 /// Derives the next escrow address, records it with its purpose and time, and returns it.
 pub fn new_address(conn: &Connection, wallet: &mut Wallet, purpose: &str, now: SimTime) -> Result<Address, MarketError> {
     let address = wallet.new_address();
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO escrow_addresses (address, purpose, created) VALUES (?1, ?2, ?3)",
         params![address.to_string(), purpose, now.to_string()],
     )?;
@@ -56,7 +57,7 @@ pub fn ensure_operator_address(conn: &Connection, wallet: &mut Wallet, now: SimT
 
 /// The operator's commission address.
 pub fn operator_address(conn: &Connection) -> Result<String, MarketError> {
-    conn.query_row("SELECT address FROM escrow_addresses WHERE purpose = ?1 ORDER BY id LIMIT 1", params![PURPOSE_OPERATOR], |r| r.get(0))
+    conn.cached_row("SELECT address FROM escrow_addresses WHERE purpose = ?1 ORDER BY id LIMIT 1", params![PURPOSE_OPERATOR], |r| r.get(0))
         .optional()?
         .ok_or(MarketError::NotFound("operator address"))
 }

@@ -6,6 +6,7 @@
 //! never selected), and a filter is an exact match on one of that view's own columns,
 //! checked against the view's column list before anything is read.
 
+use crate::db::Cached as _;
 use std::collections::BTreeMap;
 
 use rusqlite::types::ValueRef;
@@ -110,7 +111,7 @@ impl SeizedImage {
         let mut conn = Connection::open_in_memory()?;
         conn.deserialize_read_exact(MAIN_DB, bytes, bytes.len(), true)?;
         // A readable schema, or the image is not a market's.
-        conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))?;
+        conn.cached_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))?;
         Ok(SeizedImage { conn })
     }
 
@@ -124,7 +125,7 @@ impl SeizedImage {
         if q.limit == 0 || q.limit > MAX_ROWS {
             return Err(MarketError::BadInput(format!("limit must be 1-{MAX_ROWS}")));
         }
-        let mut stmt = self.conn.prepare(sql)?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let columns: Vec<String> = stmt.column_names().iter().map(|c| (*c).to_string()).collect();
         let mut wanted = Vec::new();
         for (col, value) in &q.filters {
@@ -174,12 +175,12 @@ mod tests {
     #[test]
     fn views_are_fixed_and_filters_checked() {
         let conn = crate::market::accounts::tests::db();
-        conn.execute(
+        conn.cached_exec(
             "INSERT INTO users (username, password_salt, password_hash, created, role) VALUES ('op', 's', 'h', 't', 'operator')",
             [],
         )
         .unwrap();
-        conn.execute("INSERT INTO users (username, password_salt, password_hash, created) VALUES ('bob', 's', 'h', 't')", []).unwrap();
+        conn.cached_exec("INSERT INTO users (username, password_salt, password_hash, created) VALUES ('bob', 's', 'h', 't')", []).unwrap();
         let image = crate::market::serverlog::forensic_image(&conn).unwrap();
         let seized = SeizedImage::open(&image.db_snapshot).unwrap();
         let q =

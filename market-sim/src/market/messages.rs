@@ -5,6 +5,7 @@
 //! (`encrypt: true`). A plain message is stored in plain text — which is exactly what a
 //! seizure of the server reads.
 
+use crate::db::Cached as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
@@ -82,7 +83,7 @@ pub fn send(conn: &Connection, now: SimTime, sender: &User, req: &NewMessage, se
     if req.body.trim().is_empty() || req.body.len() > BODY_MAX {
         return Err(MarketError::BadInput(format!("body must be 1-{BODY_MAX} bytes")));
     }
-    let recipient: Option<i64> = conn.query_row("SELECT id FROM users WHERE username = ?1", params![req.to], |r| r.get(0)).optional()?;
+    let recipient: Option<i64> = conn.cached_row("SELECT id FROM users WHERE username = ?1", params![req.to], |r| r.get(0)).optional()?;
     let Some(recipient) = recipient else {
         return Err(MarketError::NotFound("recipient"));
     };
@@ -91,7 +92,7 @@ pub fn send(conn: &Connection, now: SimTime, sender: &User, req: &NewMessage, se
     }
     let (body, encrypted) = if req.encrypt {
         let key: Option<String> =
-            conn.query_row("SELECT pgp_key FROM vendors WHERE user_id = ?1", params![recipient], |r| r.get(0)).optional()?.flatten();
+            conn.cached_row("SELECT pgp_key FROM vendors WHERE user_id = ?1", params![recipient], |r| r.get(0)).optional()?.flatten();
         let key = key.ok_or_else(|| MarketError::BadInput("the recipient publishes no PGP key".into()))?;
         let armored = super::pgp::encrypt_to(&key, req.body.as_bytes(), seed)
             .map_err(|e| MarketError::BadInput(format!("cannot encrypt to the recipient's key: {e}")))?;
@@ -99,7 +100,7 @@ pub fn send(conn: &Connection, now: SimTime, sender: &User, req: &NewMessage, se
     } else {
         (req.body.clone(), super::pgp::is_armored_message(&req.body))
     };
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO messages (sender_id, recipient_id, subject, body, encrypted, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![sender.id, recipient, req.subject, body, encrypted, now.to_string()],
     )?;
@@ -123,9 +124,9 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
 
 /// `user`'s inbox and sent messages.
 pub fn mailbox(conn: &Connection, user: &User) -> Result<Mailbox, MarketError> {
-    let mut inbox = conn.prepare(&format!("{VIEW_SQL} WHERE m.recipient_id = ?1 ORDER BY m.id DESC"))?;
+    let mut inbox = conn.prepare_cached(&format!("{VIEW_SQL} WHERE m.recipient_id = ?1 ORDER BY m.id DESC"))?;
     let inbox = inbox.query_map(params![user.id], view)?.collect::<Result<_, _>>()?;
-    let mut sent = conn.prepare(&format!("{VIEW_SQL} WHERE m.sender_id = ?1 ORDER BY m.id DESC"))?;
+    let mut sent = conn.prepare_cached(&format!("{VIEW_SQL} WHERE m.sender_id = ?1 ORDER BY m.id DESC"))?;
     let sent = sent.query_map(params![user.id], view)?.collect::<Result<_, _>>()?;
     Ok(Mailbox { inbox, sent })
 }
@@ -138,7 +139,7 @@ pub fn delete(conn: &Connection, user: &User, id: i64) -> Result<(), MarketError
         .optional()?;
     match parties {
         Some((from, to)) if from == user.id || to == user.id => {
-            conn.execute("DELETE FROM messages WHERE id = ?1", params![id])?;
+            conn.cached_exec("DELETE FROM messages WHERE id = ?1", params![id])?;
             Ok(())
         }
         // Someone else's message is as unknown to this user as a message that never was.

@@ -3,6 +3,7 @@
 //! the canary and dispute rulings are in [`super::site`] and [`super::disputes`]; their
 //! operator routes check the role with [`require_operator`].
 
+use crate::db::Cached as _;
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, params};
@@ -40,7 +41,7 @@ pub fn set_banned(conn: &Connection, operator: &User, username: &str, banned: bo
     if username == operator.username {
         return Err(MarketError::BadInput("the operator cannot ban itself".into()));
     }
-    let n = conn.execute("UPDATE users SET banned = ?1 WHERE username = ?2", params![banned, username])?;
+    let n = conn.cached_exec("UPDATE users SET banned = ?1 WHERE username = ?2", params![banned, username])?;
     if n == 0 {
         return Err(MarketError::NotFound("user"));
     }
@@ -90,7 +91,7 @@ pub struct Withdrawal {
 
 /// Records a broadcast withdrawal.
 pub fn record_withdrawal(conn: &Connection, now: SimTime, w: &WithdrawRequest, txid: &str) -> Result<(), MarketError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO withdrawals (address, amount_sat, txid, created) VALUES (?1, ?2, ?3, ?4)",
         params![w.address.trim(), super::shop::sat_to_db(w.amount_sat)?, txid, now.to_string()],
     )?;
@@ -135,16 +136,17 @@ pub struct Dashboard {
 
 /// The dashboard's figures (the caller checked the role).
 pub fn dashboard(conn: &Connection, config: &MarketConfig) -> Result<Dashboard, MarketError> {
-    let earned: i64 = conn.query_row("SELECT COALESCE(SUM(commission_sat), 0) FROM orders WHERE status = 'finalized'", [], |r| r.get(0))?;
+    let earned: i64 =
+        conn.cached_row("SELECT COALESCE(SUM(commission_sat), 0) FROM orders WHERE status = 'finalized'", [], |r| r.get(0))?;
     let mut orders_by_status = BTreeMap::new();
     {
-        let mut stmt = conn.prepare("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status")?;
+        let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status")?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (s, n) = row?;
             orders_by_status.insert(s, u64::try_from(n).unwrap_or(0));
         }
     }
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT u.username, u.role, v.user_id IS NOT NULL, u.banned, u.created FROM users u
          LEFT JOIN vendors v ON v.user_id = u.id ORDER BY u.id",
     )?;
@@ -153,8 +155,8 @@ pub fn dashboard(conn: &Connection, config: &MarketConfig) -> Result<Dashboard, 
             Ok(AccountRow { username: r.get(0)?, role: r.get(1)?, vendor: r.get(2)?, banned: r.get(3)?, created: r.get(4)? })
         })?
         .collect::<Result<_, _>>()?;
-    let open: i64 = conn.query_row("SELECT COUNT(*) FROM disputes WHERE status = 'open'", [], |r| r.get(0))?;
-    let mut stmt = conn.prepare("SELECT address, amount_sat, txid, created FROM withdrawals ORDER BY id")?;
+    let open: i64 = conn.cached_row("SELECT COUNT(*) FROM disputes WHERE status = 'open'", [], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached("SELECT address, amount_sat, txid, created FROM withdrawals ORDER BY id")?;
     let withdrawals = stmt
         .query_map([], |r| {
             Ok(Withdrawal { address: r.get(0)?, amount_sat: super::shop::sat_from_db(r.get(1)?), txid: r.get(2)?, created: r.get(3)? })

@@ -8,6 +8,7 @@
 //! twice; a failed broadcast returns the order to `shipped`. Every transition records its
 //! simulated time. Feedback may be left once, by the buyer, after finalization.
 
+use crate::db::Cached as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
@@ -217,7 +218,7 @@ pub fn place_order(
         .filter(|a| *a <= super::shop::MAX_SAT)
         .ok_or_else(|| MarketError::BadInput("order total too large".into()))?;
     let escrow_address = next_escrow_address()?;
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO orders (listing_id, buyer_id, vendor_id, quantity, unit_price_sat, amount_sat, shipping_info,
                              escrow_address, status, created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -235,7 +236,7 @@ pub fn place_order(
         ],
     )?;
     let order_id = conn.last_insert_rowid();
-    conn.execute("UPDATE listings SET stock = stock - ?1 WHERE id = ?2", params![req.quantity, req.listing_id])?;
+    conn.cached_exec("UPDATE listings SET stock = stock - ?1 WHERE id = ?2", params![req.quantity, req.listing_id])?;
     tracing::info!(order = order_id, buyer = %buyer.username, listing = req.listing_id, amount_sat = amount, "market: order placed");
     Ok(OrderPlaced { order_id, escrow_address, amount_sat: amount, status: OrderStatus::AwaitingPayment })
 }
@@ -267,7 +268,7 @@ pub fn party(head: &OrderHead, user: &User) -> Result<Party, MarketError> {
 
 /// The full view of order `id` (no access check: call [`party`] first).
 pub fn order_view(conn: &Connection, id: i64) -> Result<OrderView, MarketError> {
-    conn.query_row(
+    conn.cached_row(
         "SELECT o.id, o.listing_id, l.title, b.username, v.username, o.quantity, o.amount_sat, o.shipping_info,
                 o.escrow_address, o.status, o.created, o.paid_at, o.paid_sat, o.funding_txid, o.shipped_at,
                 o.finalized_at, o.payout_txid, o.commission_sat, o.fee_sat, o.finalized_early, o.tracking
@@ -307,7 +308,7 @@ pub fn order_view(conn: &Connection, id: i64) -> Result<OrderView, MarketError> 
 
 /// Ids of the orders sold by `vendor_id`, by id.
 pub fn vendor_order_ids(conn: &Connection, vendor_id: i64) -> Result<Vec<i64>, MarketError> {
-    let mut stmt = conn.prepare("SELECT id FROM orders WHERE vendor_id = ?1 ORDER BY id")?;
+    let mut stmt = conn.prepare_cached("SELECT id FROM orders WHERE vendor_id = ?1 ORDER BY id")?;
     let ids = stmt.query_map(params![vendor_id], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
     Ok(ids)
 }
@@ -323,14 +324,15 @@ pub fn vendor_order_ids_in(conn: &Connection, vendor_id: i64, status: OrderStatu
 /// Every order whose escrow still holds the buyer's coins (paid, shipped or disputed):
 /// (id, escrow address), by id.
 pub fn open_escrows(conn: &Connection) -> Result<Vec<(i64, String)>, MarketError> {
-    let mut stmt = conn.prepare("SELECT id, escrow_address FROM orders WHERE status IN ('paid', 'shipped', 'disputed') ORDER BY id")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, escrow_address FROM orders WHERE status IN ('paid', 'shipped', 'disputed') ORDER BY id")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<(i64, String)>, _>>()?;
     Ok(rows)
 }
 
 /// Ids of the orders bought by `buyer_id`, by id.
 pub fn buyer_order_ids(conn: &Connection, buyer_id: i64) -> Result<Vec<i64>, MarketError> {
-    let mut stmt = conn.prepare("SELECT id FROM orders WHERE buyer_id = ?1 ORDER BY id")?;
+    let mut stmt = conn.prepare_cached("SELECT id FROM orders WHERE buyer_id = ?1 ORDER BY id")?;
     let ids = stmt.query_map(params![buyer_id], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
     Ok(ids)
 }
@@ -362,7 +364,7 @@ pub fn apply_payment(
             txids.push(&o.txid);
         }
     }
-    let changed = conn.execute(
+    let changed = conn.cached_exec(
         "UPDATE orders SET status = ?1, paid_at = ?2, paid_sat = ?3, funding_txid = ?4 WHERE id = ?5 AND status = ?6",
         params![
             OrderStatus::Paid.as_str(),
@@ -413,7 +415,7 @@ pub fn ship(conn: &Connection, now: SimTime, user: &User, order_id: i64, shipmen
     if head.status != OrderStatus::Paid {
         return Err(conflict(&head, "ship"));
     }
-    conn.execute(
+    conn.cached_exec(
         "UPDATE orders SET status = ?1, shipped_at = ?2, tracking = ?3 WHERE id = ?4",
         params![OrderStatus::Shipped.as_str(), now.to_string(), tracking, order_id],
     )?;
@@ -445,7 +447,7 @@ pub fn begin_finalize(conn: &Connection, user: &User, order_id: i64) -> Result<F
     let early = match head.status {
         OrderStatus::Shipped => false,
         OrderStatus::Paid => {
-            let fe: bool = conn.query_row(
+            let fe: bool = conn.cached_row(
                 "SELECT l.finalize_early FROM orders o JOIN listings l ON l.id = o.listing_id WHERE o.id = ?1",
                 params![order_id],
                 |r| r.get(0),
@@ -458,10 +460,10 @@ pub fn begin_finalize(conn: &Connection, user: &User, order_id: i64) -> Result<F
         _ => return Err(conflict(&head, "finalize")),
     };
     let vendor_payout_address: String =
-        conn.query_row("SELECT payout_address FROM vendors WHERE user_id = ?1", params![head.vendor_id], |r| r.get(0))?;
+        conn.cached_row("SELECT payout_address FROM vendors WHERE user_id = ?1", params![head.vendor_id], |r| r.get(0))?;
     claim(conn, &head)?;
     if early {
-        conn.execute("UPDATE orders SET finalized_early = 1 WHERE id = ?1", params![order_id])?;
+        conn.cached_exec("UPDATE orders SET finalized_early = 1 WHERE id = ?1", params![order_id])?;
     }
     Ok(FinalizeClaim { order_id, escrow_address: head.escrow_address, amount_sat: head.amount_sat, vendor_payout_address })
 }
@@ -469,7 +471,7 @@ pub fn begin_finalize(conn: &Connection, user: &User, order_id: i64) -> Result<F
 /// Moves an order to `finalizing`, remembering where it was (see [`abort_finalize`]).
 /// 409 if another request claimed it first.
 pub(crate) fn claim(conn: &Connection, head: &OrderHead) -> Result<(), MarketError> {
-    let n = conn.execute(
+    let n = conn.cached_exec(
         "UPDATE orders SET status = ?1, prev_status = ?2 WHERE id = ?3 AND status = ?2",
         params![OrderStatus::Finalizing.as_str(), head.status.as_str(), head.id],
     )?;
@@ -488,7 +490,7 @@ pub fn complete_finalize(
     commission_sat: u64,
     fee_sat: u64,
 ) -> Result<(), MarketError> {
-    conn.execute(
+    conn.cached_exec(
         "UPDATE orders SET status = ?1, finalized_at = ?2, payout_txid = ?3, commission_sat = ?4, fee_sat = ?5
          WHERE id = ?6",
         params![OrderStatus::Finalized.as_str(), now.to_string(), payout_txid, sat_to_db(commission_sat)?, sat_to_db(fee_sat)?, order_id],
@@ -499,7 +501,7 @@ pub fn complete_finalize(
 
 /// Gives up a payout that could not be broadcast: back to where the order was.
 pub fn abort_finalize(conn: &Connection, order_id: i64) -> Result<(), MarketError> {
-    conn.execute(
+    conn.cached_exec(
         "UPDATE orders SET status = COALESCE(prev_status, ?1), finalized_early = 0 WHERE id = ?2 AND status = ?3",
         params![OrderStatus::Shipped.as_str(), order_id, OrderStatus::Finalizing.as_str()],
     )?;
@@ -522,11 +524,11 @@ pub fn leave_feedback(conn: &Connection, now: SimTime, user: &User, order_id: i6
         return Err(conflict(&head, "leave feedback on"));
     }
     let existing: Option<i64> =
-        conn.query_row("SELECT id FROM feedback WHERE order_id = ?1", params![order_id], |r| r.get(0)).optional()?;
+        conn.cached_row("SELECT id FROM feedback WHERE order_id = ?1", params![order_id], |r| r.get(0)).optional()?;
     if existing.is_some() {
         return Err(MarketError::Conflict("feedback already left for this order".into()));
     }
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO feedback (order_id, vendor_id, buyer_id, rating, text, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![order_id, head.vendor_id, head.buyer_id, req.rating, req.text, now.to_string()],
     )?;

@@ -9,6 +9,7 @@
 //! the database file (SQLite's serialization of the live database, taken under the state
 //! lock, so no request is half-applied) and the log lines.
 
+use crate::db::Cached as _;
 use rusqlite::{Connection, MAIN_DB, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
@@ -55,7 +56,7 @@ fn cut(s: &str, max: usize) -> &str {
 
 /// Appends a log line and rotates out lines beyond the newest `retention`.
 pub fn record(conn: &Connection, now: SimTime, line: &LogLine, retention: u32) -> Result<(), MarketError> {
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO server_log (time, method, path, status, client) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![now.to_string(), cut(&line.method, 16), cut(&line.path, PATH_MAX), line.status, cut(&line.client, 64)],
     )?;
@@ -63,14 +64,14 @@ pub fn record(conn: &Connection, now: SimTime, line: &LogLine, retention: u32) -
     // Rotate in batches of a tenth, so most requests only insert.
     let batch = i64::from((retention / 10).max(1));
     if id % batch == 0 {
-        conn.execute("DELETE FROM server_log WHERE id <= ?1", params![id - i64::from(retention)])?;
+        conn.cached_exec("DELETE FROM server_log WHERE id <= ?1", params![id - i64::from(retention)])?;
     }
     Ok(())
 }
 
 /// Every log line kept, oldest first.
 pub fn lines(conn: &Connection) -> Result<Vec<LogLine>, MarketError> {
-    let mut stmt = conn.prepare("SELECT time, method, path, status, client FROM server_log ORDER BY id")?;
+    let mut stmt = conn.prepare_cached("SELECT time, method, path, status, client FROM server_log ORDER BY id")?;
     let rows =
         stmt.query_map([], |r| Ok(LogLine { time: r.get(0)?, method: r.get(1)?, path: r.get(2)?, status: r.get(3)?, client: r.get(4)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -3,6 +3,7 @@
 //! A vendor's bio is free text the vendor writes; it is shown verbatim (careless vendors
 //! leave contact details or a direct-deal address in it, which trainees capture).
 
+use crate::db::Cached as _;
 use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -207,7 +208,7 @@ pub fn open_shop_with_bond(
     let summary = pgp.and_then(|k| super::pgp::summarize(k).ok());
     let uids = summary.as_ref().map(|s| serde_json::to_string(&s.user_ids).unwrap_or_default());
     let (bond_sat, bond_address) = bond()?.map_or((0, None), |(sat, a)| (sat, Some(a)));
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO vendors (user_id, bio, pgp_key, payout_address, opened, bond_sat, bond_address, pgp_fingerprint, pgp_user_ids)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
@@ -228,7 +229,8 @@ pub fn open_shop_with_bond(
 
 /// Whether `user_id` has opened a shop.
 pub fn is_vendor(conn: &Connection, user_id: i64) -> Result<bool, MarketError> {
-    let found: Option<i64> = conn.query_row("SELECT user_id FROM vendors WHERE user_id = ?1", params![user_id], |r| r.get(0)).optional()?;
+    let found: Option<i64> =
+        conn.cached_row("SELECT user_id FROM vendors WHERE user_id = ?1", params![user_id], |r| r.get(0)).optional()?;
     Ok(found.is_some())
 }
 
@@ -253,7 +255,7 @@ pub fn create_listing(conn: &Connection, now: SimTime, user: &User, req: &NewLis
             b.bond_sat, b.address
         )));
     }
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO listings (vendor_id, title, category, description, price_sat, ships_from, ships_to, stock, created,
                                finalize_early)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -319,7 +321,7 @@ pub fn apply_bond_payment(conn: &Connection, now: SimTime, vendor_id: i64, confi
     if confirmed_sat < b.bond_sat {
         return Ok(false);
     }
-    conn.execute("UPDATE vendors SET bond_paid_at = ?1 WHERE user_id = ?2", params![now.to_string(), vendor_id])?;
+    conn.cached_exec("UPDATE vendors SET bond_paid_at = ?1 WHERE user_id = ?2", params![now.to_string(), vendor_id])?;
     tracing::info!(vendor = vendor_id, "market: vendor bond paid");
     Ok(true)
 }
@@ -328,7 +330,7 @@ pub fn apply_bond_payment(conn: &Connection, now: SimTime, vendor_id: i64, confi
 /// listing; 400 unless the bytes are a JPEG of at most 2 MiB.
 pub fn set_photo(conn: &Connection, now: SimTime, user: &User, listing_id: i64, bytes: &[u8]) -> Result<(), MarketError> {
     let owner: Option<i64> =
-        conn.query_row("SELECT vendor_id FROM listings WHERE id = ?1", params![listing_id], |r| r.get(0)).optional()?;
+        conn.cached_row("SELECT vendor_id FROM listings WHERE id = ?1", params![listing_id], |r| r.get(0)).optional()?;
     match owner {
         None => return Err(MarketError::NotFound("listing")),
         Some(o) if o != user.id => return Err(MarketError::Forbidden("only the listing's vendor may change its photo")),
@@ -336,11 +338,11 @@ pub fn set_photo(conn: &Connection, now: SimTime, user: &User, listing_id: i64, 
     }
     super::photo::check_upload(bytes).map_err(|e| MarketError::BadInput(e.to_string()))?;
     let sha = hex::encode(sha2::Sha256::digest(bytes));
-    conn.execute(
+    conn.cached_exec(
         "INSERT OR REPLACE INTO photos (listing_id, sha256, bytes, uploaded) VALUES (?1, ?2, ?3, ?4)",
         params![listing_id, sha, bytes, now.to_string()],
     )?;
-    conn.execute("UPDATE listings SET photo_sha256 = ?1 WHERE id = ?2", params![sha, listing_id])?;
+    conn.cached_exec("UPDATE listings SET photo_sha256 = ?1 WHERE id = ?2", params![sha, listing_id])?;
     Ok(())
 }
 
@@ -355,14 +357,14 @@ pub struct Restock {
 /// 403 unless `user` owns the listing.
 pub fn restock(conn: &Connection, user: &User, listing_id: i64, stock: u32) -> Result<(), MarketError> {
     own_listing(conn, user, listing_id, "only the listing's vendor may restock it")?;
-    conn.execute("UPDATE listings SET stock = ?1 WHERE id = ?2", params![stock, listing_id])?;
+    conn.cached_exec("UPDATE listings SET stock = ?1 WHERE id = ?2", params![stock, listing_id])?;
     Ok(())
 }
 
 /// That the listing exists (404) and is `user`'s (403 with `refusal`).
 fn own_listing(conn: &Connection, user: &User, listing_id: i64, refusal: &'static str) -> Result<(), MarketError> {
     let owner: Option<i64> =
-        conn.query_row("SELECT vendor_id FROM listings WHERE id = ?1", params![listing_id], |r| r.get(0)).optional()?;
+        conn.cached_row("SELECT vendor_id FROM listings WHERE id = ?1", params![listing_id], |r| r.get(0)).optional()?;
     match owner {
         None => Err(MarketError::NotFound("listing")),
         Some(o) if o != user.id => Err(MarketError::Forbidden(refusal)),
@@ -374,19 +376,19 @@ fn own_listing(conn: &Connection, user: &User, listing_id: i64, refusal: &'stati
 /// else its stock is emptied (orders keep their listing). Returns whether it was deleted.
 pub fn take_down(conn: &Connection, user: &User, listing_id: i64) -> Result<bool, MarketError> {
     own_listing(conn, user, listing_id, "only the listing's vendor may take it down")?;
-    let orders: i64 = conn.query_row("SELECT COUNT(*) FROM orders WHERE listing_id = ?1", params![listing_id], |r| r.get(0))?;
+    let orders: i64 = conn.cached_row("SELECT COUNT(*) FROM orders WHERE listing_id = ?1", params![listing_id], |r| r.get(0))?;
     if orders > 0 {
-        conn.execute("UPDATE listings SET stock = 0 WHERE id = ?1", params![listing_id])?;
+        conn.cached_exec("UPDATE listings SET stock = 0 WHERE id = ?1", params![listing_id])?;
         return Ok(false);
     }
-    conn.execute("DELETE FROM photos WHERE listing_id = ?1", params![listing_id])?;
-    conn.execute("DELETE FROM listings WHERE id = ?1", params![listing_id])?;
+    conn.cached_exec("DELETE FROM photos WHERE listing_id = ?1", params![listing_id])?;
+    conn.cached_exec("DELETE FROM listings WHERE id = ?1", params![listing_id])?;
     Ok(true)
 }
 
 /// A listing's photo bytes; 404 if it has none.
 pub fn photo(conn: &Connection, listing_id: i64) -> Result<Vec<u8>, MarketError> {
-    conn.query_row("SELECT bytes FROM photos WHERE listing_id = ?1", params![listing_id], |r| r.get(0))
+    conn.cached_row("SELECT bytes FROM photos WHERE listing_id = ?1", params![listing_id], |r| r.get(0))
         .optional()?
         .ok_or(MarketError::NotFound("photo"))
 }
@@ -407,7 +409,7 @@ pub struct Category {
 
 /// The categories of visible listings, by name.
 pub fn categories(conn: &Connection) -> Result<Vec<Category>, MarketError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT l.category, COUNT(*) FROM listings l JOIN users u ON u.id = l.vendor_id WHERE u.banned = 0
          GROUP BY l.category ORDER BY l.category",
     )?;
@@ -423,7 +425,7 @@ pub fn browse(conn: &Connection, category: Option<&str>, query: Option<&str>) ->
         let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         format!("%{escaped}%")
     });
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "{SUMMARY_SQL} WHERE u.banned = 0 AND (?1 IS NULL OR l.category = ?1)
          AND (?2 IS NULL OR l.title LIKE ?2 ESCAPE '\\') ORDER BY l.id"
     ))?;
@@ -461,7 +463,7 @@ fn detail_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<ListingDetail> {
 
 /// Every listing, by id (the public index).
 pub fn list_listings(conn: &Connection) -> Result<Vec<ListingSummary>, MarketError> {
-    let mut stmt = conn.prepare(&format!("{SUMMARY_SQL} ORDER BY l.id"))?;
+    let mut stmt = conn.prepare_cached(&format!("{SUMMARY_SQL} ORDER BY l.id"))?;
     let rows = stmt.query_map([], detail_of)?;
     let mut out = Vec::new();
     for r in rows {
@@ -472,7 +474,7 @@ pub fn list_listings(conn: &Connection) -> Result<Vec<ListingSummary>, MarketErr
 
 /// One listing in full; 404 if unknown.
 pub fn get_listing(conn: &Connection, id: i64) -> Result<ListingDetail, MarketError> {
-    conn.query_row(&format!("{SUMMARY_SQL} WHERE l.id = ?1"), params![id], detail_of).optional()?.ok_or(MarketError::NotFound("listing"))
+    conn.cached_row(&format!("{SUMMARY_SQL} WHERE l.id = ?1"), params![id], detail_of).optional()?.ok_or(MarketError::NotFound("listing"))
 }
 
 /// Masks a handle as markets do on feedback: first and last character kept.
@@ -504,16 +506,16 @@ pub fn vendor_profile(conn: &Connection, handle: &str) -> Result<VendorProfile, 
     });
     let mut listings = Vec::new();
     {
-        let mut stmt = conn.prepare(&format!("{SUMMARY_SQL} WHERE l.vendor_id = ?1 ORDER BY l.id"))?;
+        let mut stmt = conn.prepare_cached(&format!("{SUMMARY_SQL} WHERE l.vendor_id = ?1 ORDER BY l.id"))?;
         for r in stmt.query_map(params![vendor_id], detail_of)? {
             listings.push(r?.summary);
         }
     }
     let sales: i64 =
-        conn.query_row("SELECT COUNT(*) FROM orders WHERE vendor_id = ?1 AND status = 'finalized'", params![vendor_id], |r| r.get(0))?;
+        conn.cached_row("SELECT COUNT(*) FROM orders WHERE vendor_id = ?1 AND status = 'finalized'", params![vendor_id], |r| r.get(0))?;
     let mut feedback = Vec::new();
     {
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT f.order_id, l.title, u.username, f.rating, f.text, f.created
              FROM feedback f JOIN orders o ON o.id = f.order_id JOIN listings l ON l.id = o.listing_id
              JOIN users u ON u.id = f.buyer_id

@@ -7,6 +7,7 @@
 //! (made on first start, kept in `meta`), stamped with the time it was renewed, so anyone
 //! can check that the statement comes from the holder of the key.
 
+use crate::db::Cached as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
@@ -111,7 +112,7 @@ fn check(field: &str, value: &str, max: usize) -> Result<(), MarketError> {
 pub fn post_news(conn: &Connection, now: SimTime, author: &User, req: &NewNews) -> Result<i64, MarketError> {
     check("title", &req.title, TITLE_MAX)?;
     check("body", &req.body, BODY_MAX)?;
-    conn.execute(
+    conn.cached_exec(
         "INSERT INTO news (author_id, title, body, created) VALUES (?1, ?2, ?3, ?4)",
         params![author.id, req.title, req.body, now.to_string()],
     )?;
@@ -120,7 +121,7 @@ pub fn post_news(conn: &Connection, now: SimTime, author: &User, req: &NewNews) 
 
 /// News, newest first, at most `limit`.
 pub fn news(conn: &Connection, limit: u32) -> Result<Vec<NewsPost>, MarketError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT n.id, n.title, n.body, u.username, n.created FROM news n JOIN users u ON u.id = n.author_id
          ORDER BY n.id DESC LIMIT ?1",
     )?;
@@ -153,13 +154,13 @@ pub fn ensure_operator_key(conn: &Connection, rng: &mut sim_core::rng::SimRng, m
     let uid: String = format!("{market} staff").chars().take(200).collect();
     let (public, secret) =
         super::pgp::generate_key(sim_core::rng::bytes32(rng), &uid).map_err(|e| MarketError::Internal(format!("operator key: {e}")))?;
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('operator_pgp_public', ?1)", params![public])?;
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('operator_pgp_secret', ?1)", params![secret])?;
+    conn.cached_exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('operator_pgp_public', ?1)", params![public])?;
+    conn.cached_exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('operator_pgp_secret', ?1)", params![secret])?;
     Ok(())
 }
 
 fn meta(conn: &Connection, key: &str) -> Result<Option<String>, MarketError> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
+    Ok(conn.cached_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
 }
 
 /// The current canary, if one was ever written, signed by the operator's key when it has one.
@@ -181,8 +182,8 @@ pub fn canary(conn: &Connection) -> Result<Option<Canary>, MarketError> {
 /// Renews the canary with new text (the caller checked the operator role).
 pub fn set_canary(conn: &Connection, now: SimTime, req: &NewCanary) -> Result<(), MarketError> {
     check("text", &req.text, BODY_MAX)?;
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('canary', ?1)", params![req.text])?;
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('canary_updated', ?1)", params![now.to_string()])?;
+    conn.cached_exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('canary', ?1)", params![req.text])?;
+    conn.cached_exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('canary_updated', ?1)", params![now.to_string()])?;
     Ok(())
 }
 
