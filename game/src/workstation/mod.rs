@@ -437,8 +437,8 @@ impl Workstation {
                 match self.seized.cite(i) {
                     None => self.notice("seized.error.cite", String::new(), true),
                     Some((c, links)) => {
-                        for (a, b, relation) in links {
-                            if let Err(e) = self.board.link(a, b, &relation, std::slice::from_ref(&c.evidence)) {
+                        for l in links {
+                            if let Err(e) = self.board.link(l.a, l.b, &l.relation, std::slice::from_ref(&c.evidence)) {
                                 self.notice("notice.board", e.to_string(), true);
                             }
                         }

@@ -64,6 +64,17 @@ pub struct RowCitation {
     pub row: BTreeMap<String, String>,
 }
 
+/// A board link a cited row draws (it cites the image).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowLink {
+    /// One end.
+    pub a: Entity,
+    /// The other end.
+    pub b: Entity,
+    /// What links them.
+    pub relation: String,
+}
+
 /// The panel's state.
 #[derive(Clone, Debug, Default)]
 pub struct SeizedPanel {
@@ -199,7 +210,7 @@ impl SeizedPanel {
     /// Cites row `i` of the page: the citation and the board links it draws — from the seized
     /// server to the row's account (handle, user name, buyer or sender; the client address in
     /// a log), and from that account to an address the row names — each citing the image.
-    pub fn cite(&mut self, i: usize) -> Option<(RowCitation, Vec<(Entity, Entity, String)>)> {
+    pub fn cite(&mut self, i: usize) -> Option<(RowCitation, Vec<RowLink>)> {
         let image = self.current()?.clone();
         let row = self.row(i)?;
         let citation = RowCitation { evidence: image.evidence.clone(), table: self.table.clone(), position: self.offset + i, row };
@@ -209,10 +220,11 @@ impl SeizedPanel {
         let mut links = Vec::new();
         if let Some(who) = &subject {
             let account = Entity::new(EntityKind::Account, who);
-            links.push((server, account.clone(), format!("{} record (seized image)", self.table)));
+            links.push(RowLink { a: server, b: account.clone(), relation: format!("{} record (seized image)", self.table) });
             for key in ["payout_address", "escrow_address"] {
-                if let Some(a) = get(key) {
-                    links.push((account.clone(), Entity::new(EntityKind::Address, &a), format!("{key} (seized {})", self.table)));
+                if let Some(addr) = get(key) {
+                    let relation = format!("{key} (seized {})", self.table);
+                    links.push(RowLink { a: account.clone(), b: Entity::new(EntityKind::Address, &addr), relation });
                 }
             }
         }
@@ -287,9 +299,9 @@ mod tests {
         assert_eq!(c.evidence, EvidenceId("E7".into()));
         assert_eq!((c.table.as_str(), c.position), ("vendors", 0));
         assert_eq!(links.len(), 2);
-        assert_eq!(links[0].0, Entity::new(EntityKind::Server, "198.51.100.7"));
-        assert_eq!(links[0].1, Entity::new(EntityKind::Account, "GreenLeafUK"));
-        assert_eq!(links[1].1, Entity::new(EntityKind::Address, "bcrt1qpay"));
+        assert_eq!(links[0].a, Entity::new(EntityKind::Server, "198.51.100.7"));
+        assert_eq!(links[0].b, Entity::new(EntityKind::Account, "GreenLeafUK"));
+        assert_eq!(links[1].b, Entity::new(EntityKind::Address, "bcrt1qpay"));
         let (_, links) = p.cite(1).unwrap();
         assert_eq!(links.len(), 1, "no address on that row");
         assert_eq!(p.cited.len(), 2);
