@@ -1,7 +1,8 @@
 //! The instructor's API: the classroom's clock (pause, resume, compression), injects,
 //! hints, each team's progress, the end of the exercise, a team's timeline for the
-//! debrief and, in tor mode, the onion network's map from its live consensus. Gated by the
-//! instructor's own token; team tokens are refused.
+//! debrief, the scoreboard, the network map (in tor mode from its live consensus; in direct
+//! mode the onion services alone) and "what really happened" (`lab::debrief`). Gated by the
+//! instructor's own token; team tokens are refused (403 on ground truth).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,6 +102,8 @@ pub fn router(console: Console) -> Router {
         .route("/instructor/teams/{team}/timeline", get(timeline))
         .route("/instructor/teams/{team}/report", get(report))
         .route("/instructor/network", get(network))
+        .route("/instructor/scoreboard", get(scoreboard))
+        .route("/instructor/truth", get(truth))
         .with_state(console)
 }
 
@@ -177,15 +180,43 @@ async fn report(State(c): State<Console>, headers: HeaderMap, Path(team): Path<S
     })
 }
 
+/// Refuses a caller without the instructor's token: a team member's token is recognised
+/// and forbidden (403), anything else is unauthorised (401).
+async fn refuse(c: &Console, headers: &HeaderMap) -> Response {
+    let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(t) if c.lab.is_member(t).await => {
+            (StatusCode::FORBIDDEN, Json(json!({"error": "the instructor's view: a team member may not see it"}))).into_response()
+        }
+        _ => denied(),
+    }
+}
+
+/// The classroom's ranking (scores included: the instructor's view).
+async fn scoreboard(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if !authorised(&c, &headers) {
+        return refuse(&c, &headers).await;
+    }
+    Json(c.lab.scoreboard().await).into_response()
+}
+
+/// What really happened: the world's ground truth for the debrief. Never a team's.
+async fn truth(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if !authorised(&c, &headers) {
+        return refuse(&c, &headers).await;
+    }
+    Json(c.lab.truth_view()).into_response()
+}
+
 /// The network map (relays with flags and bandwidth, onion services, the watchdog's
-/// recoveries) from the live consensus; 404 in direct mode, which has no relays to draw.
+/// recoveries) from the live consensus; in direct mode, which has no relays, the onion
+/// services with their `.onion` names as the lab's directory lists them.
 async fn network(State(c): State<Console>, headers: HeaderMap) -> Response {
     if !authorised(&c, &headers) {
-        return denied();
+        return refuse(&c, &headers).await;
     }
     let Some(state) = c.network.clone() else {
-        let error = "direct mode: no onion network to map (serve with --network tor)";
-        return (StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response();
+        return Json(crate::net::consensus::direct_map(&c.lab.directory().sites)).into_response();
     };
     match tokio::task::spawn_blocking(move || crate::net::consensus::network_map(&state)).await {
         Ok(Ok(map)) => Json(map).into_response(),

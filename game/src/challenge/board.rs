@@ -12,7 +12,7 @@
 
 use std::cmp::Ordering;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim_core::clock::SimTime;
 
 use crate::lab::Submission;
@@ -41,7 +41,7 @@ pub struct BoardTeam {
 }
 
 /// One team's place in the announced ranking.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Standing {
     /// Position, from 1; no two teams share one (see the module's tie rule).
     pub rank: u32,

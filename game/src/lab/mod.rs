@@ -7,6 +7,7 @@
 //! the methods here; the autopilot calls the same methods.
 
 mod classroom;
+mod debrief;
 mod evidence;
 mod filing;
 pub mod http;
@@ -16,6 +17,7 @@ mod seizure;
 mod undercover;
 
 pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
+pub use debrief::{ChronicleLine, PersonTruth, PersonaTruth, SlipTruth, TipOffLine, Truth};
 pub use evidence::EvidenceDetail;
 pub use filing::{Dossier, Submission};
 pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query, is_search};

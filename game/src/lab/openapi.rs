@@ -2,7 +2,9 @@
 //! schemas of the very types the handlers exchange, so it cannot drift from the code.
 //!
 //! Tests walk [`ENDPOINTS`] to prove every documented endpoint answers and that no team
-//! can reach another's data; the document is served at `/api/openapi.json`.
+//! can reach another's data; the document is served at `/api/openapi.json`. The
+//! instructor's routes ([`CONSOLE_ENDPOINTS`], served by `crate::instructor`) are documented
+//! in the same document under the instructor's token.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -29,6 +31,8 @@ pub enum Access {
     Investigator,
     /// Only a team's forensic examiners.
     Examiner,
+    /// Only the instructor's token; a team member's token is refused.
+    Instructor,
 }
 
 /// What travels in a request or response body.
@@ -261,7 +265,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/api/seized/{id}/{table}",
-        summary: "One view of a seized image (users, vendors, listings, orders, messages, operator_logins, server_log), filtered by `column=value`, paged by `limit` and `offset`",
+        summary: "One view of a seized image (users, vendors, listings, orders, messages, operator_logins, server_log), filtered by `column=value` (exact) or `column.contains=text` (substring, ignoring case), paged by `limit` and `offset`",
         access: Access::Examiner,
         request: Body::Empty,
         response: Body::Json(schema::<serde_json::Value>),
@@ -341,6 +345,55 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
+/// The instructor's console routes (`crate::instructor`) that the workstation's console reads.
+pub const CONSOLE_ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "GET",
+        path: "/instructor/status",
+        summary: "The classroom's clock and every team's progress",
+        access: Access::Instructor,
+        request: Body::Empty,
+        response: Body::Json(schema::<crate::instructor::ConsoleStatus>),
+        status: 200,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/instructor/teams/{team}/timeline",
+        summary: "A team's investigation, step by step, for the debrief's replay",
+        access: Access::Instructor,
+        request: Body::Empty,
+        response: Body::Json(schema::<Vec<super::TimelineEvent>>),
+        status: 200,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/instructor/scoreboard",
+        summary: "The teams ranked by score, then earlier submission, fewer hints and name (scores included)",
+        access: Access::Instructor,
+        request: Body::Empty,
+        response: Body::Json(schema::<Vec<crate::challenge::board::Standing>>),
+        status: 200,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/instructor/network",
+        summary: "The network map: relays with flags and bandwidth from the live consensus (tor mode) and the onion services with their .onion names",
+        access: Access::Instructor,
+        request: Body::Empty,
+        response: Body::Json(schema::<crate::net::consensus::NetworkMap>),
+        status: 200,
+    },
+    Endpoint {
+        method: "GET",
+        path: "/instructor/truth",
+        summary: "What really happened, for the debrief: the chronicle, who is who (personas → identities), the slips planted and what carries them, tip-offs, the scenario's debrief text. Ground truth: never a team's",
+        access: Access::Instructor,
+        request: Body::Empty,
+        response: Body::Json(schema::<super::Truth>),
+        status: 200,
+    },
+];
+
 fn body_json(body: Body, g: &mut SchemaGenerator) -> Option<Value> {
     match body {
         Body::Empty => None,
@@ -353,7 +406,7 @@ fn body_json(body: Body, g: &mut SchemaGenerator) -> Option<Value> {
 pub fn document() -> Value {
     let mut g = SchemaSettings::openapi3().into_generator();
     let mut paths: Map<String, Value> = Map::new();
-    for e in ENDPOINTS {
+    for e in ENDPOINTS.iter().chain(CONSOLE_ENDPOINTS) {
         let mut op = Map::new();
         op.insert("summary".into(), json!(e.summary));
         let params: Vec<Value> = e
@@ -378,7 +431,11 @@ pub fn document() -> Value {
             "400".into(),
             json!({"description": "bad input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
         );
-        if e.access != Access::Public {
+        if e.access == Access::Instructor {
+            op.insert("security".into(), json!([{"instructor": []}]));
+            responses.insert("401".into(), json!({"description": "no or unknown token"}));
+            responses.insert("403".into(), json!({"description": "a team member's token: the instructor's views are never a team's"}));
+        } else if e.access != Access::Public {
             op.insert("security".into(), json!([{"member": []}]));
             responses.insert("401".into(), json!({"description": "no or unknown member token"}));
             responses.insert("404".into(), json!({"description": "not found in this team's records"}));
@@ -414,7 +471,7 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"member": {"type": "http", "scheme": "bearer"}}
+            "securitySchemes": {"member": {"type": "http", "scheme": "bearer"}, "instructor": {"type": "http", "scheme": "bearer"}}
         }
     })
 }
@@ -426,12 +483,17 @@ mod tests {
     #[test]
     fn document_lists_every_endpoint_with_resolvable_schemas() {
         let doc = document();
-        for e in ENDPOINTS {
+        for e in ENDPOINTS.iter().chain(CONSOLE_ENDPOINTS) {
             assert!(doc["paths"][e.path][e.method.to_ascii_lowercase()].is_object(), "{} {}", e.method, e.path);
         }
+        let truth = &doc["paths"]["/instructor/truth"]["get"];
+        assert_eq!(truth["security"], json!([{"instructor": []}]));
+        assert!(truth["responses"]["403"].is_object());
+        assert!(CONSOLE_ENDPOINTS.iter().all(|e| e.access == Access::Instructor));
+        assert!(ENDPOINTS.iter().all(|e| e.access != Access::Instructor), "team routes are walked by the isolation tests");
         let text = doc.to_string();
         let schemas = doc["components"]["schemas"].as_object().unwrap();
-        for name in ["EvidenceEntry", "LegalRequest", "CaseFile", "Verdict", "RequestDraft", "EvidenceDetail"] {
+        for name in ["EvidenceEntry", "LegalRequest", "CaseFile", "Verdict", "RequestDraft", "EvidenceDetail", "Truth", "NetworkMap"] {
             assert!(schemas.contains_key(name), "schema {name} missing");
         }
         for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {

@@ -4,7 +4,8 @@
 //! The image enters the ledger at the moment it is taken, under the warrant, as the
 //! server's SQLite database file (its access log included), content-addressed like every
 //! artifact. Examination never runs a trainee's SQL: a query names one of the image's views
-//! (`market_sim::market::image::TABLES`) and exact matches on that view's columns. Only the
+//! (`market_sim::market::image::TABLES`) with exact matches (`column=value`) or substrings
+//! (`column.contains=text`, ignoring case) on that view's own columns. Only the
 //! team's forensic examiners image and examine; other roles are refused. A server abroad is
 //! searched by the foreign authorities (a granted `SearchAbroad`, ready after the hosting
 //! provider's response delay); a domestic `SearchWarrant` is refused for it.
@@ -123,8 +124,9 @@ impl Lab {
             .collect())
     }
 
-    /// One view of a seized image, filtered (`column=value`, exact) and paged (`limit`,
-    /// `offset`); a `Viewed` custody event. Forensic examiners only.
+    /// One view of a seized image, filtered (`column=value`, exact; `column.contains=text`,
+    /// a substring ignoring case) and paged (`limit`, `offset`); a `Viewed` custody event.
+    /// Forensic examiners only.
     pub async fn query_seized(
         &self,
         token: &str,
@@ -133,15 +135,20 @@ impl Lab {
         params: &BTreeMap<String, String>,
     ) -> Result<TableView, LabError> {
         let (team, member) = self.member(token).await?;
-        let mut q = Query { filters: BTreeMap::new(), limit: 100, offset: 0 };
+        let mut q = Query { limit: 100, ..Query::default() };
         for (k, v) in params {
             let number = || v.parse::<usize>().map_err(|_| LabError::BadQuery(format!("{k} must be a number")));
             match k.as_str() {
                 "limit" => q.limit = number()?,
                 "offset" => q.offset = number()?,
-                _ => {
-                    q.filters.insert(k.clone(), v.clone());
-                }
+                _ => match k.strip_suffix(".contains") {
+                    Some(column) => {
+                        q.contains.insert(column.to_string(), v.clone());
+                    }
+                    None => {
+                        q.filters.insert(k.clone(), v.clone());
+                    }
+                },
             }
         }
         if q.limit == 0 || q.limit > MAX_ROWS {

@@ -11,7 +11,7 @@ use super::supervise::{self, NetState};
 use super::watchdog::Recovery;
 
 /// One relay as the consensus lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RelayEntry {
     /// Nickname.
     pub nick: String,
@@ -24,7 +24,7 @@ pub struct RelayEntry {
 }
 
 /// One onion service of the network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OnionEntry {
     /// The site it serves.
     pub site: String,
@@ -35,8 +35,11 @@ pub struct OnionEntry {
 }
 
 /// What the console draws: the consensus's relays and the onion services.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NetworkMap {
+    /// `tor` (a private Tor network) or `direct` (loopback sockets, no relays).
+    #[serde(default)]
+    pub mode: String,
     /// The consensus's `valid-after` time (empty when there is none yet).
     pub valid_after: String,
     /// Relays, in consensus order.
@@ -82,7 +85,7 @@ pub fn parse_consensus(text: &str) -> (String, Vec<RelayEntry>) {
 /// consensus (no consensus yet: no relays).
 pub fn network_map(state: &NetState) -> Result<NetworkMap, NetError> {
     let plan = &state.plan;
-    let mut map = NetworkMap::default();
+    let mut map = NetworkMap { mode: "tor".into(), ..NetworkMap::default() };
     for auth in plan.authorities() {
         let path = plan.data_dir(auth).join("cached-consensus");
         if let Ok(text) = std::fs::read_to_string(&path) {
@@ -95,6 +98,19 @@ pub fn network_map(state: &NetState) -> Result<NetworkMap, NetError> {
         plan.onions.iter().map(|o| OnionEntry { site: o.site.clone(), host: o.host.clone(), router: host.clone() }).collect();
     map.recoveries = supervise::read_recoveries(&plan.dir);
     Ok(map)
+}
+
+/// The map in direct mode: no relays, and the onion services as the lab's directory names
+/// them (sites whose address is a `.onion` name), each served straight on loopback.
+pub fn direct_map(sites: &std::collections::BTreeMap<sim_core::ids::SiteId, String>) -> NetworkMap {
+    let onion_services = sites
+        .iter()
+        .filter_map(|(site, url)| {
+            let host = url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or_default();
+            host.ends_with(".onion").then(|| OnionEntry { site: site.to_string(), host: host.to_string(), router: "direct".into() })
+        })
+        .collect();
+    NetworkMap { mode: "direct".into(), onion_services, ..NetworkMap::default() }
 }
 
 impl NetworkMap {
@@ -132,5 +148,19 @@ mod tests {
         assert_eq!(relays[1].bandwidth, 30);
         assert!(relays[1].flags.contains(&"HSDir".to_string()));
         assert!(relays[0].flags.contains(&"Authority".to_string()));
+    }
+
+    #[test]
+    fn direct_mode_maps_the_onion_sites_only() {
+        let sites = [("silk-lane", "http://abcdefghijklmnop.onion"), ("shop", "http://shop.example:8080/")]
+            .into_iter()
+            .map(|(a, b)| (sim_core::ids::SiteId::from(a), b.to_string()))
+            .collect();
+        let map = direct_map(&sites);
+        assert_eq!(map.mode, "direct");
+        assert!(map.relays.is_empty());
+        assert_eq!(map.onion_services.len(), 1);
+        assert_eq!(map.onion_services[0].host, "abcdefghijklmnop.onion");
+        assert_eq!(map.onion_services[0].site, "silk-lane");
     }
 }

@@ -45,7 +45,7 @@ pub fn read_log(text: &str) -> LogProgress {
 }
 
 /// What the watchdog did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Action {
     /// Every router was HUPed so the next vote counts every relay.
     NewVotes,
@@ -63,7 +63,7 @@ impl std::fmt::Display for Action {
 }
 
 /// One recovery: when, which router was stuck, why, and what was done.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recovery {
     /// Seconds since the network started.
     pub at_seconds: u64,

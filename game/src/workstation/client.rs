@@ -7,12 +7,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sim_core::clock::SimTime;
 
+use market_sim::market::image::TableView;
+
 use crate::case::CaseFile;
+use crate::challenge::board::Standing;
 use crate::lab::{
-    AccountDraft, Announcement, EvidenceDetail, HintGiven, LegalRequest, MessageDraft, Purchase, PurchaseDraft, RequestDraft, TeamProgress,
-    TimelineEvent, UndercoverAccount, UndercoverMessage, UndercoverView,
+    AccountDraft, Announcement, EvidenceDetail, HintGiven, LegalRequest, MessageDraft, Purchase, PurchaseDraft, RequestDraft,
+    SeizedSummary, TeamProgress, TimelineEvent, Truth, UndercoverAccount, UndercoverMessage, UndercoverView,
 };
 use crate::ledger::{EvidenceEntry, EvidenceId};
+use crate::net::consensus::NetworkMap;
 use crate::prosecutor::Verdict;
 
 /// Why a call to the lab failed.
@@ -231,6 +235,32 @@ impl LabClient {
     /// A controlled purchase from an undercover account.
     pub async fn purchase(&self, account: &str, draft: &PurchaseDraft) -> Result<Purchase, ClientError> {
         self.json(reqwest::Method::POST, &format!("/api/undercover/accounts/{account}/purchases"), Some(Self::body(draft)?)).await
+    }
+
+    /// The team's seized images (forensic examiners only).
+    pub async fn seized(&self) -> Result<Vec<SeizedSummary>, ClientError> {
+        self.json(reqwest::Method::GET, "/api/seized", None).await
+    }
+
+    /// One page of a seized image's view: `path` as [`super::seized::SeizedPanel::query_path`]
+    /// builds it (a view, filters on its columns, a page; never SQL).
+    pub async fn query_seized(&self, path: &str) -> Result<TableView, ClientError> {
+        self.json(reqwest::Method::GET, path, None).await
+    }
+
+    /// The classroom's scoreboard (instructor token).
+    pub async fn scoreboard(&self) -> Result<Vec<Standing>, ClientError> {
+        self.json(reqwest::Method::GET, "/instructor/scoreboard", None).await
+    }
+
+    /// The network map (instructor token).
+    pub async fn network(&self) -> Result<NetworkMap, ClientError> {
+        self.json(reqwest::Method::GET, "/instructor/network", None).await
+    }
+
+    /// What really happened (instructor token; a team token is refused).
+    pub async fn truth(&self) -> Result<Truth, ClientError> {
+        self.json(reqwest::Method::GET, "/instructor/truth", None).await
     }
 
     /// Any other lab endpoint read as JSON (undercover, seized images…): a lab that does

@@ -1,16 +1,39 @@
 //! The instructor console's state: teams and their progress (who is behind), the clock,
-//! injects, hints, a team's timeline for the debrief, and the views other labs may offer
-//! (scoreboard, network map, what really happened) read as JSON when the lab has them.
-
-use std::collections::BTreeMap;
+//! injects, hints, a team's timeline for the debrief, and typed views of the scoreboard,
+//! the network map (relays and onion services) and what really happened (the world's
+//! ground truth, `/instructor/truth`, for the debrief; a lab without one shows "not
+//! available").
 
 use super::client::{ClientError, ConsoleStatusDto, LabClient};
-use super::{Notice, Remote};
-use crate::lab::TimelineEvent;
+use super::{Fetched, Notice};
+use crate::challenge::board::Standing;
+use crate::lab::{ChronicleLine, TimelineEvent, Truth};
+use crate::net::consensus::{NetworkMap, RelayEntry};
 
-/// Optional instructor views: (locale key, lab path).
-pub const REMOTE_VIEWS: [(&str, &str); 3] =
-    [("console.scoreboard", "/instructor/scoreboard"), ("console.network", "/instructor/network"), ("console.truth", "/instructor/truth")];
+/// The console's views beyond the teams overview and the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConsoleView {
+    /// Teams ranked.
+    Scoreboard,
+    /// Relays and onion services.
+    Network,
+    /// What really happened.
+    Truth,
+}
+
+impl ConsoleView {
+    /// Every view, in the side bar's order.
+    pub const ALL: [ConsoleView; 3] = [ConsoleView::Scoreboard, ConsoleView::Network, ConsoleView::Truth];
+
+    /// The view's title (a locale key).
+    pub fn key(self) -> &'static str {
+        match self {
+            ConsoleView::Scoreboard => "console.scoreboard",
+            ConsoleView::Network => "console.network",
+            ConsoleView::Truth => "console.truth",
+        }
+    }
+}
 
 /// What the instructor can do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,8 +55,8 @@ pub enum ConsoleAction {
     },
     /// Load a team's timeline.
     Timeline(String),
-    /// Load one of [`REMOTE_VIEWS`].
-    View(usize),
+    /// Load one of the views.
+    View(ConsoleView),
 }
 
 /// The console.
@@ -44,8 +67,14 @@ pub struct Console {
     pub status: Option<ConsoleStatusDto>,
     /// The selected team's timeline.
     pub timeline: Option<(String, Vec<TimelineEvent>)>,
-    /// The optional views, by index in [`REMOTE_VIEWS`].
-    pub views: BTreeMap<usize, Remote>,
+    /// The scoreboard, as last fetched.
+    pub scoreboard: Option<Fetched<Vec<Standing>>>,
+    /// The network map, as last fetched.
+    pub network: Option<Fetched<NetworkMap>>,
+    /// What really happened, as last fetched.
+    pub truth: Option<Fetched<Truth>>,
+    /// The debrief's chronicle shows this actor only (`None`: everyone).
+    pub truth_actor: Option<String>,
     /// Messages for the instructor.
     pub notices: Vec<Notice>,
     /// The inject being written.
@@ -61,7 +90,10 @@ impl Console {
             client,
             status: None,
             timeline: None,
-            views: BTreeMap::new(),
+            scoreboard: None,
+            network: None,
+            truth: None,
+            truth_actor: None,
             notices: Vec::new(),
             inject_text: String::new(),
             hint_form: (String::new(), String::new()),
@@ -73,6 +105,27 @@ impl Console {
         let Some(s) = &self.status else { return Vec::new() };
         let best = s.teams.iter().map(|t| t.facts_uncovered).max().unwrap_or(0);
         s.teams.iter().filter(|t| best > 0 && t.facts_uncovered * 2 < best).map(|t| t.team.clone()).collect()
+    }
+
+    /// Whether `view` has been fetched (loaded or not).
+    pub fn fetched(&self, view: ConsoleView) -> bool {
+        match view {
+            ConsoleView::Scoreboard => self.scoreboard.is_some(),
+            ConsoleView::Network => self.network.is_some(),
+            ConsoleView::Truth => self.truth.is_some(),
+        }
+    }
+
+    /// The chronicle lines the debrief shows: every line, or the chosen actor's.
+    pub fn chronicle(&self) -> Vec<&ChronicleLine> {
+        let Some(Fetched::Loaded(t)) = &self.truth else { return Vec::new() };
+        t.chronicle.iter().filter(|c| self.truth_actor.as_ref().is_none_or(|a| c.actor.as_ref() == Some(a))).collect()
+    }
+
+    /// The relays of the map carrying `flag` (Guard, Exit, HSDir…).
+    pub fn relays_flagged(&self, flag: &str) -> Vec<&RelayEntry> {
+        let Some(Fetched::Loaded(m)) = &self.network else { return Vec::new() };
+        m.relays.iter().filter(|r| r.flags.iter().any(|f| f == flag)).collect()
     }
 
     fn fail(&mut self, e: ClientError) {
@@ -105,12 +158,11 @@ impl Console {
                     let t = self.client.timeline(&team).await?;
                     self.timeline = Some((team, t));
                 }
-                ConsoleAction::View(i) => {
-                    if let Some((_, path)) = REMOTE_VIEWS.get(i) {
-                        let r = Remote::from_result(self.client.get_json(path).await);
-                        self.views.insert(i, r);
-                    }
+                ConsoleAction::View(ConsoleView::Scoreboard) => {
+                    self.scoreboard = Some(Fetched::from_result(self.client.scoreboard().await))
                 }
+                ConsoleAction::View(ConsoleView::Network) => self.network = Some(Fetched::from_result(self.client.network().await)),
+                ConsoleAction::View(ConsoleView::Truth) => self.truth = Some(Fetched::from_result(self.client.truth().await)),
             }
             Ok(())
         }
@@ -118,5 +170,58 @@ impl Console {
         if let Err(e) = result {
             self.fail(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::consensus::OnionEntry;
+    use sim_core::clock::SimTime;
+
+    fn relay(nick: &str, flags: &[&str]) -> RelayEntry {
+        RelayEntry {
+            nick: nick.into(),
+            address: "127.5.0.4:5100".into(),
+            flags: flags.iter().map(|f| (*f).to_string()).collect(),
+            bandwidth: 30,
+        }
+    }
+
+    #[test]
+    fn workstation_console_views_are_typed_and_filter() {
+        let mut c = Console::new(LabClient::new("http://127.0.0.1:9", "x"));
+        assert!(c.chronicle().is_empty() && c.relays_flagged("Guard").is_empty());
+        assert!(!c.fetched(ConsoleView::Network));
+        c.network = Some(Fetched::Loaded(NetworkMap {
+            mode: "tor".into(),
+            relays: vec![relay("auth1", &["Authority", "Running"]), relay("relay1", &["Guard", "HSDir", "Running"])],
+            onion_services: vec![OnionEntry { site: "silk-lane".into(), host: "abc.onion".into(), router: "host1".into() }],
+            ..NetworkMap::default()
+        }));
+        assert!(c.fetched(ConsoleView::Network));
+        assert_eq!(c.relays_flagged("HSDir").iter().map(|r| r.nick.as_str()).collect::<Vec<_>>(), ["relay1"]);
+        assert_eq!(c.relays_flagged("Running").len(), 2);
+        let line = |actor: Option<&str>, text: &str| ChronicleLine {
+            time: SimTime(0),
+            actor: actor.map(str::to_string),
+            text: text.into(),
+            ok: true,
+        };
+        c.truth = Some(Fetched::Loaded(Truth {
+            exercise: "x".into(),
+            debrief: String::new(),
+            sim_time: SimTime(0),
+            people: Vec::new(),
+            slips: Vec::new(),
+            chronicle: vec![line(Some("vendor"), "lists"), line(None, "block 1"), line(Some("buyer-1"), "pays")],
+            tip_offs: Vec::new(),
+            departures: Vec::new(),
+            facts: 0,
+        }));
+        assert_eq!(c.chronicle().len(), 3);
+        c.truth_actor = Some("vendor".into());
+        assert_eq!(c.chronicle().iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["lists"]);
+        assert_eq!(ConsoleView::ALL.map(ConsoleView::key), ["console.scoreboard", "console.network", "console.truth"]);
     }
 }

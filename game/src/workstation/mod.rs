@@ -16,6 +16,7 @@ pub mod flow;
 pub mod legal;
 pub mod locale;
 pub mod locker;
+pub mod seized;
 pub mod undercover;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ use client::{ClientError, LabClient, LabStatus};
 use flow::{FlowGraph, FlowKind, Heuristic};
 use legal::LegalPanel;
 use locker::Locker;
+use seized::SeizedPanel;
 use undercover::UndercoverPanel;
 
 /// The trainee's panels, in the order of the side bar.
@@ -73,14 +75,6 @@ impl Panel {
             Panel::Case => "panel.case",
         }
     }
-
-    /// The lab path of a panel whose data comes from an endpoint not every lab offers.
-    pub fn remote_path(self) -> Option<&'static str> {
-        match self {
-            Panel::Seized => Some("/api/seized"),
-            _ => None,
-        }
-    }
 }
 
 /// Something the trainee or instructor should see: a locale key and a detail.
@@ -94,24 +88,32 @@ pub struct Notice {
     pub error: bool,
 }
 
-/// Data of a panel whose endpoint a lab may not offer.
+/// A view whose endpoint a lab may not offer, as last fetched.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Remote {
+pub enum Fetched<T> {
     /// The lab answered.
-    Loaded(serde_json::Value),
+    Loaded(T),
     /// The lab has no such endpoint (404): "not available on this lab".
     NotAvailable,
     /// Another failure.
     Failed(String),
 }
 
-impl Remote {
+impl<T> Fetched<T> {
     /// From a client call's result.
-    pub fn from_result(r: Result<serde_json::Value, ClientError>) -> Remote {
+    pub fn from_result(r: Result<T, ClientError>) -> Fetched<T> {
         match r {
-            Ok(v) => Remote::Loaded(v),
-            Err(ClientError::NotAvailable(_)) => Remote::NotAvailable,
-            Err(e) => Remote::Failed(e.to_string()),
+            Ok(v) => Fetched::Loaded(v),
+            Err(ClientError::NotAvailable(_)) => Fetched::NotAvailable,
+            Err(e) => Fetched::Failed(e.to_string()),
+        }
+    }
+
+    /// The data, when loaded.
+    pub fn loaded(&self) -> Option<&T> {
+        match self {
+            Fetched::Loaded(v) => Some(v),
+            _ => None,
         }
     }
 }
@@ -184,10 +186,27 @@ pub enum Action {
     SaveCase,
     /// Submit the case built on the board.
     SubmitCase,
-    /// Load a panel whose data comes from an optional endpoint.
-    LoadRemote(Panel),
     /// Undercover work from the Undercover panel's forms.
     Undercover(UndercoverAction),
+    /// Examination of a seized image from the Seized image panel.
+    Seized(SeizedAction),
+}
+
+/// What the Seized image panel does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeizedAction {
+    /// Reload the team's seized images.
+    Reload,
+    /// Open an image (its first view).
+    Open(EvidenceId),
+    /// Show another view of the open image.
+    Table(String),
+    /// Run the query form from its first page.
+    Query,
+    /// Show page `n` (from 0) of the result.
+    Page(usize),
+    /// Cite row `i` of the page on the case board.
+    Cite(usize),
 }
 
 /// What the Undercover panel does.
@@ -227,14 +246,14 @@ pub struct Workstation {
     pub legal: LegalPanel,
     /// Undercover accounts, messages and purchases.
     pub undercover: UndercoverPanel,
+    /// Seized images and their examination.
+    pub seized: SeizedPanel,
     /// Announcements seen so far.
     pub announcements: Vec<Announcement>,
     /// Hints held.
     pub hints: Vec<HintGiven>,
     /// The verdict, once the case is submitted.
     pub verdict: Option<Verdict>,
-    /// Optional panels' data.
-    pub remote: BTreeMap<Panel, Remote>,
     /// Notifications, newest last.
     pub notices: Vec<Notice>,
 }
@@ -257,10 +276,10 @@ impl Workstation {
             locker: Locker::default(),
             legal: LegalPanel::default(),
             undercover: UndercoverPanel::default(),
+            seized: SeizedPanel::default(),
             announcements: Vec::new(),
             hints: Vec::new(),
             verdict: None,
-            remote: BTreeMap::new(),
             notices: Vec::new(),
         }
     }
@@ -375,14 +394,68 @@ impl Workstation {
                 Ok(())
             }
             Action::Undercover(a) => self.undercover(a).await,
-            Action::LoadRemote(panel) => {
-                if let Some(path) = panel.remote_path() {
-                    let r = Remote::from_result(self.client.get_json(path).await);
-                    self.remote.insert(panel, r);
+            Action::Seized(a) => self.examine(a).await,
+        }
+    }
+
+    /// Seized images: a refusal of the member's role is the panel's state, not an error; a
+    /// query runs only when the form is complete; a cited row draws board links citing the
+    /// image.
+    async fn examine(&mut self, action: SeizedAction) -> Result<(), ClientError> {
+        match action {
+            SeizedAction::Reload => {
+                self.seized.access = match self.client.seized().await {
+                    Ok(images) => {
+                        self.seized.images = images;
+                        seized::Access::Listed
+                    }
+                    Err(ClientError::Refused { status: 403, message }) => seized::Access::Refused(message),
+                    Err(ClientError::NotAvailable(_)) => seized::Access::NotAvailable,
+                    Err(e) => return Err(e),
+                };
+                let open = self.seized.image.clone().filter(|id| self.seized.images.iter().any(|i| &i.evidence == id));
+                match (open, self.seized.images.first().map(|i| i.evidence.clone())) {
+                    (Some(_), _) => {}
+                    (None, Some(first)) => {
+                        self.seized.open(&first);
+                    }
+                    (None, None) => return Ok(()),
                 }
-                Ok(())
+            }
+            SeizedAction::Open(id) => {
+                if !self.seized.open(&id) {
+                    self.notice("seized.error.image", id.0, true);
+                    return Ok(());
+                }
+            }
+            SeizedAction::Table(t) => self.seized.choose_table(&t),
+            SeizedAction::Query => self.seized.offset = 0,
+            SeizedAction::Page(n) => {
+                self.seized.go_to(n);
+            }
+            SeizedAction::Cite(i) => {
+                match self.seized.cite(i) {
+                    None => self.notice("seized.error.cite", String::new(), true),
+                    Some((c, links)) => {
+                        for l in links {
+                            if let Err(e) = self.board.link(l.a, l.b, &l.relation, std::slice::from_ref(&c.evidence)) {
+                                self.notice("notice.board", e.to_string(), true);
+                            }
+                        }
+                        self.notice("notice.seized_cited", format!("{} {} #{}", c.evidence, c.table, c.position + 1), false);
+                    }
+                }
+                return Ok(());
             }
         }
+        match self.seized.query_path() {
+            Err(e) => self.notice(&e.to_string(), String::new(), true),
+            Ok(path) => {
+                self.seized.view = Some(self.client.query_seized(&path).await?);
+                self.seized.selected = None;
+            }
+        }
+        Ok(())
     }
 
     /// Undercover work: a form that is not complete is a notice (nothing is sent); after

@@ -10,10 +10,12 @@ use game::lab::{Lab, Member, RequestStatus, Role};
 use game::ledger::{ArtifactKind, CustodyEvent};
 use game::workstation::board::{Entity, EntityKind};
 use game::workstation::client::LabClient;
+use game::workstation::console::ConsoleView;
 use game::workstation::console::{Console, ConsoleAction};
 use game::workstation::flow::Verdict;
 use game::workstation::locker::HashCheck;
-use game::workstation::{Action, Panel, Remote, UndercoverAction, Workstation};
+use game::workstation::seized::{Access, Filter, Match};
+use game::workstation::{Action, Fetched, Panel, SeizedAction, UndercoverAction, Workstation};
 use market_sim::world::World;
 use sim_core::scenario::{RequestKind, Scenario, load_file};
 
@@ -151,10 +153,10 @@ async fn a_trainee_browses_captures_graphs_money_files_and_builds_a_case() {
     assert!(matches!(ws.legal.requests[0].status, RequestStatus::Pending { .. }));
     assert_eq!(client.requests().await.unwrap().len(), 1);
 
-    // The seized-images panel loads from its optional endpoint (this lab offers it; the
-    // head of unit, no forensic examiner, may be refused).
-    ws.perform(Action::LoadRemote(Panel::Seized)).await;
-    assert!(matches!(ws.remote.get(&Panel::Seized), Some(Remote::Loaded(_) | Remote::Failed(_))), "{:?}", ws.remote);
+    // The Seized image panel: the head of unit is no forensic examiner, and the lab says so.
+    ws.perform(Action::Seized(SeizedAction::Reload)).await;
+    no_errors(&ws);
+    assert!(matches!(&ws.seized.access, Access::Refused(m) if m.contains("examine seized images")), "{:?}", ws.seized.access);
 
     // Case: the board and the cited elements serialise into the lab's case file.
     let persona = Entity::new(EntityKind::Persona, "GreenLeafUK@silk-lane");
@@ -214,8 +216,26 @@ async fn the_instructor_console_controls_the_classroom() {
     console.perform(ConsoleAction::Timeline(team.clone())).await;
     assert!(console.notices.iter().all(|n| !n.error), "{:?}", console.notices);
     assert_eq!(console.timeline.as_ref().unwrap().0, team);
-    console.perform(ConsoleAction::View(0)).await;
-    assert!(matches!(console.views.get(&0), Some(Remote::NotAvailable | Remote::Loaded(_))));
+    // Typed views: the scoreboard ranks both teams; in direct mode the network map has no
+    // relays but every onion site with its .onion name; the truth names who is who.
+    for v in ConsoleView::ALL {
+        console.perform(ConsoleAction::View(v)).await;
+    }
+    assert!(console.notices.iter().all(|n| !n.error), "{:?}", console.notices);
+    let board = console.scoreboard.as_ref().and_then(Fetched::loaded).unwrap();
+    assert_eq!(board.iter().map(|s| s.rank).collect::<Vec<_>>(), [1, 2]);
+    assert!(board.iter().all(|s| s.score.is_none()), "no case filed yet");
+    let map = console.network.as_ref().and_then(Fetched::loaded).unwrap();
+    assert_eq!(map.mode, "direct");
+    assert!(map.relays.is_empty());
+    let silk = map.onion_services.iter().find(|o| o.site == "silk-lane").expect("the market is an onion service");
+    assert!(silk.host.ends_with(".onion") && silk.host.len() == 62, "{silk:?}");
+    let truth = console.truth.as_ref().and_then(Fetched::loaded).unwrap();
+    let vendor = truth.people.iter().find(|p| p.personas.iter().any(|x| x.handle == "GreenLeafUK")).expect("the vendor");
+    assert!(!vendor.name.is_empty() && vendor.personas.iter().any(|p| p.url.as_deref().is_some_and(|u| u.contains(&silk.host))));
+    assert!(!truth.slips.is_empty() && truth.slips.iter().all(|s| !s.carrier.is_empty()));
+    assert!(!truth.debrief.is_empty(), "careless-vendor has a debrief");
+    assert!(!console.chronicle().is_empty());
 
     // The trainee sees the inject as a notification on the next refresh.
     let head = classroom.roster.teams[0].1[0].token.clone();
@@ -295,5 +315,157 @@ async fn the_undercover_panel_opens_an_account_messages_and_buys_under_an_author
     assert!(view.wallet.funded);
     let recorded: Vec<_> = ws.locker.entries.iter().map(|e| e.id.clone()).collect();
     assert!(recorded.contains(&view.purchases[0].order_evidence) && recorded.contains(&view.purchases[0].payment_evidence), "{recorded:?}");
+    world.shutdown().await;
+}
+
+/// Ground truth is the instructor's alone: a team member's token is forbidden (403) on
+/// `/instructor/truth` (and the scoreboard and network map), a stranger's unauthorised (401),
+/// and the instructor's answers with who is who.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ground_truth_never_reaches_a_trainee() {
+    let dir = tempfile::tempdir().unwrap();
+    let classroom = game::serve::Classroom::start(shipped(), 4, "127.0.0.1:0".parse().unwrap(), dir.path(), 1).await.unwrap();
+    let base = format!("http://{}", classroom.lab_addr);
+    let http = reqwest::Client::new();
+    let get = |path: &'static str, token: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move { http.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap() }
+    };
+    for (_, members) in &classroom.roster.teams {
+        for m in members {
+            for path in ["/instructor/truth", "/instructor/scoreboard", "/instructor/network"] {
+                let r = get(path, m.token.clone()).await;
+                assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN, "{:?} on {path}", m.role);
+                let text = r.text().await.unwrap();
+                assert!(!text.contains("GreenLeafUK") && !text.contains("chronicle"), "{text}");
+            }
+        }
+    }
+    assert_eq!(get("/instructor/truth", "nobody".into()).await.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let r = get("/instructor/truth", classroom.roster.instructor.clone()).await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let truth: game::lab::Truth = r.json().await.unwrap();
+    assert!(truth.people.iter().any(|p| p.personas.iter().any(|x| x.handle == "GreenLeafUK")));
+    // The trainee's own API carries none of it either: the workstation's console refuses.
+    let head = classroom.roster.teams[0].1[0].token.clone();
+    let mut wrong = Console::new(LabClient::new(&base, &head));
+    wrong.perform(ConsoleAction::View(ConsoleView::Truth)).await;
+    assert!(matches!(&wrong.truth, Some(Fetched::Failed(m)) if m.starts_with("403")), "{:?}", wrong.truth);
+    classroom.stop().await;
+}
+
+/// Lets simulated time pass until request `id` is ruled on and, if granted, answered.
+async fn settle(lab: &Lab, world: &mut World, id: &str) -> RequestStatus {
+    for _ in 0..20 {
+        let status = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == id).unwrap().status;
+        if !matches!(status, RequestStatus::Pending { .. } | RequestStatus::Granted { .. }) {
+            return status;
+        }
+        let due = lab.next_due().await.unwrap();
+        world.run_until(due.max(world.clock().now())).await.unwrap();
+        lab.tick().await.unwrap();
+    }
+    panic!("request {id} never settled");
+}
+
+/// The Seized image panel against a real seizure (scenarios/market-takedown.ron): the
+/// examiner's panel lists the image and opens its first view; a filter and a substring
+/// narrow the rows; pages move; a cited row draws board links citing the image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seized_image_panel_examines_a_seized_server() {
+    const EXAMINER: &str = "ws-examiner";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/market-takedown.ron");
+    let scenario = Arc::new(load_file(&path).unwrap_or_else(|d| panic!("{}", d.render(false))));
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::build(scenario, 5, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    world.run_until(world.world_end()).await.unwrap();
+    let lab = Arc::new(Lab::new(&world).unwrap());
+    let members = vec![
+        Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() },
+        Member { name: "examiner".into(), role: Role::ForensicExaminer, token: EXAMINER.into() },
+    ];
+    lab.add_team("team", members, &Lab::team_dir(dir.path(), "team")).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let served = lab.clone();
+    tokio::spawn(async move { axum::serve(listener, game::lab::http::router(served)).await });
+    let base = format!("http://{addr}");
+
+    // Before any seizure the examiner's panel lists nothing.
+    let mut ws = Workstation::new(LabClient::new(&base, EXAMINER));
+    ws.perform(Action::Refresh).await;
+    ws.perform(Action::Seized(SeizedAction::Reload)).await;
+    no_errors(&ws);
+    assert_eq!(ws.seized.access, Access::Listed);
+    assert!(ws.seized.images.is_empty() && ws.seized.view.is_none());
+
+    // The status page names the server; a search abroad on it and a shop page; the seizure.
+    let market = lab.directory().sites.values().next().unwrap().clone();
+    let status = lab.capture(HEAD, &format!("{market}/server-status")).await.unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&lab.evidence_content(HEAD, &status.id).await.unwrap()).unwrap();
+    let ip = page["server_address"].as_str().unwrap().to_string();
+    let profile = lab.capture(HEAD, &format!("{market}/api/vendors/FrostByte")).await.unwrap();
+    let draft = game::lab::RequestDraft {
+        kind: RequestKind::SearchAbroad,
+        provider: "nordhost".into(),
+        target: ip.clone(),
+        grounds: vec![profile.id, status.id],
+    };
+    let warrant = lab.request(HEAD, draft).await.unwrap();
+    assert!(matches!(settle(&lab, &mut world, &warrant.id).await, RequestStatus::Authorised { .. }));
+    let image = lab.seize(EXAMINER, game::lab::SeizureDraft { request: warrant.id }).await.unwrap();
+
+    // Reloading lists the image and opens its first view.
+    ws.perform(Action::Seized(SeizedAction::Reload)).await;
+    no_errors(&ws);
+    assert_eq!(ws.seized.images.len(), 1);
+    assert_eq!(ws.seized.image.as_ref(), Some(&image.id));
+    assert_eq!(ws.seized.table, "users");
+    let all = ws.seized.view.clone().expect("the first view is shown");
+    assert!(all.total > 2 && all.columns.contains(&"role".to_string()), "{all:?}");
+
+    // A filter narrows the rows; a substring too; an unknown column is the lab's refusal.
+    ws.seized.filters.push(Filter { column: "role".into(), how: Match::Equals, value: "user".into() });
+    ws.perform(Action::Seized(SeizedAction::Query)).await;
+    no_errors(&ws);
+    let vendors = ws.seized.view.clone().unwrap();
+    assert!(vendors.total >= 1 && vendors.total < all.total, "{} of {}", vendors.total, all.total);
+    let role = vendors.columns.iter().position(|c| c == "role").unwrap();
+    assert!(vendors.rows.iter().all(|r| r[role] == "user"), "the operator is left out");
+    ws.seized.filters = vec![Filter { column: "username".into(), how: Match::Contains, value: "fROST".into() }];
+    ws.perform(Action::Seized(SeizedAction::Query)).await;
+    no_errors(&ws);
+    let frost = ws.seized.view.clone().unwrap();
+    let name = frost.columns.iter().position(|c| c == "username").unwrap();
+    assert!(frost.total >= 1 && frost.total < all.total, "{frost:?}");
+    assert!(frost.rows.iter().all(|r| r[name].as_str().unwrap().to_lowercase().contains("frost")));
+    ws.seized.filters = vec![Filter { column: "password_hash".into(), how: Match::Equals, value: "x".into() }];
+    ws.perform(Action::Seized(SeizedAction::Query)).await;
+    assert!(ws.notices.last().unwrap().error && ws.notices.last().unwrap().text.contains("no column"));
+    ws.notices.clear();
+
+    // Another view; paging through the server's log moves the offset the lab answers from.
+    ws.perform(Action::Seized(SeizedAction::Table("server_log".into()))).await;
+    no_errors(&ws);
+    let log = ws.seized.view.clone().unwrap();
+    if log.total > game::workstation::seized::PAGE {
+        ws.perform(Action::Seized(SeizedAction::Page(1))).await;
+        no_errors(&ws);
+        assert_eq!(ws.seized.page(), 1);
+        assert_ne!(ws.seized.view.as_ref().unwrap().rows.first(), log.rows.first());
+    }
+
+    // Citing a vendor's row draws links that cite the image.
+    ws.perform(Action::Seized(SeizedAction::Table("vendors".into()))).await;
+    let links = ws.board.links.len();
+    ws.perform(Action::Seized(SeizedAction::Cite(0))).await;
+    no_errors(&ws);
+    assert!(ws.board.links.len() >= links + 2, "server → account → payout address");
+    assert!(ws.board.links[links..].iter().all(|l| l.evidence == vec![image.id.clone()]));
+    assert!(ws.board.links[links].a.label == ip, "{:?}", ws.board.links[links]);
+    assert_eq!(ws.seized.cited.len(), 1);
+    // Every query was a custody event on the image.
+    let detail = lab.evidence_detail(HEAD, &image.id).await.unwrap();
+    assert!(detail.custody.iter().filter(|c| c.event == CustodyEvent::Viewed).count() >= 4);
     world.shutdown().await;
 }

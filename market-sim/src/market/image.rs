@@ -3,8 +3,9 @@
 //!
 //! An examiner never writes SQL: a view is one of [`TABLES`], each a fixed, parameterless
 //! query over the market's schema (secrets such as password hashes and session tokens are
-//! never selected), and a filter is an exact match on one of that view's own columns,
-//! checked against the view's column list before anything is read.
+//! never selected), and a filter is an exact match — or a case-insensitive substring — on
+//! one of that view's own columns, checked against the view's column list before anything
+//! is read.
 
 use crate::db::Cached as _;
 use std::collections::BTreeMap;
@@ -62,11 +63,13 @@ pub struct TableView {
     pub total: usize,
 }
 
-/// A query of one view: exact matches on its columns, and a page.
+/// A query of one view: exact matches and substrings on its columns, and a page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
     /// Column → value every returned row must show (as text).
     pub filters: BTreeMap<String, String>,
+    /// Column → text every returned row's value must contain (ignoring case).
+    pub contains: BTreeMap<String, String>,
     /// Most rows (1–[`MAX_ROWS`]).
     pub limit: usize,
     /// Rows skipped first.
@@ -108,8 +111,18 @@ impl SeizedImage {
         if !bytes.starts_with(b"SQLite format 3\0") {
             return Err(MarketError::BadInput("not a SQLite database image".into()));
         }
+        // A served market keeps its database in WAL mode, and the image says so in its header
+        // (format versions 2 at offsets 18 and 19); an in-memory copy cannot use a WAL, so it
+        // is read as a rollback-journal database — the pages are the same, the evidence's own
+        // bytes (and hash) untouched.
+        let mut copy = bytes.to_vec();
+        for b in copy.iter_mut().skip(18).take(2) {
+            if *b == 2 {
+                *b = 1;
+            }
+        }
         let mut conn = Connection::open_in_memory()?;
-        conn.deserialize_read_exact(MAIN_DB, bytes, bytes.len(), true)?;
+        conn.deserialize_read_exact(MAIN_DB, copy.as_slice(), copy.len(), true)?;
         // A readable schema, or the image is not a market's.
         conn.cached_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))?;
         Ok(SeizedImage { conn })
@@ -127,13 +140,19 @@ impl SeizedImage {
         }
         let mut stmt = self.conn.prepare_cached(sql)?;
         let columns: Vec<String> = stmt.column_names().iter().map(|c| (*c).to_string()).collect();
-        let mut wanted = Vec::new();
-        for (col, value) in &q.filters {
-            let i = columns
+        let column = |col: &str| {
+            columns
                 .iter()
                 .position(|c| c == col)
-                .ok_or_else(|| MarketError::BadInput(format!("table {table} has no column {col:?}; it has {}", columns.join(", "))))?;
-            wanted.push((i, value.as_str()));
+                .ok_or_else(|| MarketError::BadInput(format!("table {table} has no column {col:?}; it has {}", columns.join(", "))))
+        };
+        let mut wanted = Vec::new();
+        for (col, value) in &q.filters {
+            wanted.push((column(col)?, value.as_str()));
+        }
+        let mut parts = Vec::new();
+        for (col, value) in &q.contains {
+            parts.push((column(col)?, value.to_lowercase()));
         }
         let n = columns.len();
         let mut rows = stmt.query([])?;
@@ -141,7 +160,8 @@ impl SeizedImage {
         let mut total = 0;
         while let Some(row) = rows.next()? {
             let values: Vec<serde_json::Value> = (0..n).map(|i| row.get_ref(i).map(json_of)).collect::<Result<_, _>>()?;
-            if wanted.iter().all(|(i, v)| values.get(*i).is_some_and(|x| text_of(x) == *v)) {
+            let exact = wanted.iter().all(|(i, v)| values.get(*i).is_some_and(|x| text_of(x) == *v));
+            if exact && parts.iter().all(|(i, v)| values.get(*i).is_some_and(|x| text_of(x).to_lowercase().contains(v.as_str()))) {
                 if total >= q.offset && out.len() < q.limit {
                     out.push(values);
                 }
@@ -156,7 +176,7 @@ impl SeizedImage {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
-            let page = self.view(table, &Query { filters: BTreeMap::new(), limit: MAX_ROWS, offset })?;
+            let page = self.view(table, &Query { limit: MAX_ROWS, offset, ..Query::default() })?;
             for r in &page.rows {
                 out.push(page.columns.iter().cloned().zip(r.iter().cloned()).collect());
             }
@@ -183,17 +203,34 @@ mod tests {
         conn.cached_exec("INSERT INTO users (username, password_salt, password_hash, created) VALUES ('bob', 's', 'h', 't')", []).unwrap();
         let image = crate::market::serverlog::forensic_image(&conn).unwrap();
         let seized = SeizedImage::open(&image.db_snapshot).unwrap();
-        let q =
-            |f: &[(&str, &str)]| Query { filters: f.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(), limit: 10, offset: 0 };
+        let q = |f: &[(&str, &str)]| Query {
+            filters: f.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            limit: 10,
+            ..Query::default()
+        };
         let v = seized.view("users", &q(&[("role", "operator")])).unwrap();
         assert_eq!(v.total, 1);
         assert_eq!(v.rows[0][1], serde_json::json!("op"));
         assert!(!v.columns.contains(&"password_hash".to_string()), "secrets are never selected");
+        // A substring, ignoring case, narrows too; on an unknown column it is refused.
+        let part = |col: &str, text: &str| Query { contains: [(col.to_string(), text.to_string())].into(), ..q(&[]) };
+        assert_eq!(seized.view("users", &part("username", "O")).unwrap().total, 2);
+        assert_eq!(seized.view("users", &part("username", "ob")).unwrap().rows[0][1], serde_json::json!("bob"));
+        assert!(seized.view("users", &part("password_hash", "h")).is_err());
         assert!(seized.view("users; DROP TABLE users", &q(&[])).is_err());
         assert!(seized.view("users", &q(&[("1=1 OR role", "x")])).is_err());
         assert!(seized.view("users", &Query { limit: 0, ..q(&[]) }).is_err());
         assert_eq!(seized.all("users").unwrap().len(), 2);
         assert!(SeizedImage::open(b"not a database").is_err());
+        // A served market's database is in WAL mode: its image opens too.
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Connection::open(dir.path().join("market.db")).unwrap();
+        wal.pragma_update(None, "journal_mode", "WAL").unwrap();
+        wal.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT, role TEXT, created TEXT, banned INTEGER); INSERT INTO users (username, role, created, banned) VALUES ('eve', 'user', 't', 0);").unwrap();
+        let bytes = wal.serialize(MAIN_DB).unwrap().to_vec();
+        assert_eq!(bytes[18], 2, "the header says WAL");
+        let opened = SeizedImage::open(&bytes).unwrap();
+        assert_eq!(opened.view("users", &q(&[])).unwrap().rows[0][1], serde_json::json!("eve"));
         let mut torn = image.db_snapshot.clone();
         torn.truncate(200);
         assert!(SeizedImage::open(&torn).is_err());

@@ -41,6 +41,9 @@ struct Cli {
     /// Step through every main panel, write one PNG per panel into DIR, then exit.
     #[arg(long, value_name = "DIR")]
     screenshots: Option<PathBuf>,
+    /// With --screenshots: visit only these trainee panels (e.g. `seized`; comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Draw N frames over synthetic data (1,000-node graph, 300-item locker), print
     /// frame times, RSS and start-up time, then exit.
     #[arg(long, value_name = "N")]
@@ -116,7 +119,7 @@ fn main() -> anyhow::Result<()> {
     app.insert_resource(Runtime(runtime)).add_systems(Update, (perform, auto_refresh));
     if let Some(dir) = cli.screenshots {
         std::fs::create_dir_all(&dir)?;
-        app.insert_resource(tour::Tour::new(dir, cli.console)).add_systems(Update, tour::step.before(perform));
+        app.insert_resource(tour::Tour::new(dir, cli.console, &cli.only)).add_systems(Update, tour::step.before(perform));
     }
     if let Some(n) = cli.bench_frames {
         app.insert_resource(bench::Bench::new(n)).add_systems(Startup, bench::load_synthetic).add_systems(Last, bench::measure);

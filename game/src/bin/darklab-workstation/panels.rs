@@ -7,11 +7,12 @@ use bevy_egui::egui::{self, Align2, Color32, FontId, Pos2, RichText, Sense, Stro
 use game::lab::Direction;
 use game::ledger::EvidenceId;
 use game::workstation::board::{Entity, EntityKind};
-use game::workstation::console::{Console, ConsoleAction, REMOTE_VIEWS};
+use game::workstation::console::{Console, ConsoleAction, ConsoleView};
 use game::workstation::flow::{FlowKind, Heuristic, Verdict};
 use game::workstation::locale::Locale;
 use game::workstation::locker::{HashCheck, kind_key};
-use game::workstation::{Action, Notice, Panel, Remote, UndercoverAction, Workstation, legal};
+use game::workstation::seized::{self, Filter, Match};
+use game::workstation::{Action, Fetched, Notice, Panel, SeizedAction, UndercoverAction, Workstation, legal};
 use sim_core::scenario::RequestKind;
 
 /// Form fields that are not part of the workstation's state.
@@ -132,10 +133,8 @@ pub fn trainee(ctx: &egui::Context, l: &Locale, ws: &mut Workstation, st: &mut U
         ui.separator();
         notices(ui, l, &mut ws.notices);
     });
-    if let Some(path) = ws.panel.remote_path().map(|_| ws.panel)
-        && st.loaded_remote.insert(path)
-    {
-        queue.push(Action::LoadRemote(path));
+    if ws.panel == Panel::Seized && st.loaded_remote.insert(Panel::Seized) {
+        queue.push(Action::Seized(SeizedAction::Reload));
     }
     if ws.panel == Panel::Undercover && st.loaded_remote.insert(Panel::Undercover) {
         queue.push(Action::Undercover(UndercoverAction::Reload));
@@ -147,7 +146,7 @@ pub fn trainee(ctx: &egui::Context, l: &Locale, ws: &mut Workstation, st: &mut U
         Panel::Locker => locker(ui, l, ws, queue),
         Panel::Legal => legal_panel(ui, l, ws, queue),
         Panel::Undercover => undercover_panel(ui, l, ws, queue),
-        Panel::Seized => remote(ui, l, ws.remote.get(&ws.panel)),
+        Panel::Seized => seized_panel(ui, l, ws, queue),
         Panel::Case => case(ui, l, ws, st, queue),
     });
 }
@@ -655,23 +654,151 @@ fn undercover_panel(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, queue: 
     });
 }
 
-fn remote(ui: &mut egui::Ui, l: &Locale, data: Option<&Remote>) {
+/// A view that may be missing on this lab: a spinner, "not available", the failure, or
+/// the view drawn by `draw`.
+fn fetched<T>(ui: &mut egui::Ui, l: &Locale, data: Option<&Fetched<T>>, draw: impl FnOnce(&mut egui::Ui, &T)) {
     match data {
         None => {
             ui.spinner();
         }
-        Some(Remote::NotAvailable) => {
+        Some(Fetched::NotAvailable) => {
             ui.heading(l.t("app.not_available"));
         }
-        Some(Remote::Failed(e)) => {
-            ui.label(format!("{} {e}", l.t("app.failed")));
+        Some(Fetched::Failed(e)) => {
+            ui.label(RichText::new(format!("{} {e}", l.t("app.failed"))).color(Color32::LIGHT_RED));
         }
-        Some(Remote::Loaded(v)) => {
-            egui::ScrollArea::both().show(ui, |ui| {
-                ui.monospace(serde_json::to_string_pretty(v).unwrap_or_default());
-            });
-        }
+        Some(Fetched::Loaded(v)) => draw(ui, v),
     }
+}
+
+const GRAY: Color32 = Color32::from_rgb(150, 150, 150);
+
+fn seized_panel(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, queue: &mut Vec<Action>) {
+    match &ws.seized.access {
+        seized::Access::Unknown => {
+            ui.spinner();
+            return;
+        }
+        seized::Access::NotAvailable => {
+            ui.heading(l.t("app.not_available"));
+            return;
+        }
+        seized::Access::Refused(message) => {
+            ui.heading(l.t("seized.refused"));
+            ui.label(RichText::new(message).color(GRAY));
+            ui.add_space(8.0);
+            ui.label(l.t("seized.how"));
+            return;
+        }
+        seized::Access::Listed => {}
+    }
+    if ws.seized.images.is_empty() {
+        ui.heading(l.t("seized.none"));
+        ui.label(l.t("seized.how"));
+        return;
+    }
+    egui::Panel::left("seized-images").default_size(300.0).show(ui, |ui| {
+        ui.heading(l.t("seized.images"));
+        for img in &ws.seized.images {
+            let open = ws.seized.image.as_ref() == Some(&img.evidence);
+            if ui.selectable_label(open, format!("{} — {}", img.evidence, short(&img.source, 34))).clicked() {
+                queue.push(Action::Seized(SeizedAction::Open(img.evidence.clone())));
+            }
+        }
+        if let Some(img) = ws.seized.current() {
+            ui.label(RichText::new(format!("SHA-256 {}", short(&img.content_hash, 24))).monospace().color(GRAY));
+            ui.separator();
+            ui.strong(l.t("seized.tables"));
+            for t in &img.tables {
+                if ui.selectable_label(ws.seized.table == *t, t.as_str()).clicked() {
+                    queue.push(Action::Seized(SeizedAction::Table(t.clone())));
+                }
+            }
+        }
+        ui.separator();
+        ui.strong(l.t("seized.cited"));
+        if ws.seized.cited.is_empty() {
+            ui.label(RichText::new(l.t("app.none")).color(GRAY));
+        }
+        for c in &ws.seized.cited {
+            let first = c.row.values().find(|v| !v.is_empty()).cloned().unwrap_or_default();
+            ui.label(format!("{} {} #{} {}", c.evidence, c.table, c.position + 1, short(&first, 20)));
+        }
+    });
+    let columns: Vec<String> = ws.seized.view.as_ref().map(|v| v.columns.clone()).unwrap_or_default();
+    ui.horizontal(|ui| {
+        ui.heading(&ws.seized.table);
+        if let Some(v) = &ws.seized.view {
+            ui.label(l.tf("seized.count", &[("shown", &v.rows.len().to_string()), ("total", &v.total.to_string())]));
+        }
+    });
+    let mut remove = None;
+    for (i, f) in ws.seized.filters.iter_mut().enumerate() {
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_id_salt(("seized-col", i)).width(150.0).selected_text(f.column.clone()).show_ui(ui, |ui| {
+                for c in &columns {
+                    ui.selectable_value(&mut f.column, c.clone(), c.as_str());
+                }
+            });
+            let how = |m: Match| if m == Match::Equals { l.t("seized.equals") } else { l.t("seized.contains") };
+            egui::ComboBox::from_id_salt(("seized-how", i)).width(110.0).selected_text(how(f.how)).show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.how, Match::Equals, how(Match::Equals));
+                ui.selectable_value(&mut f.how, Match::Contains, how(Match::Contains));
+            });
+            ui.add(egui::TextEdit::singleline(&mut f.value).desired_width(220.0));
+            if ui.small_button("✖").clicked() {
+                remove = Some(i);
+            }
+        });
+    }
+    if let Some(i) = remove {
+        ws.seized.filters.remove(i);
+    }
+    ui.horizontal(|ui| {
+        if ui.button(l.t("seized.add_filter")).clicked() {
+            ws.seized.filters.push(Filter { column: columns.first().cloned().unwrap_or_default(), ..Filter::default() });
+        }
+        if ui.button(RichText::new(l.t("seized.run")).strong()).clicked() {
+            queue.push(Action::Seized(SeizedAction::Query));
+        }
+        ui.separator();
+        let (page, pages) = (ws.seized.page(), ws.seized.pages().max(1));
+        if ui.add_enabled(page > 0, egui::Button::new(l.t("seized.prev"))).clicked() {
+            queue.push(Action::Seized(SeizedAction::Page(page.saturating_sub(1))));
+        }
+        ui.label(l.tf("seized.page", &[("page", &(page + 1).to_string()), ("pages", &pages.to_string())]));
+        if ui.add_enabled(page + 1 < pages, egui::Button::new(l.t("seized.next"))).clicked() {
+            queue.push(Action::Seized(SeizedAction::Page(page + 1)));
+        }
+    });
+    ui.separator();
+    let Some(v) = ws.seized.view.clone() else {
+        ui.spinner();
+        return;
+    };
+    if v.rows.is_empty() {
+        ui.label(l.t("seized.no_rows"));
+        return;
+    }
+    egui::ScrollArea::both().id_salt("seized-rows").show(ui, |ui| {
+        egui::Grid::new("seized-grid").striped(true).num_columns(v.columns.len() + 1).show(ui, |ui| {
+            ui.label("");
+            for c in &v.columns {
+                ui.strong(c.as_str());
+            }
+            ui.end_row();
+            for (i, r) in v.rows.iter().enumerate() {
+                if ui.small_button(l.t("seized.cite")).on_hover_text(l.t("seized.cite_hint")).clicked() {
+                    queue.push(Action::Seized(SeizedAction::Cite(i)));
+                }
+                for value in r {
+                    let text = seized::cell(value);
+                    ui.label(RichText::new(short(&text, 38)).monospace()).on_hover_text(text);
+                }
+                ui.end_row();
+            }
+        });
+    });
 }
 
 fn case(ui: &mut egui::Ui, l: &Locale, ws: &mut Workstation, st: &mut UiState, queue: &mut Vec<Action>) {
@@ -776,12 +903,12 @@ pub fn console(ctx: &egui::Context, l: &Locale, c: &mut Console, st: &mut Consol
     });
     egui::Panel::left("console-nav").resizable(false).exact_size(210.0).show(&mut root, |ui| {
         let mut sections = vec![l.t("console.teams"), l.t("console.timeline")];
-        sections.extend(REMOTE_VIEWS.iter().map(|(k, _)| l.t(k)));
+        sections.extend(ConsoleView::ALL.iter().map(|v| l.t(v.key())));
         for (i, s) in sections.iter().enumerate() {
             if ui.add_sized([196.0, 30.0], egui::Button::selectable(st.section == i, s.as_str())).clicked() {
                 st.section = i;
-                if i >= 2 {
-                    queue.push(ConsoleAction::View(i - 2));
+                if let Some(v) = i.checked_sub(2).and_then(|k| ConsoleView::ALL.get(k)) {
+                    queue.push(ConsoleAction::View(*v));
                 }
             }
         }
@@ -826,7 +953,179 @@ pub fn console(ctx: &egui::Context, l: &Locale, c: &mut Console, st: &mut Consol
                 });
             }
         }
-        n => remote(ui, l, c.views.get(&(n - 2))),
+        2 => fetched(ui, l, c.scoreboard.as_ref(), |ui, board| scoreboard(ui, l, board)),
+        3 => fetched(ui, l, c.network.as_ref(), |ui, map| network(ui, l, map)),
+        _ => truth(ui, l, c),
+    });
+}
+
+fn scoreboard(ui: &mut egui::Ui, l: &Locale, board: &[game::challenge::board::Standing]) {
+    ui.heading(l.t("console.scoreboard"));
+    ui.label(RichText::new(l.t("console.tie_rule")).color(GRAY));
+    ui.add_space(6.0);
+    egui::Grid::new("scoreboard").striped(true).num_columns(5).min_col_width(110.0).show(ui, |ui| {
+        for k in ["console.rank", "console.team", "console.score", "console.submitted", "console.hints"] {
+            ui.strong(l.t(k));
+        }
+        ui.end_row();
+        for s in board {
+            ui.label(RichText::new(format!("#{}", s.rank)).strong().size(18.0));
+            ui.label(RichText::new(&s.team).size(16.0));
+            match s.score {
+                Some(x) => ui.add(
+                    egui::ProgressBar::new((x.max(0) as f32) / (s.max_score.max(1) as f32))
+                        .text(format!("{x} / {}", s.max_score))
+                        .desired_width(200.0),
+                ),
+                None => ui.label(RichText::new(l.t("console.no_case")).color(GRAY)),
+            };
+            ui.label(s.submitted_at.map(|t| t.to_string()).unwrap_or_else(|| "—".into()));
+            ui.label(s.hints.to_string());
+            ui.end_row();
+        }
+    });
+}
+
+fn flag_color(flag: &str) -> Color32 {
+    match flag {
+        "Authority" => Color32::from_rgb(220, 120, 220),
+        "Guard" => Color32::from_rgb(120, 200, 120),
+        "Exit" => Color32::from_rgb(230, 150, 60),
+        "HSDir" => Color32::from_rgb(90, 170, 230),
+        _ => GRAY,
+    }
+}
+
+fn network(ui: &mut egui::Ui, l: &Locale, map: &game::net::consensus::NetworkMap) {
+    ui.horizontal(|ui| {
+        ui.heading(l.t("console.network"));
+        let mode = if map.mode == "tor" { l.t("console.mode_tor") } else { l.t("console.mode_direct") };
+        ui.label(RichText::new(mode).strong().color(Color32::from_rgb(250, 210, 120)));
+        if !map.valid_after.is_empty() {
+            ui.label(l.tf("console.valid_after", &[("time", &map.valid_after)]));
+        }
+    });
+    ui.add_space(4.0);
+    ui.strong(l.tf("console.relays", &[("n", &map.relays.len().to_string())]));
+    if map.relays.is_empty() {
+        ui.label(RichText::new(l.t("console.no_relays")).color(GRAY));
+    } else {
+        let most = map.relays.iter().map(|r| r.bandwidth).max().unwrap_or(1).max(1);
+        egui::Grid::new("relays").striped(true).num_columns(4).min_col_width(100.0).show(ui, |ui| {
+            for k in ["console.relay", "console.address", "console.bandwidth", "console.flags"] {
+                ui.strong(l.t(k));
+            }
+            ui.end_row();
+            for r in &map.relays {
+                ui.monospace(&r.nick);
+                ui.monospace(&r.address);
+                ui.add(egui::ProgressBar::new(r.bandwidth as f32 / most as f32).text(r.bandwidth.to_string()).desired_width(140.0));
+                ui.horizontal(|ui| {
+                    for f in &r.flags {
+                        ui.label(RichText::new(f).small().color(flag_color(f)));
+                    }
+                });
+                ui.end_row();
+            }
+        });
+    }
+    ui.add_space(8.0);
+    ui.strong(l.tf("console.onions", &[("n", &map.onion_services.len().to_string())]));
+    egui::Grid::new("onions").striped(true).num_columns(3).min_col_width(120.0).show(ui, |ui| {
+        for k in ["console.site", "console.onion", "console.router"] {
+            ui.strong(l.t(k));
+        }
+        ui.end_row();
+        for o in &map.onion_services {
+            ui.label(&o.site);
+            ui.monospace(&o.host);
+            ui.label(&o.router);
+            ui.end_row();
+        }
+    });
+    if !map.recoveries.is_empty() {
+        ui.add_space(8.0);
+        ui.strong(l.t("console.recoveries"));
+        for r in &map.recoveries {
+            ui.label(r.to_string());
+        }
+    }
+}
+
+fn truth(ui: &mut egui::Ui, l: &Locale, c: &mut Console) {
+    let Some(Fetched::Loaded(t)) = &c.truth else {
+        fetched(ui, l, c.truth.as_ref(), |_, _| {});
+        return;
+    };
+    let t = t.clone();
+    ui.horizontal(|ui| {
+        ui.heading(format!("{} — {}", l.t("console.truth"), t.exercise));
+        ui.label(RichText::new(l.t("console.truth_private")).color(Color32::LIGHT_RED));
+    });
+    let actors: Vec<String> = t.people.iter().map(|p| p.actor.clone()).collect();
+    ui.columns(2, |cols| {
+        egui::ScrollArea::vertical().id_salt("truth-left").show(&mut cols[0], |ui| {
+            if !t.debrief.is_empty() {
+                ui.strong(l.t("console.debrief"));
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.add(egui::Label::new(&t.debrief).wrap());
+                });
+                ui.add_space(6.0);
+            }
+            ui.strong(l.t("console.who_is_who"));
+            egui::Grid::new("people").striped(true).num_columns(3).show(ui, |ui| {
+                for p in &t.people {
+                    ui.label(RichText::new(&p.actor).strong()).on_hover_text(&p.role);
+                    ui.label(RichText::new(&p.name).color(kind_color(EntityKind::Identity)))
+                        .on_hover_text(format!("{} · {}", p.email, p.home_ip));
+                    let personas: Vec<String> = p.personas.iter().map(|x| format!("{}@{}", x.handle, x.site)).collect();
+                    ui.label(RichText::new(personas.join(", ")).color(kind_color(EntityKind::Persona)));
+                    ui.end_row();
+                }
+            });
+            ui.add_space(6.0);
+            ui.strong(l.t("console.slips"));
+            for s in &t.slips {
+                ui.label(RichText::new(format!("{} ({})", s.id, s.actor)).strong());
+                ui.label(format!("  {} {}", l.t("console.reveals"), s.reveals));
+                ui.label(RichText::new(format!("  {} {}", l.t("console.carrier"), s.carrier)).color(GRAY));
+            }
+            if !t.tip_offs.is_empty() {
+                ui.add_space(6.0);
+                ui.strong(l.t("console.tip_offs"));
+                for x in &t.tip_offs {
+                    ui.label(format!("{}  {} ← {}@{}: {}", x.time, x.actor, x.by_handle, x.site, x.cause));
+                }
+            }
+            for (actor, country, time) in &t.departures {
+                ui.label(
+                    RichText::new(l.tf("console.departed", &[("actor", actor), ("country", country), ("time", &time.to_string())]))
+                        .color(Color32::LIGHT_RED),
+                );
+            }
+        });
+        let ui = &mut cols[1];
+        ui.horizontal(|ui| {
+            ui.strong(l.tf("console.chronicle", &[("n", &t.chronicle.len().to_string()), ("facts", &t.facts.to_string())]));
+            let everyone = l.t("console.everyone");
+            egui::ComboBox::from_id_salt("truth-actor").selected_text(c.truth_actor.clone().unwrap_or_else(|| everyone.clone())).show_ui(
+                ui,
+                |ui| {
+                    ui.selectable_value(&mut c.truth_actor, None, everyone.as_str());
+                    for a in &actors {
+                        ui.selectable_value(&mut c.truth_actor, Some(a.clone()), a.as_str());
+                    }
+                },
+            );
+        });
+        let lines: Vec<_> = c.chronicle().into_iter().cloned().collect();
+        egui::ScrollArea::vertical().id_salt("truth-chronicle").show_rows(ui, 20.0, lines.len(), |ui, range| {
+            for line in &lines[range] {
+                let text = format!("{}  {:<10} {}", line.time, line.actor.as_deref().unwrap_or("·"), line.text);
+                let color = if line.ok { Color32::from_rgb(210, 210, 210) } else { Color32::LIGHT_RED };
+                ui.add(egui::Label::new(RichText::new(short(&text, 110)).monospace().color(color)).truncate()).on_hover_text(&line.text);
+            }
+        });
     });
 }
 

@@ -7,8 +7,9 @@ use bevy::app::AppExit;
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use game::workstation::board::{Entity, EntityKind};
-use game::workstation::console::ConsoleAction;
-use game::workstation::{Action, Panel};
+use game::workstation::console::{ConsoleAction, ConsoleView};
+use game::workstation::seized::{Filter, Match};
+use game::workstation::{Action, Panel, SeizedAction};
 
 use super::{Instructor, Trainee};
 
@@ -26,12 +27,15 @@ pub struct Tour {
     frame: u32,
     /// Heights of blocks the explorer step has looked at, to find transactions to graph.
     height: u32,
+    /// The trainee's panels this tour visits, in order.
+    panels: Vec<Panel>,
 }
 
 impl Tour {
-    /// A tour writing into `dir`.
-    pub fn new(dir: PathBuf, console: bool) -> Tour {
-        Tour { dir, console, step: 0, frame: 0, height: 1 }
+    /// A tour writing into `dir`; `only` names the trainee panels to visit (all when empty).
+    pub fn new(dir: PathBuf, console: bool, only: &[String]) -> Tour {
+        let panels = TRAINEE.into_iter().filter(|p| only.is_empty() || only.iter().any(|o| o == name(*p))).collect();
+        Tour { dir, console, step: 0, frame: 0, height: 1, panels }
     }
 }
 
@@ -109,6 +113,23 @@ fn act(t: &mut Trainee, panel: Panel, frame: u32, height: &mut u32) {
                 ws.board.entities.iter().find(|x| x.kind == EntityKind::Address).map(|x| x.label.clone()).unwrap_or_default();
             ws.legal.form.grounds = ws.locker.entries.iter().take(2).map(|e| e.id.clone()).collect();
         }
+        (Panel::Seized, 0) => t.queue.push(Action::Seized(SeizedAction::Reload)),
+        // With an image open: cite the first row, then narrow the view by a substring of a
+        // value it shows.
+        (Panel::Seized, 10) if ws.seized.view.as_ref().is_some_and(|v| !v.rows.is_empty()) => {
+            t.queue.push(Action::Seized(SeizedAction::Cite(0)));
+        }
+        (Panel::Seized, 14) => {
+            let probe = ws.seized.view.as_ref().and_then(|v| {
+                let col = v.columns.get(1)?.clone();
+                let text = game::workstation::seized::cell(v.rows.first()?.get(1)?);
+                Some((col, text.chars().take(3).collect::<String>()))
+            });
+            if let Some((column, value)) = probe {
+                ws.seized.filters.push(Filter { column, how: Match::Contains, value });
+                t.queue.push(Action::Seized(SeizedAction::Query));
+            }
+        }
         (Panel::Case, 0) => {
             if let Some(e) = ws.locker.entries.first().map(|e| e.id.clone()) {
                 t.queue.push(Action::Cite {
@@ -131,7 +152,7 @@ pub fn step(
     instructor: Option<ResMut<Instructor>>,
     mut exit: MessageWriter<AppExit>,
 ) {
-    let steps = if tour.console { 5 } else { TRAINEE.len() };
+    let steps = if tour.console { 5 } else { tour.panels.len() };
     if tour.step >= steps {
         super::exit(&mut exit);
         return;
@@ -147,20 +168,25 @@ pub fn step(
                     let team = c.console.status.as_ref().and_then(|s| s.teams.first().map(|t| t.team.clone())).unwrap_or_default();
                     c.queue.push(ConsoleAction::Timeline(team));
                 }
-                (n, 0) => c.queue.push(ConsoleAction::View(n - 2)),
+                (n, 0) => {
+                    if let Some(v) = n.checked_sub(2).and_then(|k| ConsoleView::ALL.get(k)) {
+                        c.queue.push(ConsoleAction::View(*v));
+                    }
+                }
                 _ => {}
             }
         }
         format!("console-{}.png", ["teams", "timeline", "scoreboard", "network", "truth"][i])
     } else {
-        let panel = TRAINEE[tour.step];
+        let Some(panel) = tour.panels.get(tour.step).copied() else { return };
         if let Some(mut t) = trainee {
             t.ws.panel = panel;
             let mut height = tour.height;
             act(&mut t, panel, frame, &mut height);
             tour.height = height;
         }
-        format!("{:02}-{}.png", tour.step + 1, name(panel))
+        let number = TRAINEE.iter().position(|p| *p == panel).unwrap_or(tour.step) + 1;
+        format!("{number:02}-{}.png", name(panel))
     };
     if frame == SETTLE {
         let path = tour.dir.join(file);
