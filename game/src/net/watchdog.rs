@@ -432,6 +432,89 @@ Dec 03 18:02:15.000 [warn] Failed to find node for hop #2 of our path. Discardin
         assert_eq!(w.observe("relay2", &up, net(8, 8, 40), s(170)), None);
     }
 
+    /// Replays a recorded bootstrap (`watchdog/*.txt`, made by `scripts/net-record`, slowed with `scripts/net-throttle`) through
+    /// a watchdog: each sample's consensuses, then each router below 100 %.
+    fn replay(recording: &str) -> Vec<Recovery> {
+        let mut w = Watchdog::new(Duration::from_secs(150));
+        let (mut net, mut seen, mut done) = (NetProgress::default(), std::collections::BTreeSet::new(), Vec::new());
+        for line in recording.lines().filter(|l| !l.starts_with('#')) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let secs = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok()).map(Duration::from_secs);
+            match words.first() {
+                Some(&"consensus") => {
+                    let rest = words[2..].join(" ");
+                    let mut parts = rest.split('|');
+                    let (va, relays, flags) = (parts.next(), parts.next(), parts.next());
+                    let num = |p: Option<&str>| p.and_then(|n| n.parse().ok()).expect("a number");
+                    net.add(
+                        &mut seen,
+                        ConsensusSeen { valid_after: va.expect("valid-after").into(), relays: num(relays), flags: num(flags) },
+                    );
+                }
+                Some(&"router") => {
+                    let num = |i: usize| words.get(i).and_then(|n| n.parse::<usize>().ok()).expect("a number");
+                    let percent = u32::try_from(num(3)).expect("a percent");
+                    if percent >= 100 {
+                        continue;
+                    }
+                    let log = LogProgress {
+                        percent,
+                        summary: format!("{percent}% (recorded)"),
+                        path_failures: u32::try_from(num(5)).expect("a count"),
+                        last_warning: None,
+                        bytes: num(4),
+                    };
+                    done.extend(w.observe(words[2], &log, net, secs(1).expect("seconds")));
+                }
+                _ => panic!("not a recording line: {line}"),
+            }
+        }
+        done
+    }
+
+    /// The longest time a router of `recording` sat at one percentage below 100.
+    fn longest_wait(recording: &str) -> u64 {
+        let mut since: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
+        let mut longest = 0;
+        for w in recording.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).filter(|w| w.first() == Some(&"router")) {
+            let t: u64 = w[1].parse().expect("seconds");
+            let at = since.entry(w[2]).or_insert((w[3], t));
+            if at.0 != w[3] {
+                *at = (w[3], t);
+            } else if w[3] != "100" {
+                longest = longest.max(t - at.1);
+            }
+        }
+        longest
+    }
+
+    #[test]
+    fn a_recorded_slow_bootstrap_gets_no_recovery() {
+        let recording = include_str!("watchdog/slow-bootstrap.txt");
+        // A router waited longer at one step than the old rule (60 s at one step) allowed.
+        assert!(longest_wait(recording) > 60, "{}", longest_wait(recording));
+        assert_eq!(replay(recording), Vec::new());
+    }
+
+    #[test]
+    fn a_recorded_frozen_relay_is_restarted_and_no_other_router_is_touched() {
+        // The recording ends with the run's own restart of relay2 (its log moves on at 105 s,
+        // sampled just before the consensus that completed the watchdog's window); replayed,
+        // relay2 stays as a stopped process stays: at 0 % with the same log.
+        let recording: String = include_str!("watchdog/frozen-relay2.txt")
+            .lines()
+            .map(|l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                ["router", t, "relay2", ..] => format!("router {t} relay2 0 2590 0\n"),
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        let done = replay(&recording);
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!((done[0].router.as_str(), done[0].action), ("relay2", Action::Restart), "{done:?}");
+        assert!(done[0].reason.contains("did not grow") && done[0].reason.contains("3 new consensuses"), "{}", done[0].reason);
+        assert!((100..=110).contains(&done[0].at_seconds), "{done:?}");
+    }
+
     #[test]
     fn a_network_that_never_votes_meets_the_backstop() {
         let s = Duration::from_secs;
