@@ -65,10 +65,35 @@ pub fn authority_keys(data_dir: &Path, dir_addr: &str) -> Result<String, NetErro
         run(cmd, "tor-gencert", b"\n")?;
     }
     let text = std::fs::read_to_string(&cert)?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("fingerprint "))
-        .map(|f| f.trim().to_string())
-        .ok_or_else(|| NetError::Tool { program: "tor-gencert".into(), message: format!("{} has no fingerprint line", cert.display()) })
+    cert_fingerprint(&text).ok_or_else(|| NetError::Tool {
+        program: "tor-gencert".into(),
+        message: format!("{} has no fingerprint line of 40 hex digits", cert.display()),
+    })
+}
+
+/// The v3 identity in an authority certificate (its `fingerprint` line): 40 hex digits, or
+/// `None`. What is read here goes into every torrc's `DirAuthority` line, so anything else
+/// (spaces, a second word) is refused rather than copied.
+pub fn cert_fingerprint(text: &str) -> Option<String> {
+    let f = text.lines().find_map(|l| l.strip_prefix("fingerprint "))?.trim();
+    is_rsa_fingerprint(f).then(|| f.to_string())
+}
+
+/// A relay's `fingerprint` file (`nick FINGERPRINT`): its RSA fingerprint, 40 hex digits.
+pub fn rsa_fingerprint_file(text: &str) -> Option<String> {
+    text.split_whitespace().last().filter(|f| is_rsa_fingerprint(f)).map(String::from)
+}
+
+/// A relay's `fingerprint-ed25519` file (`nick IDENTITY`): its ed25519 identity, 43
+/// characters of unpadded base64.
+pub fn ed25519_fingerprint_file(text: &str) -> Option<String> {
+    let id = text.split_whitespace().last()?;
+    let base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    (id.len() == 43 && id.bytes().all(base64)).then(|| id.to_string())
+}
+
+fn is_rsa_fingerprint(f: &str) -> bool {
+    f.len() == 40 && f.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Makes a router's identity keys in `data_dir` (through `tor --list-fingerprint`) and
@@ -92,14 +117,11 @@ pub fn router_identity(data_dir: &Path, nick: &str) -> Result<(String, String), 
             .args(["--dirserver", "x 127.0.0.1:1 ffffffffffffffffffffffffffffffffffffffff", "--Log", "err stderr"]);
         run(cmd, "tor", b"")?;
     }
-    let last_word = |path: &Path| -> Result<String, NetError> {
-        let text = std::fs::read_to_string(path)?;
-        text.split_whitespace()
-            .last()
-            .map(String::from)
-            .ok_or_else(|| NetError::Tool { program: "tor".into(), message: format!("{} is empty", path.display()) })
+    let read = |path: &Path, parse: fn(&str) -> Option<String>| -> Result<String, NetError> {
+        parse(&std::fs::read_to_string(path)?)
+            .ok_or_else(|| NetError::Tool { program: "tor".into(), message: format!("{} holds no fingerprint", path.display()) })
     };
-    Ok((last_word(&fp_file)?, last_word(&ed_file)?))
+    Ok((read(&fp_file, rsa_fingerprint_file)?, read(&ed_file, ed25519_fingerprint_file)?))
 }
 
 /// Writes an onion service's directory for tor: the secret key made from the world's key
@@ -118,8 +140,40 @@ pub fn onion_service_dir(dir: &Path, key_seed: [u8; 32]) -> Result<(), NetError>
 pub fn check_onion_name(dir: &Path, site: &str, host: &str) -> Result<(), NetError> {
     let path = dir.join("hostname");
     let written = std::fs::read_to_string(&path).map_err(|e| NetError::File { path: path.clone(), message: e.to_string() })?;
-    if written.trim() != host {
-        return Err(NetError::Plan(format!("tor serves site {site} as {}, not as {host}", written.trim())));
+    match onion_hostname(&written) {
+        Some(name) if name == host => Ok(()),
+        Some(name) => Err(NetError::Plan(format!("tor serves site {site} as {name}, not as {host}"))),
+        None => Err(NetError::File { path, message: "not a v3 onion name".into() }),
     }
-    Ok(())
+}
+
+/// An onion service's `hostname` file as tor writes it: one v3 name (56 base32 letters and
+/// digits, then `.onion`), or `None`.
+pub fn onion_hostname(text: &str) -> Option<&str> {
+    let name = text.trim();
+    let label = name.strip_suffix(".onion")?;
+    (label.len() == 56 && label.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tor_key_files_are_read_or_refused() {
+        let fp = "A".repeat(40);
+        assert_eq!(cert_fingerprint(&format!("dir-key-certificate-version 3\nfingerprint {fp}\n")), Some(fp.clone()));
+        assert_eq!(cert_fingerprint("fingerprint AB CD\n"), None, "a second word would reach the torrc");
+        assert_eq!(cert_fingerprint("dir-key-certificate-version 3\n"), None);
+        assert_eq!(rsa_fingerprint_file(&format!("relay1 {fp}\n")), Some(fp));
+        assert_eq!(rsa_fingerprint_file("relay1 XYZ\n"), None);
+        assert_eq!(rsa_fingerprint_file(""), None);
+        let ed = "b".repeat(42) + "+";
+        assert_eq!(ed25519_fingerprint_file(&format!("relay1 {ed}\n")), Some(ed));
+        assert_eq!(ed25519_fingerprint_file("relay1 abc=\n"), None);
+        let host = format!("{}.onion", "a".repeat(52) + "2345");
+        assert_eq!(onion_hostname(&format!("{host}\n")), Some(host.as_str()));
+        assert_eq!(onion_hostname("example.onion\n"), None);
+        assert_eq!(onion_hostname(&format!("{}.onion", "A".repeat(56))), None, "tor writes lower case");
+    }
 }

@@ -10,7 +10,7 @@
 //! for `net status`. A router still not done at the deadline fails the start with its name,
 //! the recoveries tried and the tail of its log.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -21,13 +21,17 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::{NetPlan, Role, Router};
 use super::torrc::{self, AuthorityInfo, Footprint};
-use super::watchdog::{Action, Recovery, Watchdog};
+use super::watchdog::{Action, NetProgress, Recovery, Watchdog, read_consensus};
 use super::{NetError, control, find_program, keys};
 
-/// How long a router may sit at the same bootstrap step before the watchdog steps in: the
-/// first consensus takes one 20 s voting round and its distribution, and a busy machine or
-/// a slow board makes relays wait at 0 % for 40 s and more.
-const STALL: Duration = Duration::from_secs(60);
+/// How long a router may go without any progress — its own or a new consensus listing
+/// more — before the watchdog steps in although no consensus rounds came to judge by (the
+/// watchdog judges in rounds: see [`super::watchdog`]). A busy machine delays the first
+/// consensus by a minute and more; this only catches a network that never votes.
+const BACKSTOP: Duration = Duration::from_secs(150);
+
+/// The consensus files a router caches (a directory cache's full one, a client's microdescriptor one).
+const CONSENSUS_FILES: [&str; 2] = ["cached-consensus", "cached-microdesc-consensus"];
 
 /// What `darklab net status` and `net down` read: the plan and who supervises it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -229,10 +233,21 @@ impl TorNetwork {
     #[allow(clippy::disallowed_methods)] // real tor runs on wall-clock time
     fn wait_all(&mut self, timeout: Duration) -> Result<(), NetError> {
         let start = std::time::Instant::now();
-        let mut watchdog = Watchdog::new(STALL);
+        let mut watchdog = Watchdog::new(BACKSTOP);
+        let mut net = NetProgress::default();
+        let mut seen = BTreeSet::new();
         loop {
             let mut pending = None;
             let routers = self.local.clone();
+            for router in &routers {
+                for file in CONSENSUS_FILES {
+                    if let Some(c) =
+                        std::fs::read_to_string(self.state.plan.data_dir(router).join(file)).ok().as_deref().and_then(read_consensus)
+                    {
+                        net.add(&mut seen, c);
+                    }
+                }
+            }
             for router in &routers {
                 let data = self.state.plan.data_dir(router);
                 if let Some(child) = self.children.get_mut(&router.nick)
@@ -248,7 +263,7 @@ impl TorNetwork {
                 if log.percent >= 100 {
                     continue;
                 }
-                if let Some(recovery) = watchdog.observe(&router.nick, &log, start.elapsed()) {
+                if let Some(recovery) = watchdog.observe(&router.nick, &log, net, start.elapsed()) {
                     self.recover(router, &recovery)?;
                 }
                 pending.get_or_insert((router.nick.clone(), log.summary, data));
