@@ -296,6 +296,19 @@ mod tests {
         assert_eq!(ids.iter().map(EvidenceId::as_str).collect::<Vec<_>>(), ["E1", "E2", "E10", "x"]);
     }
 
+    /// Fuzz regression (lab_json, crash-b0f7ce8f…): an integer beyond u64 is read as a float;
+    /// without serde_json's correctly rounded float parsing its shortest form re-read one ULP
+    /// away, so a ledger line's hash did not survive a read and re-write.
+    #[test]
+    fn canonical_json_of_a_float_is_stable_when_read_again() {
+        for text in ["999999990005000700032735", "[0.1,2.5e-310,1.7976931348623157e308]", "{\"a\":123456789012345678901234567890}"] {
+            let value: Value = serde_json::from_str(text).expect("JSON");
+            let canon = canonical_json(&value);
+            let again: Value = serde_json::from_str(&canon).expect("canonical JSON parses");
+            assert_eq!(canonical_json(&again), canon, "{text}");
+        }
+    }
+
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
         let v: Value = serde_json::from_str(r#"{"b": [ {"z":1, "a":2} ], "a": "x\"y"}"#).unwrap();
