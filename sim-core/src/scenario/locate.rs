@@ -439,25 +439,37 @@ impl Parser<'_> {
                 self.pos += 1;
                 Value::Map(self.map(depth))
             }
-            c if Self::is_ident_start(c) => {
-                let name = self.ident().unwrap_or_default();
-                let after_name = self.pos;
-                self.skip_trivia();
-                if self.peek() == Some(b'(') {
-                    self.parens(Some(name), depth)
-                } else {
-                    self.pos = after_name;
-                    Value::Ident(name)
+            // `r#` not followed by a name (e.g. `r#  id`) is no identifier: it must not
+            // become an empty one that consumes nothing, or callers loop forever.
+            c if Self::is_ident_start(c) => match self.ident() {
+                Some(name) => {
+                    let after_name = self.pos;
+                    self.skip_trivia();
+                    if self.peek() == Some(b'(') {
+                        self.parens(Some(name), depth)
+                    } else {
+                        self.pos = after_name;
+                        Value::Ident(name)
+                    }
                 }
-            }
+                None => {
+                    self.skip_char();
+                    Value::Literal
+                }
+            },
             b')' | b']' | b'}' => return None,
             _ => {
                 // Not a value: skip one character so that callers make progress.
-                self.pos += self.src.get(self.pos..).and_then(|r| r.chars().next()).map_or(1, char::len_utf8);
+                self.skip_char();
                 Value::Literal
             }
         };
         Some(Node { span: ByteSpan { start, end: self.pos.min(self.src.len()) }, value })
+    }
+
+    /// Skips one character (of any width).
+    fn skip_char(&mut self) {
+        self.pos += self.src.get(self.pos..).and_then(|r| r.chars().next()).map_or(1, char::len_utf8);
     }
 
     /// Reads `( ... )` after an optional name: struct fields or tuple items.
@@ -535,6 +547,10 @@ impl Parser<'_> {
                 None if self.pos == before => return fields,
                 None => {}
             }
+            // Every round consumes text, whatever it holds: the loop ends with the input.
+            if self.pos == before {
+                self.skip_char();
+            }
         }
     }
 
@@ -560,7 +576,10 @@ impl Parser<'_> {
                 self.skip_balanced(close);
                 return items;
             }
+            let before = self.pos;
             match self.value(depth + 1) {
+                // A value that consumed nothing is no item (and would repeat forever).
+                Some(_) if self.pos == before => self.skip_char(),
                 Some(v) => items.push(v),
                 None => return items,
             }
@@ -660,6 +679,18 @@ Scenario(
         }
         let deep = "(".repeat(10_000);
         let _ = SourceMap::new(&deep).locate("x[0]");
+        // `r#` without a name after it once made no progress: `items` grew without bound
+        // and `fields` spun forever (fuzz crashes oom-add650e1, timeout-609df5b7).
+        for text in ["[r#  a, r#]", "(a: 1, r##  b: 2)", "(x: [r#, r# ]), r#", "{r#: r#}"] {
+            let m = SourceMap::new(text);
+            let _ = m.locate("a[0].b");
+        }
+        let many = format!("[{}]", "r# ".repeat(5_000));
+        let m = SourceMap::new(&many);
+        assert!(matches!(&m.root, Some(Node { value: Value::Seq(items), .. }) if items.len() <= many.len()));
+        // The reader carries on past the stray `r#`: later fields are still found.
+        let m = SourceMap::new("(a: 1, r##  b: 2, c: [r#, 3])");
+        assert_eq!(at(&m, "c"), (1, 22, true));
     }
 
     #[test]

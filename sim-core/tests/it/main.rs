@@ -4,6 +4,8 @@
 //! Set `DARKLAB_BLESS=1` to rewrite the `.expected` files from the current output.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod fuzz_regressions;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
