@@ -32,7 +32,7 @@ const VIEWS: &[(&str, &str)] = &[
     (
         "orders",
         "SELECT o.id, o.listing_id, b.username AS buyer, v.username AS vendor, o.quantity, o.amount_sat, o.status,
-                o.escrow_address, o.shipping_info, o.created, o.finalized_at, o.payout_txid
+                o.escrow_address, o.shipping_info, o.created, o.shipped_at, o.tracking, o.finalized_at, o.payout_txid
          FROM orders o JOIN users b ON b.id = o.buyer_id JOIN users v ON v.id = o.vendor_id ORDER BY o.id",
     ),
     (
