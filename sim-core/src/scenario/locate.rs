@@ -439,17 +439,24 @@ impl Parser<'_> {
                 self.pos += 1;
                 Value::Map(self.map(depth))
             }
-            c if Self::is_ident_start(c) => {
-                let name = self.ident().unwrap_or_default();
-                let after_name = self.pos;
-                self.skip_trivia();
-                if self.peek() == Some(b'(') {
-                    self.parens(Some(name), depth)
-                } else {
-                    self.pos = after_name;
-                    Value::Ident(name)
+            c if Self::is_ident_start(c) => match self.ident() {
+                Some(name) => {
+                    let after_name = self.pos;
+                    self.skip_trivia();
+                    if self.peek() == Some(b'(') {
+                        self.parens(Some(name), depth)
+                    } else {
+                        self.pos = after_name;
+                        Value::Ident(name)
+                    }
                 }
-            }
+                // `r#` with no name after it: skip the prefix. Staying put here once made
+                // `items` loop forever, pushing nodes until memory ran out (fuzz crash).
+                None => {
+                    self.pos += 2;
+                    Value::Literal
+                }
+            },
             b')' | b']' | b'}' => return None,
             _ => {
                 // Not a value: skip one character so that callers make progress.
@@ -527,12 +534,13 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             match self.value(depth + 1) {
+                // No progress at all: stop rather than read the same spot forever.
+                _ if self.pos == before => return fields,
                 Some(v) => {
                     if let Some(k) = key {
                         fields.push((k, v));
                     }
                 }
-                None if self.pos == before => return fields,
                 None => {}
             }
         }
@@ -560,9 +568,11 @@ impl Parser<'_> {
                 self.skip_balanced(close);
                 return items;
             }
+            let before = self.pos;
             match self.value(depth + 1) {
-                Some(v) => items.push(v),
-                None => return items,
+                // A value that consumed nothing would be read again forever.
+                Some(v) if self.pos > before => items.push(v),
+                _ => return items,
             }
         }
     }
@@ -659,6 +669,23 @@ Scenario(
             let _ = m.line_col(text.len() + 5);
         }
         let deep = "(".repeat(10_000);
+        let _ = SourceMap::new(&deep).locate("x[0]");
+    }
+
+    /// Fuzz crash `oom-b785f5…`: `r#` followed by whitespace is no identifier; the reader
+    /// once stayed on it, pushing empty nodes until memory ran out. Every spot where a
+    /// value, a field or an item can start must move on past it.
+    #[test]
+    fn a_raw_identifier_prefix_without_a_name_is_skipped() {
+        for text in
+            ["( r#  (id: 1))", "[r# , r#]", "(a: r# )", "(r#: 1, b: 2)", "{r# : r#}", "r#", "Name(r#\n)", "(\n r#       (id: \"x\"]),\n)"]
+        {
+            let m = SourceMap::new(text);
+            let _ = m.locate("a.b[3].c");
+        }
+        let m = SourceMap::new("(a: [r# , 1], b: 2)");
+        assert_eq!(at(&m, "b"), (1, 18, true));
+        let deep = format!("{}{}", "(r# ".repeat(10_000), "r# ".repeat(10_000));
         let _ = SourceMap::new(&deep).locate("x[0]");
     }
 
