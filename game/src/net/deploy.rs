@@ -276,6 +276,33 @@ mod tests {
         assert!(no_lab.to_string().contains("no board has the `Lab` role"), "{no_lab}");
     }
 
+    /// cargo-fuzz `deployment_load` crash `oom-b785f5ce78f3ede7f21b06903bfd78237e642be1`: a
+    /// raw-identifier prefix `r#` followed by whitespace sent the scenario loader's source
+    /// locator into an endless loop that allocated ~4.8 GB. The same calls as the fuzz
+    /// target (parse; if it parses, plan and round-trip); it must be refused, located,
+    /// within seconds (a loop that stops allocating would otherwise hang the test).
+    #[test]
+    fn a_raw_identifier_prefix_before_whitespace_is_refused_quickly() {
+        let data: &[u8] = b"(\n r#       (id: \"board2\"rel.y2\", \"onionhost\"]),\n    ],\n)\n";
+        assert_eq!(data.len(), 58);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let text = std::str::from_utf8(data).unwrap();
+            let result = Deployment::parse("fuzz.ron", text, &[]);
+            if let Ok(d) = &result {
+                let network = sim_core::scenario::model::Network::default();
+                let _ = crate::net::NetPlan::new(&network, Vec::new(), 9, 2, Path::new("/fuzz"), Some(d));
+                let again = Deployment::parse("fuzz.ron", &ron::to_string(d).unwrap(), &[]).unwrap();
+                assert_eq!(*d, again);
+            }
+            let _ = tx.send(result.map_err(|e| e.render(false)));
+        });
+        let result = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the loader returns within seconds");
+        let err = result.unwrap_err();
+        assert!(err.starts_with("fuzz.ron:2:2: error: <root>: expected an identifier"), "{err}");
+        assert!(err.contains("`r#` starts a raw identifier"), "{err}");
+    }
+
     #[test]
     fn the_board_unit_runs_this_board() {
         let unit = board_unit(Path::new("/usr/local/bin/darklab"), "http://10.0.0.1:8099", "pi-2");

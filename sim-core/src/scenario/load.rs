@@ -357,6 +357,9 @@ fn ron_diagnostic(file: &str, map: &SourceMap, source: &Arc<str>, path: String, 
     let start = map.offset(span.start.line, span.start.col);
     let end = map.offset(span.end.line, span.end.col).max(start);
     let mut explained = explain(code);
+    if matches!(code, ron::Error::ExpectedIdentifier) && source.get(start..).is_some_and(|r| r.starts_with("r#")) {
+        explained = explained.help("`r#` starts a raw identifier: write the name right after it (`r#type`), or remove it");
+    }
     let mut at = ByteSpan { start, end };
     if matches!(code, ron::Error::TrailingCharacters) {
         // ron reports where the scenario ends; point at the extra text instead.

@@ -544,7 +544,6 @@ impl Parser<'_> {
                         fields.push((k, v));
                     }
                 }
-                None if self.pos == before => return fields,
                 None => {}
             }
             // Every round consumes text, whatever it holds: the loop ends with the input.
@@ -691,6 +690,23 @@ Scenario(
         // The reader carries on past the stray `r#`: later fields are still found.
         let m = SourceMap::new("(a: 1, r##  b: 2, c: [r#, 3])");
         assert_eq!(at(&m, "c"), (1, 22, true));
+    }
+
+    /// Fuzz crash `oom-b785f5…`: `r#` followed by whitespace is no identifier; the reader
+    /// once stayed on it, pushing empty nodes until memory ran out. Every spot where a
+    /// value, a field or an item can start must move on past it.
+    #[test]
+    fn a_raw_identifier_prefix_without_a_name_is_skipped() {
+        for text in
+            ["( r#  (id: 1))", "[r# , r#]", "(a: r# )", "(r#: 1, b: 2)", "{r# : r#}", "r#", "Name(r#\n)", "(\n r#       (id: \"x\"]),\n)"]
+        {
+            let m = SourceMap::new(text);
+            let _ = m.locate("a.b[3].c");
+        }
+        let m = SourceMap::new("(a: [r# , 1], b: 2)");
+        assert_eq!(at(&m, "b"), (1, 18, true));
+        let deep = format!("{}{}", "(r# ".repeat(10_000), "r# ".repeat(10_000));
+        let _ = SourceMap::new(&deep).locate("x[0]");
     }
 
     #[test]

@@ -170,6 +170,21 @@ fn truncations_and_garbage_never_panic() {
     }
 }
 
+/// The shape of fuzz crash `deployment_load/oom-b785f5…` (`r#` then whitespace) in a
+/// scenario: the loader's locator once looped on it until memory ran out. Refused, located.
+#[test]
+fn a_raw_identifier_prefix_without_a_name_is_a_located_error() {
+    let text = fs::read_to_string(workspace().join("scenarios/careless-vendor.ron")).unwrap();
+    let broken = text.replacen("cast:", "r#       cast:", 1);
+    assert_ne!(broken, text);
+    let err = load_str("s.ron", &broken).unwrap_err();
+    let d = err.iter().next().unwrap();
+    let line = text.lines().position(|l| l.contains("cast:")).unwrap() + 1;
+    assert_eq!((d.line, d.column), (line, broken.lines().nth(line - 1).unwrap().find("r#").unwrap() + 1), "{err}");
+    assert!(d.help.as_deref().is_some_and(|h| h.contains("`r#` starts a raw identifier")), "{d:?}");
+    assert_located("s.ron", "(\n r#       (id: \"board2\"rel.y2\", \"onionhost\"]),\n    ],\n)\n");
+}
+
 #[test]
 fn rendering_shows_snippet_label_and_did_you_mean() {
     let text = fs::read_to_string(workspace().join("scenarios/careless-vendor.ron")).unwrap();
