@@ -538,13 +538,8 @@ impl Parser<'_> {
             if key.is_some() && self.peek() == Some(b':') {
                 self.pos += 1;
             }
-            match self.value(depth + 1) {
-                Some(v) => {
-                    if let Some(k) = key {
-                        fields.push((k, v));
-                    }
-                }
-                None => {}
+            if let (Some(v), Some(k)) = (self.value(depth + 1), key) {
+                fields.push((k, v));
             }
             // Every round consumes text, whatever it holds: the loop ends with the input.
             if self.pos == before {
