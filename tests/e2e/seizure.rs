@@ -14,6 +14,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use game::lab::{Lab, Member, RequestDraft, RequestStatus, Role};
+use game::workstation::client::LabClient;
+use game::workstation::seized::{Access, Filter, Match};
+use game::workstation::{Action, SeizedAction, Workstation};
 use market_sim::world::World;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -281,4 +284,105 @@ async fn a_search_by_the_markets_favicon_names_its_server_and_nothing_else() {
         Ok(body) => panic!("a malformed hash was answered: {}", String::from_utf8_lossy(&body)),
     }
     world.shutdown().await;
+}
+
+/// The Seized image panel against a real seizure (scenarios/market-takedown.ron): the
+/// examiner's panel lists the image and opens its first view; a filter and a substring
+/// narrow the rows; pages move; a cited row draws board links citing the image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seized_image_panel_examines_a_seized_server() {
+    let scenario = Arc::new(takedown());
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::build(scenario, 5, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    world.run_until(world.world_end()).await.unwrap();
+    let lab = Arc::new(Lab::new(&world).unwrap());
+    let members = vec![
+        Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() },
+        Member { name: "examiner".into(), role: Role::ForensicExaminer, token: EXAMINER.into() },
+    ];
+    lab.add_team("team", members, &Lab::team_dir(dir.path(), "team")).await.unwrap();
+    let base = serve_lab(lab.clone()).await;
+
+    // Before any seizure the examiner's panel lists nothing.
+    let mut ws = Workstation::new(LabClient::new(&base, EXAMINER));
+    ws.perform(Action::Refresh).await;
+    ws.perform(Action::Seized(SeizedAction::Reload)).await;
+    no_workstation_errors(&ws);
+    assert_eq!(ws.seized.access, Access::Listed);
+    assert!(ws.seized.images.is_empty() && ws.seized.view.is_none());
+
+    // The status page names the server; a search abroad on it and a shop page; the seizure.
+    let market = lab.directory().sites.values().next().unwrap().clone();
+    let status = lab.capture(HEAD, &format!("{market}/server-status")).await.unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&lab.evidence_content(HEAD, &status.id).await.unwrap()).unwrap();
+    let ip = page["server_address"].as_str().unwrap().to_string();
+    let profile = lab.capture(HEAD, &format!("{market}/api/vendors/FrostByte")).await.unwrap();
+    let draft = game::lab::RequestDraft {
+        kind: RequestKind::SearchAbroad,
+        provider: "nordhost".into(),
+        target: ip.clone(),
+        grounds: vec![profile.id, status.id],
+    };
+    let warrant = lab.request(HEAD, draft).await.unwrap();
+    assert!(matches!(settle(&lab, &mut world, &warrant.id).await, RequestStatus::Authorised { .. }));
+    let image = lab.seize(EXAMINER, game::lab::SeizureDraft { request: warrant.id }).await.unwrap();
+
+    // Reloading lists the image and opens its first view.
+    ws.perform(Action::Seized(SeizedAction::Reload)).await;
+    no_workstation_errors(&ws);
+    assert_eq!(ws.seized.images.len(), 1);
+    assert_eq!(ws.seized.image.as_ref(), Some(&image.id));
+    assert_eq!(ws.seized.table, "users");
+    let all = ws.seized.view.clone().expect("the first view is shown");
+    assert!(all.total > 2 && all.columns.contains(&"role".to_string()), "{all:?}");
+
+    // A filter narrows the rows; a substring too; an unknown column is the lab's refusal.
+    ws.seized.filters.push(Filter { column: "role".into(), how: Match::Equals, value: "user".into() });
+    ws.perform(Action::Seized(SeizedAction::Query)).await;
+    no_workstation_errors(&ws);
+    let vendors = ws.seized.view.clone().unwrap();
+    assert!(vendors.total >= 1 && vendors.total < all.total, "{} of {}", vendors.total, all.total);
+    let role = vendors.columns.iter().position(|c| c == "role").unwrap();
+    assert!(vendors.rows.iter().all(|r| r[role] == "user"), "the operator is left out");
+    ws.seized.filters = vec![Filter { column: "username".into(), how: Match::Contains, value: "fROST".into() }];
+    ws.perform(Action::Seized(SeizedAction::Query)).await;
+    no_workstation_errors(&ws);
+    let frost = ws.seized.view.clone().unwrap();
+    let name = frost.columns.iter().position(|c| c == "username").unwrap();
+    assert!(frost.total >= 1 && frost.total < all.total, "{frost:?}");
+    assert!(frost.rows.iter().all(|r| r[name].as_str().unwrap().to_lowercase().contains("frost")));
+    ws.seized.filters = vec![Filter { column: "password_hash".into(), how: Match::Equals, value: "x".into() }];
+    ws.perform(Action::Seized(SeizedAction::Query)).await;
+    assert!(ws.notices.last().unwrap().error && ws.notices.last().unwrap().text.contains("no column"));
+    ws.notices.clear();
+
+    // Another view; paging through the server's log moves the offset the lab answers from.
+    ws.perform(Action::Seized(SeizedAction::Table("server_log".into()))).await;
+    no_workstation_errors(&ws);
+    let log = ws.seized.view.clone().unwrap();
+    if log.total > game::workstation::seized::PAGE {
+        ws.perform(Action::Seized(SeizedAction::Page(1))).await;
+        no_workstation_errors(&ws);
+        assert_eq!(ws.seized.page(), 1);
+        assert_ne!(ws.seized.view.as_ref().unwrap().rows.first(), log.rows.first());
+    }
+
+    // Citing a vendor's row draws links that cite the image.
+    ws.perform(Action::Seized(SeizedAction::Table("vendors".into()))).await;
+    let links = ws.board.links.len();
+    ws.perform(Action::Seized(SeizedAction::Cite(0))).await;
+    no_workstation_errors(&ws);
+    assert!(ws.board.links.len() >= links + 2, "server → account → payout address");
+    assert!(ws.board.links[links..].iter().all(|l| l.evidence == vec![image.id.clone()]));
+    assert!(ws.board.links[links].a.label == ip, "{:?}", ws.board.links[links]);
+    assert_eq!(ws.seized.cited.len(), 1);
+    // Every query was a custody event on the image.
+    let detail = lab.evidence_detail(HEAD, &image.id).await.unwrap();
+    assert!(detail.custody.iter().filter(|c| c.event == game::ledger::CustodyEvent::Viewed).count() >= 4);
+    world.shutdown().await;
+}
+
+fn no_workstation_errors(ws: &Workstation) {
+    let errors: Vec<_> = ws.notices.iter().filter(|n| n.error).collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
