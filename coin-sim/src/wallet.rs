@@ -32,6 +32,7 @@ use sim_core::rng::{SimRng, bytes32};
 
 use crate::params::{DEFAULT_DUST_LIMIT_SAT, NETWORK};
 use crate::secp;
+use crate::validate::MAX_STANDARD_TX_WEIGHT;
 
 /// An unspent output a wallet may spend: where it is, what it is worth, and its script.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -121,6 +122,18 @@ pub enum WalletError {
     /// The sighash could not be computed (internal inconsistency).
     #[error("cannot compute sighash for input {0}")]
     Sighash(usize),
+    /// Paying needs so many coins that the transaction would be heavier than the network
+    /// relays (the standard weight limit): the payer must pay in several transactions.
+    #[error(
+        "spending {inputs} coins would make a transaction heavier than the network relays \
+         (400,000 weight units); at most {max_sat} sat can be sent in one transaction from these coins"
+    )]
+    TooHeavy {
+        /// Coins the payment would have spent.
+        inputs: usize,
+        /// The most one standard transaction can send from the coins offered (largest first).
+        max_sat: u64,
+    },
 }
 
 /// A signed payment made by [`Wallet::pay`], with what an observer cannot see directly.
@@ -383,6 +396,10 @@ impl Wallet {
         all.sort_by_key(|u| u.outpoint);
         all.dedup_by(|a, b| a.outpoint == b.outpoint);
         let total = all.iter().try_fold(0u64, |a, u| a.checked_add(u.value_sat)).ok_or(WalletError::AmountOverflow)?;
+        let shape = with_change_shape(&pay, change);
+        if weight_with_dummy_witnesses(&all, &shape) > MAX_STANDARD_TX_WEIGHT {
+            return Err(too_heavy(all, &shape, feerate_sat_per_vb));
+        }
         self.try_selection(&all, total, target, &pay, feerate_sat_per_vb, change)?
             .ok_or(WalletError::InsufficientFunds { needed_sat: target, available_sat: total })
     }
@@ -407,8 +424,12 @@ impl Wallet {
         candidates.dedup_by(|a, b| a.outpoint == b.outpoint);
         let mut total: u64 = 0;
         let mut last_needed = target;
+        let shape = with_change_shape(&pay, change);
         for k in 1..=candidates.len() {
             let selected = candidates.get(..k).unwrap_or_default();
+            if weight_with_dummy_witnesses(selected, &shape) > MAX_STANDARD_TX_WEIGHT {
+                return Err(too_heavy(candidates, &shape, feerate_sat_per_vb));
+            }
             total = total.checked_add(selected.last().map_or(0, |u| u.value_sat)).ok_or(WalletError::AmountOverflow)?;
             if let Some(tx) = self.try_selection(selected, total, target, &pay, feerate_sat_per_vb, change)? {
                 return Ok(tx);
@@ -450,8 +471,7 @@ impl Wallet {
         feerate: u64,
         change: &Address,
     ) -> Result<Option<Transaction>, WalletError> {
-        let mut with_change = pay.to_vec();
-        with_change.push(TxOut { value: Amount::ZERO, script_pubkey: change.script_pubkey() });
+        let mut with_change = with_change_shape(pay, change);
         let fee_c = fee_for(selected, &with_change, feerate)?;
         let need_c = target.checked_add(fee_c).ok_or(WalletError::AmountOverflow)?;
         if total >= need_c && total - need_c >= self.dust_limit_sat {
@@ -575,6 +595,11 @@ fn compact_size_len(n: usize) -> u64 {
 /// serialization rules instead of building the transaction: coin selection asks this for
 /// every candidate set, and building each one made selection quadratic in allocations.
 fn vsize_with_dummy_witnesses(selected: &[&Utxo], output: &[TxOut]) -> u64 {
+    weight_with_dummy_witnesses(selected, output).div_ceil(4)
+}
+
+/// The weight behind [`vsize_with_dummy_witnesses`].
+fn weight_with_dummy_witnesses(selected: &[&Utxo], output: &[TxOut]) -> u64 {
     // Version, input count, inputs (outpoint, empty script_sig, sequence), output count,
     // outputs (value, script), lock time.
     let outputs: u64 = output.iter().map(|o| 8 + compact_size_len(o.script_pubkey.len()) + o.script_pubkey.len() as u64).sum();
@@ -582,8 +607,31 @@ fn vsize_with_dummy_witnesses(selected: &[&Utxo], output: &[TxOut]) -> u64 {
     // Segwit marker and flag (a transaction without inputs is written that way too), then
     // each input's witness: item count and items.
     let witness: u64 = selected.iter().map(|u| if u.script_pubkey.is_p2tr() { 1 + 1 + 64 } else { 1 + 1 + 73 + 1 + 33 }).sum();
-    let weight = base * 4 + 2 + witness;
-    weight.div_ceil(4)
+    base * 4 + 2 + witness
+}
+
+/// The payment's outputs plus a change output, the heaviest shape a payment can take: the
+/// weight limit is checked on it so that no payment built afterwards can exceed it.
+fn with_change_shape(pay: &[TxOut], change: &Address) -> Vec<TxOut> {
+    let mut shape = pay.to_vec();
+    shape.push(TxOut { value: Amount::ZERO, script_pubkey: change.script_pubkey() });
+    shape
+}
+
+/// The error for a payment over the weight limit: how many coins it needed, and the most
+/// one standard transaction of `shape` can send from the largest of `coins` (its fee
+/// counted at that shape, so paying exactly that much is always possible).
+fn too_heavy(mut coins: Vec<&Utxo>, shape: &[TxOut], feerate: u64) -> WalletError {
+    let inputs = coins.len();
+    coins.sort_by(|a, b| b.value_sat.cmp(&a.value_sat).then(a.outpoint.cmp(&b.outpoint)));
+    // Largest first, as many as stay under the limit; weight grows with every coin.
+    let fit = (1..=coins.len())
+        .take_while(|&n| weight_with_dummy_witnesses(coins.get(..n).unwrap_or_default(), shape) <= MAX_STANDARD_TX_WEIGHT)
+        .count();
+    let chosen = coins.get(..fit).unwrap_or_default();
+    let sum = chosen.iter().fold(0u64, |a, u| a.saturating_add(u.value_sat));
+    let fee = vsize_with_dummy_witnesses(chosen, shape).saturating_mul(feerate);
+    WalletError::TooHeavy { inputs, max_sat: sum.saturating_sub(fee) }
 }
 
 #[cfg(test)]
@@ -632,6 +680,43 @@ mod tests {
             }
             assert_eq!(vsize_with_dummy_witnesses(&selected, output), tx.vsize() as u64, "{n_in} inputs, {n_out} outputs");
         }
+    }
+
+    /// A payment needing more coins than one standard transaction can spend is refused by
+    /// the wallet with the most it can send at once, and that much can then be paid, in a
+    /// transaction the network's own policy check accepts.
+    #[test]
+    fn a_payment_heavier_than_the_network_relays_is_refused_with_what_one_transaction_can_send() {
+        let mut w = Wallet::from_seed([4; 32]);
+        w.new_address();
+        let change = w.new_address();
+        let dest = Wallet::from_seed([5; 32]).new_address();
+        let coins: Vec<Utxo> = (0..2_000u32)
+            .map(|i| Utxo {
+                outpoint: OutPoint { txid: Txid::from_byte_array([(i % 251) as u8; 32]), vout: i },
+                value_sat: 10_000 + u64::from(i),
+                script_pubkey: w.addresses()[0].script_pubkey(),
+            })
+            .collect();
+        let held: u64 = coins.iter().map(|c| c.value_sat).sum();
+        let params = crate::ChainParams::default();
+        let max = match w.build_and_sign(&coins, &[(dest.clone(), held - 1_000_000)], 2, &change) {
+            Err(WalletError::TooHeavy { inputs, max_sat }) => {
+                assert_eq!(inputs, 2_000);
+                max_sat
+            }
+            other => panic!("expected TooHeavy, got {other:?}"),
+        };
+        assert!(max > 10_000 * 1_000 && max < held / 4 * 3, "{max} of {held}");
+        let tx = w.build_and_sign(&coins, &[(dest.clone(), max)], 2, &change).expect("the most one transaction can send");
+        crate::validate::check_standard(&tx, &params).expect("standard");
+        assert!(tx.input.len() > 1_000, "{} inputs", tx.input.len());
+        // The coins it did not spend pay the rest in a second transaction.
+        let rest: Vec<Utxo> = coins.iter().filter(|c| !tx.input.iter().any(|i| i.previous_output == c.outpoint)).cloned().collect();
+        let second = w.build_sweep(&rest, &[(dest.clone(), 1_000_000)], 2, &change).expect("the rest in one sweep");
+        crate::validate::check_standard(&second, &params).expect("standard");
+        // A sweep of everything is refused the same way.
+        assert!(matches!(w.build_sweep(&coins, &[(dest, 1_000_000)], 2, &change), Err(WalletError::TooHeavy { inputs: 2_000, .. })));
     }
 
     #[test]

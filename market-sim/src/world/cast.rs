@@ -480,25 +480,52 @@ pub(super) async fn pay(state: &mut ActorState, stage: &Stage<'_>, to: &Address,
     explorer.broadcast(&payment.tx).await.map_err(|e| CastError::Coin(e.to_string()))
 }
 
-/// Sends every coin the wallet holds to `to`, less a fee for the whole sweep.
-async fn sweep_to(state: &mut ActorState, stage: &Stage<'_>, to: &Address) -> Result<(bitcoin::Txid, u64), CastError> {
+/// The most coins the cast spends in one transaction. The network relays transactions of
+/// at most 400,000 weight units and a P2WPKH input weighs about 273, so about 1,450 fit; a
+/// wallet holding more (a busy vendor's or an operator's takings) pays in several
+/// transactions, as a real one must.
+pub(super) const MAX_COINS_PER_TX: usize = 1_000;
+
+/// `coins` largest first (ties by outpoint, so the order never depends on the explorer's),
+/// in groups that each fit in one transaction.
+pub(super) fn batches(mut coins: Vec<Utxo>) -> Vec<Vec<Utxo>> {
+    coins.sort_by(|a, b| b.value_sat.cmp(&a.value_sat).then(a.outpoint.cmp(&b.outpoint)));
+    coins.chunks(MAX_COINS_PER_TX).map(<[Utxo]>::to_vec).collect()
+}
+
+/// Transaction ids as a chronicle line names them.
+pub(super) fn txid_list(txids: &[bitcoin::Txid]) -> String {
+    txids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Sends every coin the wallet holds to `to`, less the fees: one transaction, or several
+/// when the wallet holds more coins than one can spend.
+async fn sweep_to(state: &mut ActorState, stage: &Stage<'_>, to: &Address) -> Result<(Vec<bitcoin::Txid>, u64), CastError> {
     let explorer = EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
     let coins = state.coins(&explorer).await?;
-    let total: u64 = coins.iter().map(|u| u.value_sat).sum();
-    // The fee for n inputs and one output at the scenario's rate, with room for the
-    // largest signatures; what is left over is below dust and goes to the fee too.
-    let vbytes = 11 + 69 * coins.len() as u64 + 43 + 8;
-    let fee = vbytes * stage.scenario.coin.fee_rate;
-    if total <= fee + 546 {
-        return Err(CastError::Coin(format!("nothing to send ({})", sim_core::ids::Sats(total))));
-    }
+    let held: u64 = coins.iter().map(|u| u.value_sat).sum();
     let change = state.main_address.clone();
-    let tx = state
-        .wallet
-        .build_sweep(&coins, &[(to.clone(), total - fee)], stage.scenario.coin.fee_rate, &change)
-        .map_err(|e| CastError::Coin(e.to_string()))?;
-    let txid = explorer.broadcast(&tx).await.map_err(|e| CastError::Coin(e.to_string()))?;
-    Ok((txid, total - fee))
+    let (mut txids, mut sent) = (Vec::new(), 0u64);
+    for batch in batches(coins) {
+        let total: u64 = batch.iter().map(|u| u.value_sat).sum();
+        // The fee for n inputs and one output at the scenario's rate, with room for the
+        // largest signatures; what is left over is below dust and goes to the fee too.
+        let vbytes = 11 + 69 * batch.len() as u64 + 43 + 8;
+        let fee = vbytes * stage.scenario.coin.fee_rate;
+        if total <= fee + 546 {
+            continue;
+        }
+        let tx = state
+            .wallet
+            .build_sweep(&batch, &[(to.clone(), total - fee)], stage.scenario.coin.fee_rate, &change)
+            .map_err(|e| CastError::Coin(e.to_string()))?;
+        txids.push(explorer.broadcast(&tx).await.map_err(|e| CastError::Coin(e.to_string()))?);
+        sent += total - fee;
+    }
+    if txids.is_empty() {
+        return Err(CastError::Coin(format!("nothing to send ({})", sim_core::ids::Sats(held))));
+    }
+    Ok((txids, sent))
 }
 
 /// Parses an address a service gave, on darkcoin's network.
@@ -512,12 +539,13 @@ pub(super) async fn tumble(state: &mut ActorState, stage: &Stage<'_>, via: &Site
     let destination = state.wallet.new_address();
     let order = client.order(&destination).await.map_err(|e| CastError::Coin(e.to_string()))?;
     let deposit = darkcoin_address(&order.deposit_address, "tumbler order")?;
-    let (txid, sent) = sweep_to(state, stage, &deposit).await?;
+    let (txids, sent) = sweep_to(state, stage, &deposit).await?;
     Ok(format!(
-        "{} sent {} into the mixer {via} (order {}, deposit {deposit}) in {txid}, to come back to {destination}",
+        "{} sent {} into the mixer {via} (order {}, deposit {deposit}) in {}, to come back to {destination}",
         state.actor.identity.name,
         sim_core::ids::Sats(sent),
-        order.id
+        order.id,
+        txid_list(&txids)
     ))
 }
 
@@ -737,10 +765,41 @@ async fn cash_out(state: &mut ActorState, stage: &Stage<'_>, provider: &Provider
         Entity::Address(deposit.clone()),
         Entity::Account(provider.clone(), username.clone()),
     ));
-    let (txid, sent) = sweep_to(state, stage, &to).await?;
+    let (txids, sent) = sweep_to(state, stage, &to).await?;
     Ok(format!(
-        "{} sent {} to deposit address {deposit} of {username}@{provider} in {txid}",
+        "{} sent {} to deposit address {deposit} of {username}@{provider} in {}",
         state.actor.identity.name,
-        sim_core::ids::Sats(sent)
+        sim_core::ids::Sats(sent),
+        txid_list(&txids)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::hashes::Hash as _;
+
+    fn coin(i: u32, value_sat: u64) -> Utxo {
+        Utxo {
+            outpoint: bitcoin::OutPoint { txid: bitcoin::Txid::from_byte_array([(i % 251) as u8; 32]), vout: i },
+            value_sat,
+            script_pubkey: bitcoin::ScriptBuf::new(),
+        }
+    }
+
+    /// A wallet with more coins than one transaction can spend pays in batches, largest
+    /// coins first, whatever order the explorer listed them in.
+    #[test]
+    fn coins_are_batched_largest_first_and_in_a_fixed_order() {
+        let coins: Vec<Utxo> = (0..2_500u32).map(|i| coin(i, 1_000 + u64::from(i % 7) * 100)).collect();
+        let mut reversed = coins.clone();
+        reversed.reverse();
+        let batches = batches(coins);
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [1_000, 1_000, 500]);
+        assert_eq!(batches, super::batches(reversed));
+        let values: Vec<u64> = batches.iter().flatten().map(|u| u.value_sat).collect();
+        assert!(values.windows(2).all(|w| w[0] >= w[1]), "largest first");
+        assert!(batches.iter().flatten().count() == 2_500);
+        assert!(super::batches(Vec::new()).is_empty());
+    }
 }

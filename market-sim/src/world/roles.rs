@@ -179,25 +179,34 @@ pub async fn collect_commission(state: &mut ActorState, stage: &Stage<'_>, perso
         coin_sim::EsploraClient::new(state.party.client_for(&stage.directory.explorer).clone(), stage.directory.explorer.clone());
     let coins = explorer.address_utxos(&from).await.map_err(|e| CastError::Coin(e.to_string()))?;
     let held: u64 = coins.iter().map(|u| u.value_sat).sum();
-    // Leave room for the withdrawal's own fee: every coin an input, two outputs, the
-    // largest signatures.
-    let fee = (11 + 69 * coins.len() as u64 + 2 * 43) * stage.scenario.coin.fee_rate.max(1);
-    let amount = held.saturating_sub(fee);
-    if amount < 10_000 {
+    let to = state.main_address.to_string();
+    // One withdrawal per batch of coins: the market's wallet cannot spend more in one
+    // transaction than the network relays.
+    let (mut txids, mut withdrawn) = (Vec::new(), 0u64);
+    for batch in super::cast::batches(coins) {
+        // Leave room for the withdrawal's own fee: every coin an input, two outputs, the
+        // largest signatures.
+        let fee = (11 + 69 * batch.len() as u64 + 2 * 43) * stage.scenario.coin.fee_rate.max(1);
+        let amount = batch.iter().map(|u| u.value_sat).sum::<u64>().saturating_sub(fee);
+        if amount < 10_000 {
+            continue;
+        }
+        let answer = call(
+            &state.party,
+            reqwest::Method::POST,
+            &format!("{base}/operator/withdraw"),
+            Some(&token),
+            Some(json!({"address": to, "amount_sat": amount})),
+        )
+        .await?;
+        txids.push(str_field(&answer, "txid", "withdraw")?.to_string());
+        withdrawn += amount;
+    }
+    if txids.is_empty() {
         return Err(CastError::Coin(format!("the commission address holds only {}", Sats(held))));
     }
-    let to = state.main_address.to_string();
-    let answer = call(
-        &state.party,
-        reqwest::Method::POST,
-        &format!("{base}/operator/withdraw"),
-        Some(&token),
-        Some(json!({"address": to, "amount_sat": amount})),
-    )
-    .await?;
     stage.record(Fact::new(FactKind::ControlsAddress, Entity::Persona(persona.clone()), Entity::Address(to.clone())));
-    let txid = str_field(&answer, "txid", "withdraw")?;
-    Ok(format!("the operator withdrew {} of commission to {to} in {txid}", Sats(amount)))
+    Ok(format!("the operator withdrew {} of commission to {to} in {}", Sats(withdrawn), txids.join(", ")))
 }
 
 /// The exit scam: every open escrow swept to the operator's wallet, then a "maintenance"
