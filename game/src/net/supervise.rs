@@ -259,7 +259,8 @@ impl TorNetwork {
                         log_tail: log_tail(&data, 15),
                     });
                 }
-                let log = super::watchdog::read_log(&std::fs::read_to_string(data.join("notice.log")).unwrap_or_default());
+                let mut log = super::watchdog::read_log(&std::fs::read_to_string(data.join("notice.log")).unwrap_or_default());
+                log.halted = self.children.get(&router.nick).is_some_and(|c| process_halted(c.id()));
                 if log.percent >= 100 {
                     continue;
                 }
@@ -360,5 +361,47 @@ impl TorNetwork {
 impl Drop for TorNetwork {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Whether process `pid` is stopped (SIGSTOP, traced) or a zombie, from the state field of
+/// `/proc/<pid>/stat`; false when that cannot be read (not Linux, or the process is gone:
+/// the caller's `try_wait` sees an exit).
+pub(crate) fn process_halted(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // "pid (comm) S ...": the command name may hold spaces and parentheses, the state
+    // follows the last ')'.
+    let state = stat.rfind(')').and_then(|at| stat.get(at + 1..)).and_then(|rest| rest.trim_start().chars().next());
+    matches!(state, Some('T' | 't' | 'Z'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The watchdog restarts at once only a router whose process is really stopped: a
+    /// running process, then the same one under SIGSTOP, then after SIGCONT.
+    #[test]
+    fn a_stopped_process_is_told_from_a_running_one() {
+        let mut child = Command::new("sleep").arg("30").spawn().expect("sleep runs");
+        let pid = child.id();
+        let signal = |sig: &str| assert!(Command::new("kill").arg(sig).arg(pid.to_string()).status().expect("kill").success());
+        assert!(!process_halted(pid), "a sleeping process runs");
+        signal("-STOP");
+        // The state changes once the kernel has delivered the signal.
+        let stopped = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            process_halted(pid)
+        });
+        assert!(stopped, "SIGSTOP stops it");
+        signal("-CONT");
+        let running = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            !process_halted(pid)
+        });
+        assert!(running, "SIGCONT lets it run again");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(!process_halted(u32::MAX), "no such process");
     }
 }

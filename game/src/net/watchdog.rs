@@ -10,8 +10,10 @@
 //! when it has not climbed while [`STALL_ROUNDS`] new consensuses were made and none of them
 //! listed more relays than before (fewer rounds, [`FAILING_ROUNDS`], when its log keeps
 //! saying "Failed to find node for hop" — the stuck signature of FIELD-NOTES.md); a router
-//! whose log has not grown a byte over that window is not running at all (a hung or
-//! stopped process), and new votes cannot help it, so it is restarted at once. Before the
+//! whose process is stopped (SIGSTOP, or a zombie: the caller reads that from /proc) cannot
+//! be helped by new votes, so it is restarted at once. A silent log alone does not say so —
+//! a tor waiting at 95 % for its circuits writes nothing for minutes — so a quiet router
+//! that runs climbs the ladder like any other. Before the
 //! first consensus, or when none comes, only a generous wall-clock backstop applies, so
 //! `net up` still recovers (and its deadline still ends) a network that never votes.
 //!
@@ -42,19 +44,35 @@ pub struct LogProgress {
     pub path_failures: u32,
     /// The last warning after it, if any.
     pub last_warning: Option<String>,
-    /// The log's length in bytes: a log that stops growing belongs to a router that stopped.
+    /// The log's length in bytes (a silent log is worth saying in the reason).
     pub bytes: usize,
+    /// The router's process is stopped or a zombie, as its caller found (false when it
+    /// cannot tell): only then is it restarted without trying new votes first.
+    pub halted: bool,
 }
 
 /// Reads a router's notice log.
 pub fn read_log(text: &str) -> LogProgress {
-    let mut p =
-        LogProgress { percent: 0, summary: "no bootstrap line yet".into(), path_failures: 0, last_warning: None, bytes: text.len() };
+    let mut p = LogProgress {
+        percent: 0,
+        summary: "no bootstrap line yet".into(),
+        path_failures: 0,
+        last_warning: None,
+        bytes: text.len(),
+        halted: false,
+    };
     for line in text.lines() {
         if let Some(at) = line.find("Bootstrapped ") {
             let rest = &line[at + "Bootstrapped ".len()..];
             if let Some(pct) = rest.split('%').next().and_then(|n| n.trim().parse().ok()) {
-                p = LogProgress { percent: pct, summary: rest.to_string(), path_failures: 0, last_warning: None, bytes: text.len() };
+                p = LogProgress {
+                    percent: pct,
+                    summary: rest.to_string(),
+                    path_failures: 0,
+                    last_warning: None,
+                    bytes: text.len(),
+                    halted: false,
+                };
             }
         } else if line.contains("Failed to find node for hop") {
             p.path_failures += 1;
@@ -219,8 +237,8 @@ impl Watchdog {
         if !by_rounds && still < self.backstop {
             return None;
         }
-        // A router whose log did not grow over the whole window is not running: restart it.
-        let step = if silent { LADDER.len().saturating_sub(1).max(track.tried) } else { track.tried };
+        // A stopped router is not running: restart it.
+        let step = if log.halted { LADDER.len().saturating_sub(1).max(track.tried) } else { track.tried };
         let action = *LADDER.get(step)?;
         let mut reason = if by_rounds {
             format!("no progress over {rounds} new consensuses ({} s) at {}", still.as_secs(), log.summary)
@@ -229,6 +247,9 @@ impl Watchdog {
         };
         if failing {
             reason.push_str(&format!("; {} \"Failed to find node for hop\" lines", log.path_failures));
+        }
+        if log.halted {
+            reason.push_str("; its process is stopped");
         }
         if silent {
             reason.push_str("; its log did not grow");
@@ -409,13 +430,13 @@ Dec 03 18:02:15.000 [warn] Failed to find node for hop #2 of our path. Discardin
         assert!(line.contains("client at 120 s: new votes") && line.contains("client at 160 s: restart"), "{line}");
     }
 
-    /// A router that stopped (SIGSTOP, a hung process) writes nothing: after three rounds in
-    /// which the rest of the network made no progress either it is restarted, not HUPed.
+    /// A router that stopped (SIGSTOP) writes nothing: after three rounds in which the rest
+    /// of the network made no progress either it is restarted, not HUPed.
     #[test]
-    fn a_router_whose_log_stopped_is_restarted_at_once() {
+    fn a_stopped_router_is_restarted_at_once() {
         let s = Duration::from_secs;
         let mut w = Watchdog::new(s(150));
-        let frozen = read_log("Dec 03 18:02:11.000 [notice] Bootstrapped 0% (starting): Starting\n");
+        let frozen = LogProgress { halted: true, ..read_log("Dec 03 18:02:11.000 [notice] Bootstrapped 0% (starting): Starting\n") };
         assert_eq!(w.observe("relay2", &frozen, net(0, 0, 0), s(2)), None);
         // The others assemble the network without it: each larger consensus is progress.
         for (t, r) in [(40, 3), (60, 6), (80, 8)] {
@@ -425,11 +446,30 @@ Dec 03 18:02:15.000 [warn] Failed to find node for hop #2 of our path. Discardin
         assert_eq!(w.observe("relay2", &frozen, net(5, 8, 40), s(120)), None);
         let r = w.observe("relay2", &frozen, net(6, 8, 40), s(140)).expect("three rounds without a byte of log");
         assert_eq!(r.action, Action::Restart);
-        assert!(r.reason.contains("3 new consensuses") && r.reason.contains("did not grow"), "{}", r.reason);
+        assert!(r.reason.contains("3 new consensuses") && r.reason.contains("process is stopped"), "{}", r.reason);
         // Started again, it climbs: no more recoveries.
         let up = read_log("[notice] Bootstrapped 0% (starting): Starting\n[notice] Bootstrapped 50% (x): y\n");
         assert_eq!(w.observe("relay2", &up, net(7, 8, 40), s(150)), None);
         assert_eq!(w.observe("relay2", &up, net(8, 8, 40), s(170)), None);
+    }
+
+    /// A tor waiting at 95 % for its circuits can write nothing for minutes (a cold run's
+    /// client did): a silent log of a process that runs gets new votes first, not a restart.
+    #[test]
+    fn a_quiet_router_that_runs_gets_new_votes_before_a_restart() {
+        let s = Duration::from_secs;
+        let mut w = Watchdog::new(s(150));
+        let quiet = read_log("[notice] Bootstrapped 95% (circuit_create): Establishing a Tor circuit\n");
+        assert_eq!(w.observe("relay1", &quiet, net(5, 9, 40), s(60)), None);
+        assert_eq!(w.observe("relay1", &quiet, net(6, 9, 40), s(80)), None);
+        assert_eq!(w.observe("relay1", &quiet, net(7, 9, 40), s(100)), None);
+        let first = w.observe("relay1", &quiet, net(8, 9, 40), s(120)).expect("three rounds without progress");
+        assert_eq!(first.action, Action::NewVotes, "{first}");
+        assert!(first.reason.contains("did not grow") && !first.reason.contains("stopped"), "{}", first.reason);
+        // Still silent three rounds after the new votes: now it is restarted.
+        assert_eq!(w.observe("relay1", &quiet, net(10, 9, 40), s(160)), None);
+        let second = w.observe("relay1", &quiet, net(11, 9, 40), s(180)).expect("still stuck");
+        assert_eq!(second.action, Action::Restart, "{second}");
     }
 
     /// Replays a recorded bootstrap (`watchdog/*.txt`, made by `scripts/net-record`, slowed with `scripts/net-throttle`) through
@@ -463,6 +503,7 @@ Dec 03 18:02:15.000 [warn] Failed to find node for hop #2 of our path. Discardin
                         path_failures: u32::try_from(num(5)).expect("a count"),
                         last_warning: None,
                         bytes: num(4),
+                        halted: words.get(6) == Some(&"stopped"),
                     };
                     done.extend(w.observe(words[2], &log, net, secs(1).expect("seconds")));
                 }
@@ -504,14 +545,14 @@ Dec 03 18:02:15.000 [warn] Failed to find node for hop #2 of our path. Discardin
         let recording: String = include_str!("watchdog/frozen-relay2.txt")
             .lines()
             .map(|l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
-                ["router", t, "relay2", ..] => format!("router {t} relay2 0 2590 0\n"),
+                ["router", t, "relay2", ..] => format!("router {t} relay2 0 2590 0 stopped\n"),
                 _ => format!("{l}\n"),
             })
             .collect();
         let done = replay(&recording);
         assert_eq!(done.len(), 1, "{done:?}");
         assert_eq!((done[0].router.as_str(), done[0].action), ("relay2", Action::Restart), "{done:?}");
-        assert!(done[0].reason.contains("did not grow") && done[0].reason.contains("3 new consensuses"), "{}", done[0].reason);
+        assert!(done[0].reason.contains("process is stopped") && done[0].reason.contains("3 new consensuses"), "{}", done[0].reason);
         assert!((100..=110).contains(&done[0].at_seconds), "{done:?}");
     }
 
