@@ -20,7 +20,7 @@ pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
 pub use debrief::{ChronicleLine, PersonTruth, PersonaTruth, SlipTruth, TipOffLine, Truth};
 pub use evidence::EvidenceDetail;
 pub use filing::{Dossier, Submission};
-pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query, is_search};
+pub use legal::{Channel, LegalRequest, RequestDraft, RequestStatus, desk_query, is_search};
 pub use seizure::{SeizedSummary, SeizureDraft};
 pub use undercover::{
     AccountDraft, Direction, EvidenceWallet, MessageDraft, PostDraft, Purchase, PurchaseDraft, UndercoverAccount, UndercoverMessage,
