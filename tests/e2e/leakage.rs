@@ -4,21 +4,17 @@
 //! team's once an artifact the lab recorded for it (a capture, a provider's answer under an
 //! order, a seized image under a warrant) holds it.
 
-use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
 use game::autopilot::Autopilot;
+use game::lab::Lab;
 use game::lab::openapi::{Access, ENDPOINTS};
-use game::lab::{Lab, Member, Role};
 use game::ledger::{ARTIFACTS_DIR, ArtifactKind};
-use market_sim::world::World;
 use sim_core::facts::{Entity, FactKind};
 use sim_core::scenario::Scenario;
 
 use crate::support::*;
-
-const EXAMINER: &str = "test-forensic-examiner";
 
 /// Every GET a member can make, given the team's evidence ids and, per seized image, its views.
 fn readable_paths(evidence: &[String], seized: &[(String, Vec<String>)]) -> Vec<String> {
@@ -52,16 +48,8 @@ fn held(team_dir: &Path) -> String {
 /// values the team came to hold lawfully).
 async fn scan_investigation(scenario: Arc<Scenario>, seed: u64) -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let mut world = World::build(scenario.clone(), seed, IpAddr::from([127, 0, 0, 1])).await.unwrap();
-    world.run_until(world.world_end()).await.unwrap();
-    let lab = Lab::new(&world).unwrap();
-    let members = vec![
-        Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() },
-        Member { name: "investigator".into(), role: Role::Investigator, token: INVESTIGATOR.into() },
-        Member { name: "examiner".into(), role: Role::ForensicExaminer, token: EXAMINER.into() },
-    ];
+    let (mut world, lab) = team_lab(scenario.clone(), seed, dir.path(), true).await;
     let team_dir = Lab::team_dir(dir.path(), "team");
-    lab.add_team("team", members, &team_dir).await.unwrap();
     let lab = Arc::new(lab);
     let base = serve_lab(lab.clone()).await;
     let http = reqwest::Client::new();
