@@ -36,8 +36,15 @@ async fn a_provider_abroad_answers_mutual_legal_assistance_only() {
     }
     let before = world.clock().now();
     let mla = lab.request(HEAD, draft(RequestKind::MutualLegalAssistance)).await.unwrap();
+    assert_eq!(mla.channel, Channel::MutualLegalAssistance { country: "MT".into() });
     let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &mla.id).await else { panic!("MLA not answered") };
-    assert!(world.clock().now().since(before) >= SimDuration::days(10), "international requests take longer");
+    // The ruling (10 days), then the provider's own delay (coinbay: 2 days) before the answer.
+    assert!(world.clock().now().since(before) >= SimDuration::days(12), "international requests take longer");
+    let log = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == mla.id).unwrap().log;
+    let at = |what: &str| log.iter().find(|(_, w)| w.starts_with(what)).map(|(t, _)| *t).unwrap_or_else(|| panic!("{what}: {log:?}"));
+    assert!(log.iter().any(|(_, w)| w.contains("mutual legal assistance request to the authorities of MT")), "{log:?}");
+    assert_eq!(at("granted").since(mla.filed_at), SimDuration::days(10), "{log:?}");
+    assert!(at("answered").since(at("granted")) >= SimDuration::days(2), "{log:?}");
     let records = String::from_utf8(lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
     assert!(records.contains("Mark Ellis"), "{records}");
     world.shutdown().await;
