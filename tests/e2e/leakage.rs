@@ -1,19 +1,30 @@
-//! No leakage: over a whole scripted investigation, nothing a team's token can read tells it
-//! a hidden identity or fact before the team has lawfully obtained the evidence that shows it.
+//! No leakage: over a whole scripted investigation, nothing any member's token can read tells
+//! the team a hidden identity or fact before the team has lawfully obtained the evidence that
+//! shows it. "Lawfully obtained" is read from the team's own ledger: a hidden value is the
+//! team's once an artifact the lab recorded for it (a capture, a provider's answer under an
+//! order, a seized image under a warrant) holds it.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use game::autopilot::Autopilot;
+use game::lab::Lab;
 use game::lab::openapi::{Access, ENDPOINTS};
-use sim_core::scenario::SolutionStep;
+use game::ledger::{ARTIFACTS_DIR, ArtifactKind};
+use sim_core::facts::{Entity, FactKind};
+use sim_core::scenario::Scenario;
 
 use crate::support::*;
 
-/// Every GET a member can make, after the given evidence ids exist.
-fn readable_paths(evidence: &[String]) -> Vec<String> {
+/// Every GET a member can make, given the team's evidence ids and, per seized image, its views.
+fn readable_paths(evidence: &[String], seized: &[(String, Vec<String>)]) -> Vec<String> {
     let mut paths = Vec::new();
     for e in ENDPOINTS.iter().filter(|e| e.method == "GET" && (e.access != Access::Public || e.path == "/api/status")) {
-        if e.path.contains("{id}") {
+        if e.path.contains("{table}") {
+            for (id, tables) in seized {
+                paths.extend(tables.iter().map(|t| e.path.replace("{id}", id).replace("{table}", t)));
+            }
+        } else if e.path.contains("{id}") {
             paths.extend(evidence.iter().map(|id| e.path.replace("{id}", id)));
         } else {
             paths.push(e.path.to_string());
@@ -22,55 +33,87 @@ fn readable_paths(evidence: &[String]) -> Vec<String> {
     paths
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_team_learns_identities_only_from_lawfully_obtained_records() {
+/// Everything the team's ledger holds: its artifacts, read from disk, as text.
+fn held(team_dir: &Path) -> String {
+    let mut text = String::new();
+    for f in std::fs::read_dir(team_dir.join(ARTIFACTS_DIR)).unwrap() {
+        text.push_str(&String::from_utf8_lossy(&std::fs::read(f.unwrap().path()).unwrap()));
+    }
+    text
+}
+
+/// Runs `scenario`'s reference solution as a team of a head of unit, an investigator and a
+/// forensic examiner; after every step, reads every GET each of them may make and checks that
+/// no hidden value the team does not yet hold appears. Returns (responses scanned, hidden
+/// values the team came to hold lawfully).
+async fn scan_investigation(scenario: Arc<Scenario>, seed: u64) -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let (scenario, mut world, lab) = lab_world(17, dir.path()).await;
+    let (mut world, lab) = team_lab(scenario.clone(), seed, dir.path(), true).await;
+    let team_dir = Lab::team_dir(dir.path(), "team");
     let lab = Arc::new(lab);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = game::lab::http::router(lab.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let base = serve_lab(lab.clone()).await;
     let http = reqwest::Client::new();
 
-    // What the world hides: every real identity's name, e-mail, phone, address and home IP.
-    let secrets: Vec<(String, String)> = scenario
+    // What the world hides: every real identity's name, e-mail, phone, address and home IP,
+    // and the real address of every machine a market runs on.
+    let mut secrets: Vec<(String, String)> = scenario
         .cast
         .iter()
         .flat_map(|a| {
             let i = &a.identity;
-            [&i.name, &i.email, &i.phone, &i.address, &i.home_ip].into_iter().map(move |v| (a.id.to_string(), v.clone()))
+            [&i.name, &i.email, &i.phone, &i.address, &i.home_ip].into_iter().map(move |v| (format!("{}'s identity", a.id), v.clone()))
         })
         .collect();
-    let mut team = Autopilot::new();
-    let mut lawful: Vec<String> = Vec::new(); // actors whose identity the team lawfully holds
+    for f in world.truth().read().facts.iter().filter(|f| f.kind == FactKind::HostedAt) {
+        if let (Entity::Site(site), Entity::Ip(ip)) = (&f.subject, &f.object) {
+            secrets.push((format!("the server of {site}"), ip.clone()));
+        }
+    }
+    assert!(held(&team_dir).is_empty(), "the team starts with nothing");
+
+    let mut team = Autopilot::with_examiner(EXAMINER);
     let mut scans = 0;
     for (i, step) in scenario.solution.iter().enumerate() {
         team.take(i + 1, step, &scenario, &lab, &mut world, HEAD).await.unwrap();
-        if let SolutionStep::Request { response, .. } = step {
-            // The exchange's records name their account holder: from now on that is lawful.
-            let id = team.evidence(response.as_str()).unwrap();
-            let records = String::from_utf8(lab.evidence_content(HEAD, id).await.unwrap()).unwrap();
-            lawful.extend(scenario.cast.iter().filter(|a| records.contains(&a.identity.name)).map(|a| a.id.to_string()));
-        }
-        let ids: Vec<String> = lab.evidence_list(HEAD).await.unwrap().iter().map(|e| e.id.to_string()).collect();
-        for path in readable_paths(&ids) {
-            let r = http.get(format!("{base}{path}")).bearer_auth(HEAD).send().await.unwrap();
-            let body = r.text().await.unwrap();
-            scans += 1;
-            for (actor, secret) in &secrets {
-                if lawful.contains(actor) {
-                    continue;
+        let holds = held(&team_dir);
+        let entries = lab.evidence_list(HEAD).await.unwrap();
+        let ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
+        let seized: Vec<(String, Vec<String>)> =
+            lab.seized(EXAMINER).await.unwrap().into_iter().map(|s| (s.evidence.to_string(), s.tables)).collect();
+        assert_eq!(seized.len(), entries.iter().filter(|e| e.kind == ArtifactKind::ForensicImage).count());
+        for token in [HEAD, INVESTIGATOR, EXAMINER] {
+            for path in readable_paths(&ids, &seized) {
+                let body = http.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap().text().await.unwrap();
+                scans += 1;
+                for (what, secret) in secrets.iter().filter(|(_, s)| !holds.contains(s.as_str())) {
+                    assert!(
+                        !body.contains(secret.as_str()),
+                        "after step {} {path} shows {token} {what}: {secret:?}, which no evidence held",
+                        i + 1
+                    );
                 }
-                assert!(
-                    !body.contains(secret.as_str()),
-                    "after step {} {path} shows {actor}'s hidden {secret:?} before any lawful record did",
-                    i + 1
-                );
             }
         }
     }
-    assert!(!lawful.is_empty(), "the investigation did obtain an identity lawfully");
-    assert!(scans > 30, "{scans} responses scanned");
+    let holds = held(&team_dir);
+    let lawful = secrets.iter().filter(|(_, s)| holds.contains(s.as_str())).count();
     world.shutdown().await;
+    (scans, lawful)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_learns_identities_only_from_lawfully_obtained_records() {
+    let (scans, lawful) = scan_investigation(shipped(), 17).await;
+    assert!(lawful > 0, "the investigation did obtain an identity lawfully");
+    assert!(scans > 90, "{scans} responses scanned");
+}
+
+/// The takedown: the server's address is hidden until the status page is captured, the
+/// operator's and vendors' identities until the records and the seized image show them; the
+/// examiner's views of the image are scanned too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_learns_the_server_and_who_runs_it_only_from_lawfully_obtained_evidence() {
+    let (scans, lawful) = scan_investigation(scenario("market-takedown.ron"), 5).await;
+    assert!(lawful >= 2, "the server's address and an identity were obtained lawfully ({lawful})");
+    assert!(scans > 150, "{scans} responses scanned");
 }

@@ -1,11 +1,11 @@
 //! Legal process across borders and time: a provider abroad answers only mutual legal
 //! assistance, and records past a provider's retention are gone unless a preservation was
-//! served in time.
+//! served in time (one served after they expired keeps nothing).
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use game::lab::{RequestDraft, RequestStatus};
+use game::lab::{Channel, RequestDraft, RequestStatus};
 use market_sim::world::World;
 use sim_core::clock::SimDuration;
 use sim_core::scenario::{Grounds, Jurisdiction, LegalRule, Provider, ProviderKind, RequestKind, Scenario, Slip, SlipKind};
@@ -36,8 +36,15 @@ async fn a_provider_abroad_answers_mutual_legal_assistance_only() {
     }
     let before = world.clock().now();
     let mla = lab.request(HEAD, draft(RequestKind::MutualLegalAssistance)).await.unwrap();
+    assert_eq!(mla.channel, Channel::MutualLegalAssistance { country: "MT".into() });
     let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &mla.id).await else { panic!("MLA not answered") };
-    assert!(world.clock().now().since(before) >= SimDuration::days(10), "international requests take longer");
+    // The ruling (10 days), then the provider's own delay (coinbay: 2 days) before the answer.
+    assert!(world.clock().now().since(before) >= SimDuration::days(12), "international requests take longer");
+    let log = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == mla.id).unwrap().log;
+    let at = |what: &str| log.iter().find(|(_, w)| w.starts_with(what)).map(|(t, _)| *t).unwrap_or_else(|| panic!("{what}: {log:?}"));
+    assert!(log.iter().any(|(_, w)| w.contains("mutual legal assistance request to the authorities of MT")), "{log:?}");
+    assert_eq!(at("granted").since(mla.filed_at), SimDuration::days(10), "{log:?}");
+    assert!(at("answered").since(at("granted")) >= SimDuration::days(2), "{log:?}");
     let records = String::from_utf8(lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
     assert!(records.contains("Mark Ellis"), "{records}");
     world.shutdown().await;
@@ -69,16 +76,16 @@ fn short_retention() -> Scenario {
 }
 
 /// The mailbox's records for the vendor, obtained two days after it was opened, with or
-/// without a preservation served twelve hours in.
-async fn records_after_two_days(preserve: bool) -> String {
+/// without a preservation served `preserve_at` hours in.
+async fn records_after_two_days(preserve_at: Option<i64>) -> String {
     let dir = tempfile::tempdir().unwrap();
     let scenario = Arc::new(short_retention());
     let start = scenario.meta.start;
     let mut world = World::build(scenario, 52, IpAddr::from([127, 0, 0, 1])).await.unwrap();
-    world.run_until(start.plus(SimDuration::hours(12))).await.unwrap();
+    world.run_until(start.plus(SimDuration::hours(preserve_at.unwrap_or(12)))).await.unwrap();
     let lab = lab_on(&world, dir.path()).await;
     let target = "mark.ellis84@mailbox.example";
-    if preserve {
+    if preserve_at.is_some() {
         let p = lab
             .request(
                 HEAD,
@@ -86,9 +93,11 @@ async fn records_after_two_days(preserve: bool) -> String {
             )
             .await
             .unwrap();
+        assert_eq!(p.channel, Channel::Domestic, "a provider at home is served directly, not through a 24/7 contact point");
         assert!(matches!(settle(&lab, &mut world, &p.id).await, RequestStatus::Authorised { .. }));
         let log = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == p.id).unwrap().log;
-        assert!(log.iter().any(|(_, w)| w.contains("keeps its records")), "{log:?}");
+        assert!(log.iter().any(|(_, w)| w.starts_with("served: mailbox keeps its records")), "{log:?}");
+        assert!(!log.iter().any(|(_, w)| w.contains("24/7")), "{log:?}");
     }
     world.run_until(start.plus(SimDuration::days(2))).await.unwrap();
     let o = lab
@@ -106,9 +115,13 @@ async fn records_after_two_days(preserve: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_past_retention_are_gone_unless_preserved_in_time() {
-    let lost = records_after_two_days(false).await;
-    let kept = records_after_two_days(true).await;
-    assert!(lost.contains("mark.ellis84@mailbox.example") && kept.contains("mark.ellis84@mailbox.example"), "the mailbox itself is kept");
+    let lost = records_after_two_days(None).await;
+    let kept = records_after_two_days(Some(12)).await;
+    let late = records_after_two_days(Some(30)).await;
+    for records in [&lost, &kept, &late] {
+        assert!(records.contains("mark.ellis84@mailbox.example"), "the mailbox itself is kept: {records}");
+    }
     assert!(!lost.contains("81.2.69.160"), "without preservation the day-old sign-up IP is gone: {lost}");
     assert!(kept.contains("81.2.69.160"), "preserved in time, the sign-up from home is still there: {kept}");
+    assert!(!late.contains("81.2.69.160"), "preserved after the sign-up had passed retention, it is gone all the same: {late}");
 }

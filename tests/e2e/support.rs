@@ -11,6 +11,7 @@ use sim_core::scenario::{RequestKind, Scenario, load_file};
 
 pub const HEAD: &str = "test-head-of-unit";
 pub const INVESTIGATOR: &str = "test-investigator";
+pub const EXAMINER: &str = "test-forensic-examiner";
 
 pub fn shipped() -> Arc<Scenario> {
     scenario("careless-vendor.ron")
@@ -19,15 +20,26 @@ pub fn shipped() -> Arc<Scenario> {
 /// The shipped world after the cast's activity, with a lab holding one team.
 pub async fn lab_world(seed: u64, data: &Path) -> (Arc<Scenario>, World, Lab) {
     let scenario = shipped();
-    let mut world = World::build(scenario.clone(), seed, IpAddr::from([127, 0, 0, 1])).await.unwrap();
+    let (world, lab) = team_lab(scenario.clone(), seed, data, false).await;
+    (scenario, world, lab)
+}
+
+/// `scenario`'s world after the cast's activity, with a lab holding one team "team": a head of
+/// unit ([`HEAD`]), an investigator ([`INVESTIGATOR`]) and, if asked, a forensic examiner
+/// ([`EXAMINER`]).
+pub async fn team_lab(scenario: Arc<Scenario>, seed: u64, data: &Path, examiner: bool) -> (World, Lab) {
+    let mut world = World::build(scenario, seed, IpAddr::from([127, 0, 0, 1])).await.unwrap();
     world.run_until(world.world_end()).await.unwrap();
     let lab = Lab::new(&world).unwrap();
-    let members = vec![
+    let mut members = vec![
         Member { name: "head".into(), role: Role::HeadOfUnit, token: HEAD.into() },
         Member { name: "investigator".into(), role: Role::Investigator, token: INVESTIGATOR.into() },
     ];
+    if examiner {
+        members.push(Member { name: "examiner".into(), role: Role::ForensicExaminer, token: EXAMINER.into() });
+    }
     lab.add_team("team", members, &Lab::team_dir(data, "team")).await.unwrap();
-    (scenario, world, lab)
+    (world, lab)
 }
 
 /// Runs every reference-solution step except filing the case.

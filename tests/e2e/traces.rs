@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use game::case::{CaseFile, ChargeClaim, ElementClaim, PersonaRef, SuspectClaim};
 use game::extract::{Origin, revealed_facts, tx_addresses};
-use game::lab::{AccountDraft, Lab, Member, PurchaseDraft, RequestDraft, RequestStatus, Role};
+use game::lab::{AccountDraft, Channel, Lab, Member, PurchaseDraft, RequestDraft, RequestStatus, Role};
 use game::ledger::EvidenceId;
 use market_sim::world::World;
 use serde_json::Value;
@@ -258,7 +258,12 @@ async fn exchange_answer(preserve: bool) -> Value {
     if preserve {
         let draft = RequestDraft { kind: RequestKind::Preservation, provider: "coinport".into(), target: deposit.clone(), grounds: vec![] };
         let p = lab.request(HEAD, draft).await.unwrap();
+        // CoinPort is in Estonia: the preservation goes through Estonia's 24/7 contact point.
+        assert_eq!(p.channel, Channel::ContactPoint { country: "Estonia".into() });
         assert!(matches!(settle(&lab, &mut world, &p.id).await, RequestStatus::Authorised { .. }));
+        let log = lab.requests(HEAD).await.unwrap().into_iter().find(|r| r.id == p.id).unwrap().log;
+        assert!(log.iter().any(|(_, w)| w.contains("24/7 contact point to the authorities of Estonia")), "{log:?}");
+        assert!(log.iter().any(|(_, w)| w.starts_with("served by the authorities of Estonia (24/7 contact point)")), "{log:?}");
     }
     let grounds = vec![profile.id, cashout.id];
     let refused = lab
@@ -281,6 +286,8 @@ async fn exchange_answer(preserve: bool) -> Value {
         .request(HEAD, RequestDraft { kind: RequestKind::MutualLegalAssistance, provider: "coinport".into(), target: deposit, grounds })
         .await
         .unwrap();
+    assert_eq!(mla.channel, Channel::MutualLegalAssistance { country: "Estonia".into() });
+    assert_eq!(refused.channel, Channel::Domestic, "a production order travels as asked, and is refused");
     let RequestStatus::Answered { evidence, .. } = settle(&lab, &mut world, &mla.id).await else { panic!("MLA not answered") };
     let answer = serde_json::from_slice(&lab.evidence_content(HEAD, &evidence).await.unwrap()).unwrap();
     world.shutdown().await;

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use sim_core::scenario::RequestKind;
 
+use market_sim::world::network::OnionTransport;
+
 use super::{Lab, LabError, RequestStatus, Team, real_time_now};
 use crate::extract::{self, Origin};
 use crate::ledger::{ArtifactKind, ArtifactStatus, Authority, CustodyEntry, CustodyEvent, EvidenceEntry, EvidenceId, NewEvidence};
@@ -18,6 +20,17 @@ pub struct EvidenceDetail {
     pub custody: Vec<CustodyEntry>,
     /// Whether the stored artifact still matches the ledger.
     pub integrity: ArtifactStatus,
+}
+
+/// How the lab reaches `url` with the onion transport it has now, for the provenance of a
+/// capture: an onion service through tor in tor mode, anything else on the direct network.
+pub(super) fn route_of(url: &str, transport: OnionTransport) -> String {
+    let host = url.split("://").nth(1).unwrap_or(url).split(['/', ':', '?']).next().unwrap_or("");
+    match transport {
+        OnionTransport::Socks(proxy) if host.ends_with(".onion") => format!("the onion network (tor, via the lab's SOCKS proxy {proxy})"),
+        _ if host.ends_with(".onion") => "the direct network (onion name resolved on the exercise's network)".to_string(),
+        _ => "the direct network".to_string(),
+    }
 }
 
 impl Lab {
@@ -78,7 +91,7 @@ impl Lab {
         let evidence = NewEvidence {
             kind,
             source: url.to_string(),
-            method: "HTTP GET by the lab through the direct network".into(),
+            method: format!("HTTP GET by the lab through {}", route_of(url, self.network.onion_transport())),
             obtained_by: member.name.clone(),
             authority: Authority::PublicSource,
             sim_time: self.clock.now(),
@@ -185,5 +198,20 @@ impl Lab {
             admissibility: Admissibility::Admissible,
             facts: facts.into_iter().map(|fact| RevealedFact { fact, strength: Strength::Direct }).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capture_says_which_network_carried_it() {
+        let tor = OnionTransport::Socks(std::net::SocketAddr::from(([127, 0, 0, 1], 9050)));
+        let onion = "http://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv.onion/api/listings";
+        assert_eq!(route_of(onion, tor), "the onion network (tor, via the lab's SOCKS proxy 127.0.0.1:9050)");
+        assert!(route_of(onion, OnionTransport::Direct).starts_with("the direct network"));
+        assert_eq!(route_of("http://127.0.0.1:4000/block-height/3", tor), "the direct network", "the explorer is not an onion service");
+        assert_eq!(route_of("http://search.example/hosts", tor), "the direct network");
     }
 }

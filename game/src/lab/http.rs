@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -43,6 +43,22 @@ impl IntoResponse for LabError {
             }
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+/// A JSON request body. A body the lab cannot read is refused before anything is done, with
+/// the lab's own JSON error (`{"error": …}`) and axum's status: 400 malformed JSON, 413 too
+/// large, 415 not declared as JSON, 422 JSON of the wrong shape.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err((rejection.status(), Json(json!({"error": rejection.body_text()}))).into_response()),
+        }
     }
 }
 
@@ -99,12 +115,12 @@ async fn openapi() -> Json<serde_json::Value> {
     Json(super::openapi::document())
 }
 
-async fn capture(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(body): Json<UrlBody>) -> Result<Response, LabError> {
+async fn capture(State(lab): State<Arc<Lab>>, headers: HeaderMap, JsonBody(body): JsonBody<UrlBody>) -> Result<Response, LabError> {
     let entry = lab.capture(token(&headers)?, &body.url).await?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
-async fn browse(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(body): Json<UrlBody>) -> Result<Response, LabError> {
+async fn browse(State(lab): State<Arc<Lab>>, headers: HeaderMap, JsonBody(body): JsonBody<UrlBody>) -> Result<Response, LabError> {
     Ok(lab.browse(token(&headers)?, &body.url).await?.into_response())
 }
 
@@ -131,7 +147,7 @@ async fn case(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Respons
     Ok(Json(lab.case(token(&headers)?).await?).into_response())
 }
 
-async fn save_draft(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(case): Json<CaseFile>) -> Result<Response, LabError> {
+async fn save_draft(State(lab): State<Arc<Lab>>, headers: HeaderMap, JsonBody(case): JsonBody<CaseFile>) -> Result<Response, LabError> {
     lab.save_draft(token(&headers)?, case).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -140,12 +156,16 @@ async fn requests(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<Res
     Ok(Json(lab.requests(token(&headers)?).await?).into_response())
 }
 
-async fn file_request(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(draft): Json<RequestDraft>) -> Result<Response, LabError> {
+async fn file_request(
+    State(lab): State<Arc<Lab>>,
+    headers: HeaderMap,
+    JsonBody(draft): JsonBody<RequestDraft>,
+) -> Result<Response, LabError> {
     let req = lab.request(token(&headers)?, draft).await?;
     Ok((StatusCode::CREATED, Json(req)).into_response())
 }
 
-async fn submit_case(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(case): Json<CaseFile>) -> Result<Response, LabError> {
+async fn submit_case(State(lab): State<Arc<Lab>>, headers: HeaderMap, JsonBody(case): JsonBody<CaseFile>) -> Result<Response, LabError> {
     Ok(Json(lab.submit_case(token(&headers)?, case).await?).into_response())
 }
 
@@ -180,7 +200,11 @@ async fn undercover(State(lab): State<Arc<Lab>>, headers: HeaderMap) -> Result<R
     Ok(Json(lab.undercover(token(&headers)?).await?).into_response())
 }
 
-async fn open_account(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(draft): Json<AccountDraft>) -> Result<Response, LabError> {
+async fn open_account(
+    State(lab): State<Arc<Lab>>,
+    headers: HeaderMap,
+    JsonBody(draft): JsonBody<AccountDraft>,
+) -> Result<Response, LabError> {
     Ok((StatusCode::CREATED, Json(lab.open_account(token(&headers)?, draft).await?)).into_response())
 }
 
@@ -188,7 +212,7 @@ async fn send_message(
     State(lab): State<Arc<Lab>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(draft): Json<MessageDraft>,
+    JsonBody(draft): JsonBody<MessageDraft>,
 ) -> Result<Response, LabError> {
     Ok((StatusCode::CREATED, Json(lab.send_message(token(&headers)?, &id, draft).await?)).into_response())
 }
@@ -201,7 +225,7 @@ async fn post_thread(
     State(lab): State<Arc<Lab>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(draft): Json<PostDraft>,
+    JsonBody(draft): JsonBody<PostDraft>,
 ) -> Result<Response, LabError> {
     Ok((StatusCode::CREATED, Json(lab.post_thread(token(&headers)?, &id, draft).await?)).into_response())
 }
@@ -210,7 +234,7 @@ async fn purchase(
     State(lab): State<Arc<Lab>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(draft): Json<PurchaseDraft>,
+    JsonBody(draft): JsonBody<PurchaseDraft>,
 ) -> Result<Response, LabError> {
     Ok((StatusCode::CREATED, Json(lab.purchase(token(&headers)?, &id, draft).await?)).into_response())
 }
@@ -219,7 +243,7 @@ async fn recheck_purchase(State(lab): State<Arc<Lab>>, headers: HeaderMap, Path(
     Ok((StatusCode::CREATED, Json(lab.recheck_purchase(token(&headers)?, &id).await?)).into_response())
 }
 
-async fn seize(State(lab): State<Arc<Lab>>, headers: HeaderMap, Json(draft): Json<SeizureDraft>) -> Result<Response, LabError> {
+async fn seize(State(lab): State<Arc<Lab>>, headers: HeaderMap, JsonBody(draft): JsonBody<SeizureDraft>) -> Result<Response, LabError> {
     let entry = lab.seize(token(&headers)?, draft).await?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }

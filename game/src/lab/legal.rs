@@ -30,12 +30,49 @@ pub struct LegalRequest {
     pub grounds: Vec<EvidenceId>,
     /// Who signed it.
     pub signed_by: String,
+    /// How it travels to the provider: domestic, or abroad through the 24/7 contact point
+    /// or mutual legal assistance.
+    pub channel: Channel,
     /// When it was filed.
     pub filed_at: SimTime,
     /// Where it stands.
     pub status: RequestStatus,
     /// What happened to it, when (filed, ruled, answered).
     pub log: Vec<(SimTime, String)>,
+}
+
+/// How a request reaches its provider. A provider abroad is reached only through the
+/// authorities of its country: a preservation through their 24/7 contact point (fast; the
+/// provider keeps its records, hands none over), records or a search through mutual legal
+/// assistance (answered after the provider's delay).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum Channel {
+    /// Served on the provider's legal desk at home (or, undercover, held by the team).
+    Domestic,
+    /// A preservation sent to the 24/7 contact point of the provider's country.
+    ContactPoint {
+        /// The provider's country.
+        country: String,
+    },
+    /// A mutual legal assistance request to the provider's country.
+    MutualLegalAssistance {
+        /// The provider's country.
+        country: String,
+    },
+}
+
+impl Channel {
+    /// The channel of a request of `kind` to a provider in `jurisdiction`. A domestic order
+    /// to a provider abroad travels as asked (domestic) and is refused.
+    pub fn of(kind: RequestKind, jurisdiction: Option<&Jurisdiction>) -> Channel {
+        match (kind, jurisdiction) {
+            (RequestKind::Preservation, Some(Jurisdiction::Foreign(country))) => Channel::ContactPoint { country: country.clone() },
+            (RequestKind::MutualLegalAssistance | RequestKind::SearchAbroad, Some(Jurisdiction::Foreign(country))) => {
+                Channel::MutualLegalAssistance { country: country.clone() }
+            }
+            _ => Channel::Domestic,
+        }
+    }
 }
 
 /// States of a legal request.
@@ -185,6 +222,8 @@ impl Lab {
                 return Err(LabError::UnknownEvidence(g.to_string()));
             }
         }
+        let jurisdiction = self.scenario.providers.iter().find(|p| p.id == draft.provider).map(|p| &p.jurisdiction);
+        let channel = Channel::of(draft.kind, jurisdiction);
         let req = LegalRequest {
             id: format!("R{}", t.requests.len() + 1),
             kind: draft.kind,
@@ -192,12 +231,23 @@ impl Lab {
             target: draft.target,
             grounds: draft.grounds,
             signed_by: member.name,
+            channel,
             filed_at: now,
             status: RequestStatus::Pending { ruling_at: now.plus(delay) },
             log: Vec::new(),
         };
         let mut req = req;
         req.log.push((now, format!("filed: {:?} to {} for {}, citing {}", req.kind, req.provider, req.target, cited_words(&req.grounds))));
+        match &req.channel {
+            Channel::Domestic => {}
+            Channel::ContactPoint { country } => req
+                .log
+                .push((now, format!("sent through the 24/7 contact point to the authorities of {country}, where {} is", req.provider))),
+            Channel::MutualLegalAssistance { country } => req.log.push((
+                now,
+                format!("sent as a mutual legal assistance request to the authorities of {country}, where {} is", req.provider),
+            )),
+        }
         t.requests.push(req.clone());
         Ok(req)
     }
@@ -273,9 +323,13 @@ impl Lab {
         let Some(desk) = self.desks.get(&req.provider) else { return format!("no provider {}", req.provider) };
         let url = format!("{}/legal/preserve?{}", desk.url, desk_query(desk.kind, req.target.trim()));
         let sent = self.party.client_for(&url).post(&url).bearer_auth(&desk.legal_token).send().await;
+        let by = match &req.channel {
+            Channel::ContactPoint { country } => format!(" by the authorities of {country} (24/7 contact point)"),
+            _ => String::new(),
+        };
         match sent {
-            Ok(r) if r.status().is_success() => format!("served: {} keeps its records for {}", req.provider, req.target),
-            Ok(r) if r.status().as_u16() == 404 => format!("served: {} keeps every record anyway (no retention limit)", req.provider),
+            Ok(r) if r.status().is_success() => format!("served{by}: {} keeps its records for {}", req.provider, req.target),
+            Ok(r) if r.status().as_u16() == 404 => format!("served{by}: {} keeps every record anyway (no retention limit)", req.provider),
             Ok(r) => format!("the provider's desk answered {}", r.status()),
             Err(e) => format!("the provider's desk could not be reached: {e}"),
         }

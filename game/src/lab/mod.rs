@@ -20,7 +20,7 @@ pub use classroom::{Announcement, HintGiven, TeamProgress, TimelineEvent};
 pub use debrief::{ChronicleLine, PersonTruth, PersonaTruth, SlipTruth, TipOffLine, Truth};
 pub use evidence::EvidenceDetail;
 pub use filing::{Dossier, Submission};
-pub use legal::{LegalRequest, RequestDraft, RequestStatus, desk_query, is_search};
+pub use legal::{Channel, LegalRequest, RequestDraft, RequestStatus, desk_query, is_search};
 pub use seizure::{SeizedSummary, SeizureDraft};
 pub use undercover::{
     AccountDraft, Direction, EvidenceWallet, MessageDraft, PostDraft, Purchase, PurchaseDraft, UndercoverAccount, UndercoverMessage,
@@ -38,7 +38,7 @@ use sim_core::scenario::Scenario;
 use tokio::sync::Mutex;
 
 use market_sim::world::cast::Directory;
-use market_sim::world::network::Party;
+use market_sim::world::network::{DirectNetwork, Party};
 use market_sim::world::server::Servers;
 use market_sim::world::truth::SharedTruth;
 use market_sim::world::{ProviderDesk, World};
@@ -175,6 +175,9 @@ pub struct Lab {
     fund: Mutex<coin_sim::Wallet>,
     clock: SimClock,
     party: Party,
+    /// The world's network, asked at each capture how onion services are reached (direct or
+    /// tor), so provenance says how a page really travelled.
+    network: DirectNetwork,
     directory: Directory,
     desks: BTreeMap<ProviderId, ProviderDesk>,
     /// The markets' machines, for seizures.
@@ -222,6 +225,7 @@ impl Lab {
             fund: Mutex::new(fund),
             clock: world.clock().clone(),
             party,
+            network: world.network().clone(),
             directory: world.directory().clone(),
             desks: world.desks().clone(),
             servers: world.servers().clone(),
