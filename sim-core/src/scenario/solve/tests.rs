@@ -137,6 +137,31 @@ fn every_legal_rule_of_the_shipped_scenario_is_reachable_and_an_isp_rule_is_not(
     let notes = unreachable_rules(&s);
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].0, isp_rule);
+    // `check` fails on it, at the rule.
+    let problems = check(&s);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].path, format!("legal.rules[{isp_rule}]"));
+    assert!(problems[0].message.contains("no provider is Isp"), "{problems:?}");
+}
+
+#[test]
+fn a_rule_for_requests_that_never_reach_its_providers_jurisdiction_is_a_problem() {
+    let mut s = shipped();
+    // CoinBay is domestic: a mutual legal assistance request never reaches it.
+    s.legal.rules.push(LegalRule {
+        request: RequestKind::MutualLegalAssistance,
+        provider_kind: Some(ProviderKind::Exchange),
+        grounds: Grounds::None,
+        ruling_delay: SimDuration::hours(1),
+    });
+    let notes = unreachable_rules(&s);
+    assert_eq!(notes.iter().map(|n| n.0).collect::<Vec<_>>(), [s.legal.rules.len() - 1], "{notes:?}");
+    assert!(notes[0].1.contains("domestic"), "{notes:?}");
+    // Moved abroad, CoinBay is reached by it, and no longer by the production order rule.
+    s.providers.iter_mut().for_each(|p| p.jurisdiction = Jurisdiction::Foreign("Estonia".into()));
+    let notes = unreachable_rules(&s);
+    assert_eq!(notes.iter().map(|n| n.0).collect::<Vec<_>>(), [0], "{notes:?}");
+    assert!(notes[0].1.contains("abroad"), "{notes:?}");
 }
 
 #[test]
