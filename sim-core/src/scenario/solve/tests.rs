@@ -386,3 +386,22 @@ fn twin_variants_swap_the_traces_and_keep_the_difficulty() {
         assert_eq!(check(&v), Vec::new(), "variant {k}");
     }
 }
+
+#[test]
+fn a_variant_that_is_not_as_hard_as_the_scenario_is_a_problem() {
+    let mut s = twins();
+    assert_eq!(check(&s), Vec::new());
+    // Odd variants give Ana the photo too: two photo routes, no mailbox and no home line,
+    // a shorter case than variant 0's.
+    let spec = s.variants.as_mut().expect("variants");
+    let ana = spec.slips.iter_mut().find(|c| c.actor.as_str() == "ana").expect("ana's options");
+    ana.options[1] = ana.options[0].clone();
+    let base = solved(&s);
+    let easier = solved(&variant(&s, 1));
+    assert_ne!(easier.difficulty.level, base.difficulty.level, "{:?} vs {:?}", easier.difficulty, base.difficulty);
+    let problems = check(&s);
+    let p = problems.iter().find(|p| p.path == "variants.slips").unwrap_or_else(|| panic!("{problems:#?}"));
+    assert!(p.message.starts_with("variant 1 is estimated") && p.message.contains("equally hard"), "{p:?}");
+    // Even variants keep variant 0's traces and its difficulty.
+    assert!(!problems.iter().any(|p| p.message.starts_with("variant 2 is estimated")), "{problems:#?}");
+}
