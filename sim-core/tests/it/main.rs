@@ -62,6 +62,35 @@ fn shipped_scenarios_load_cleanly() {
     assert!(challenges >= 1, "a challenge scenario declares variants for several teams");
 }
 
+/// Taking one slip out of a shipped case: where no lawful path is left, `check` fails and
+/// names the first fact no lawful path reveals; every shipped case needs some slip.
+#[test]
+fn removing_a_slip_a_shipped_case_needs_fails_the_check_naming_the_fact() {
+    for f in ron_files(&workspace().join("scenarios")) {
+        let s = load_file(&f).unwrap_or_else(|d| panic!("{}", d.render(false)));
+        let mut needed = Vec::new();
+        for (a, actor) in s.cast.iter().enumerate() {
+            for k in 0..actor.slips.len() {
+                let mut t = s.clone();
+                let slip = t.cast[a].slips.remove(k);
+                // Variants with slip options would put the slip back; the scenario itself.
+                t.variants = None;
+                let Solvability::Unsolvable { missing, .. } = solve(&t) else { continue };
+                let problems = check(&t);
+                let named = format!("no lawful path reveals `{missing}` ({:?})", missing.kind);
+                assert!(
+                    problems.iter().any(|p| p.message.contains(&named)),
+                    "{} without slip {}: no problem names {missing}: {problems:#?}",
+                    f.display(),
+                    slip.id
+                );
+                needed.push(slip.id);
+            }
+        }
+        assert!(!needed.is_empty(), "{}: the case needs none of its slips", f.display());
+    }
+}
+
 #[test]
 fn broken_scenarios_give_the_expected_first_diagnostic() {
     let dir = workspace().join("tests/broken");
