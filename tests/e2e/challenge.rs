@@ -199,3 +199,37 @@ async fn the_deadline_locks_cases_and_nothing_scores_before_the_announcement() {
     assert!(report.text().await.unwrap().contains("wrong accusation"));
     c.stop().await;
 }
+
+/// The shipped challenge in challenge mode: each team's world is built from its own variant
+/// — other names and handles, and Ana's and Bram's traces swapped for the second team — so
+/// teams cannot share answers, while the solver finds both cases equally hard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_challenge_gives_each_team_its_own_variant_with_the_traces_swapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = crate::support::scenario("twin-vendors.ron");
+    let config = ChallengeConfig {
+        seed: 41,
+        listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+        teams: 2,
+        deadline: None,
+        footprint: Default::default(),
+    };
+    let c = Challenge::start(scenario.clone(), &config, dir.path()).await.unwrap();
+    assert_eq!((c.teams[0].variant, c.teams[1].variant), (0, 1));
+    let truth: Vec<_> = c.teams.iter().map(|t| t.lab.truth_view()).collect();
+    let person = |i: usize, actor: &str| truth[i].people.iter().find(|p| p.actor == actor).unwrap().clone();
+    for actor in ["ana", "bram"] {
+        assert_ne!(person(0, actor).name, person(1, actor).name, "{actor}: another name in the other team's world");
+        assert_ne!(person(0, actor).personas[0].handle, person(1, actor).personas[0].handle, "{actor}: another handle");
+    }
+    let photo_of =
+        |i: usize| -> Vec<String> { truth[i].slips.iter().filter(|s| s.kind.starts_with("PhotoGps")).map(|s| s.actor.clone()).collect() };
+    assert_eq!(photo_of(0), ["ana"], "{:?}", truth[0].slips);
+    assert_eq!(photo_of(1), ["bram"], "the second team's world swaps the traces: {:?}", truth[1].slips);
+    let level = |k: u32| match sim_core::scenario::solve::solve(&sim_core::scenario::variant::variant(&scenario, k)) {
+        sim_core::scenario::solve::Solvability::Solved(sol) => sol.difficulty.level,
+        other => panic!("variant {k}: {other:?}"),
+    };
+    assert_eq!(level(0), level(1), "equally hard");
+    c.stop().await;
+}

@@ -27,6 +27,16 @@ fn check_accepts_every_shipped_scenario() {
             assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
             assert!(stdout.contains("ok"), "{stdout}");
             assert!(stdout.lines().count() <= 40, "the summary fits one screen:\n{stdout}");
+            // Each declared variant on its own, as an instructor checks the one a class gets.
+            let text = std::fs::read_to_string(&path).unwrap();
+            let s = sim_core::scenario::load_str(&path.display().to_string(), &text).unwrap();
+            for k in 1..=s.variants.as_ref().map_or(0, |v| v.count) {
+                let out = darklab().arg("check").arg(&path).args(["--variant", &k.to_string()]).output().unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                assert!(out.status.success(), "{} --variant {k}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+                assert!(stdout.contains(&format!("(variant {k}): ok")), "{stdout}");
+                assert!(stdout.contains("shortest lawful path"), "the variant is solved: {stdout}");
+            }
         }
     }
 }

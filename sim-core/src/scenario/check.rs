@@ -67,7 +67,9 @@ const LATEST_START: SimTime = SimTime(4_102_444_800);
 /// A scenario that passes the structural checks is then solved ([`super::solve`]): an
 /// unsolvable case, a path over the time budget and a slip no lawful path can use are
 /// problems too. Then every declared variant is checked the same way; its problems carry
-/// the same paths, their messages start with `variant K:`.
+/// the same paths, their messages start with `variant K:`. A sound variant whose shortest
+/// path the solver estimates at another difficulty level than the scenario's is a problem
+/// too: variants are meant to be equally hard.
 pub fn check(s: &Scenario) -> Vec<Problem> {
     let mut out = check_one(s);
     if !out.is_empty() {
@@ -81,9 +83,33 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
         );
         return out;
     }
+    // Variants must be equally hard: each is estimated at the scenario's own level.
+    let base = match super::solve::solve(s) {
+        super::solve::Solvability::Solved(sol) => Some(sol.difficulty),
+        _ => None,
+    };
+    let moves_slips = s.variants.as_ref().is_some_and(|v| !v.slips.is_empty());
     for k in 1..=count {
         let v = super::variant::variant(s, k);
-        out.extend(check_one(&v).into_iter().map(|p| Problem { message: format!("variant {k}: {}", p.message), ..p }));
+        let problems = check_one(&v);
+        if problems.is_empty()
+            && let (Some(base), super::solve::Solvability::Solved(sol)) = (&base, super::solve::solve(&v))
+            && sol.difficulty.level != base.level
+        {
+            out.push(
+                Problem::new(
+                    if moves_slips { "variants.slips" } else { "variants" },
+                    format!(
+                        "variant {k} is estimated {:?} ({}) but the scenario itself {:?} ({}): variants must be equally hard",
+                        sol.difficulty.level, sol.difficulty.reason, base.level, base.reason
+                    ),
+                )
+                .with_help(
+                    "give each actor's slip options routes of the same length, so teams that compete on variants face the same case",
+                ),
+            );
+        }
+        out.extend(problems.into_iter().map(|p| Problem { message: format!("variant {k}: {}", p.message), ..p }));
     }
     out
 }

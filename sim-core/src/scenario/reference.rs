@@ -13,8 +13,14 @@ use serde_json::{Map, Value};
 use super::locate::SourceMap;
 use super::model::Scenario;
 
-/// The scenario whose sections serve as examples.
-const EXAMPLE: (&str, &str) = ("scenarios/careless-vendor.ron", include_str!("../../../scenarios/careless-vendor.ron"));
+/// The shipped scenarios whose sections serve as examples: a section's example comes from
+/// the first that writes it out (the introductory case has no crowd and keeps the tip-off
+/// defaults).
+const EXAMPLES: &[(&str, &str)] = &[
+    ("scenarios/careless-vendor.ron", include_str!("../../../scenarios/careless-vendor.ron")),
+    ("scenarios/busy-market.ron", include_str!("../../../scenarios/busy-market.ron")),
+    ("scenarios/keyed-vendor.ron", include_str!("../../../scenarios/keyed-vendor.ron")),
+];
 
 /// The JSON Schema of the format (draft 2020-12).
 pub fn schema() -> Value {
@@ -169,22 +175,22 @@ pub fn markdown() -> String {
     out.push_str("optional values `Some(x)` or `None`, enum variants `Variant`, `Variant(value)` or `Variant(field: value)`. ");
     out.push_str("Unknown fields are errors. `darklab check FILE` validates a file; see `docs/authoring-guide.md` for a walk-through.\n\n");
     out.push_str("## Sections\n\n");
-    let map = SourceMap::new(EXAMPLE.1);
+    let maps: Vec<(&str, &str, SourceMap)> = EXAMPLES.iter().map(|(file, text)| (*file, *text, SourceMap::new(text))).collect();
     let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
     let required: BTreeSet<&str> =
         schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     field_table(&mut out, &props, &required);
     for (name, p) in &props {
         let _ = writeln!(out, "### `{name}`\n\n{} Type: {}.\n", description(p), type_of(p));
-        let at = map.locate(name);
-        if at.exact {
-            let snippet = EXAMPLE.1.get(at.span.start..at.span.end).unwrap_or("");
+        let found = maps.iter().map(|(file, text, map)| (*file, *text, map.locate(name))).find(|(_, _, at)| at.exact);
+        if let Some((file, text, at)) = found {
+            let snippet = text.get(at.span.start..at.span.end).unwrap_or("");
             // Dedent by the indentation of the line the section starts on.
-            let line_start = EXAMPLE.1.get(..at.span.start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
-            let indent = EXAMPLE.1.get(line_start..at.span.start).map_or(0, |t| t.len() - t.trim_start().len());
+            let line_start = text.get(..at.span.start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+            let indent = text.get(line_start..at.span.start).map_or(0, |t| t.len() - t.trim_start().len());
             let body: Vec<&str> =
                 snippet.lines().map(|l| if l.len() - l.trim_start().len() >= indent { &l[indent..] } else { l.trim_start() }).collect();
-            let _ = writeln!(out, "Example (from `{}`):\n\n```ron\n{name}: {}\n```\n", EXAMPLE.0, body.join("\n").trim_end());
+            let _ = writeln!(out, "Example (from `{file}`):\n\n```ron\n{name}: {}\n```\n", body.join("\n").trim_end());
         }
     }
     out.push_str("## Types\n\n");
@@ -283,12 +289,39 @@ mod tests {
         }
     }
 
+    /// Every field row gives a type and a meaning, and every variant a meaning (a field or
+    /// variant without a doc comment in `model.rs` fails here).
+    #[test]
+    fn every_field_and_variant_has_a_type_and_a_meaning() {
+        let doc = markdown();
+        let mut rows = 0;
+        for line in doc.lines() {
+            if line.starts_with("| `") {
+                let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+                assert_eq!(cells.len(), 4, "{line}");
+                assert!(!cells[1].is_empty() && !cells[3].is_empty(), "no type or meaning: {line}");
+                rows += 1;
+            } else if line.starts_with("- `") || line.starts_with("  - `") {
+                let meaning = line.split_once(" — ").map_or("", |(_, m)| m.trim());
+                assert!(!meaning.is_empty(), "no meaning: {line}");
+            }
+        }
+        assert!(rows > 100, "{rows} field rows");
+    }
+
+    /// Every section of the schema, not a list kept by hand, has an example cut from a
+    /// shipped scenario that parses.
     #[test]
     fn every_top_level_section_has_an_example() {
         let doc = markdown();
-        for name in ["meta", "network", "sites", "coin", "providers", "cast", "legal", "charges", "rubric", "injects", "hints", "solution"]
-        {
+        let schema = schema();
+        let sections: Vec<&String> = schema.get("properties").and_then(Value::as_object).into_iter().flat_map(|m| m.keys()).collect();
+        assert!(sections.len() >= 16, "{sections:?}");
+        for name in sections {
             assert!(doc.contains(&format!("```ron\n{name}: ")), "no example for {name}");
+        }
+        for (file, text) in EXAMPLES {
+            assert!(crate::scenario::load_str(file, text).is_ok(), "{file} is a sound example");
         }
     }
 }

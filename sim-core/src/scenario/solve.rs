@@ -176,8 +176,9 @@ pub fn describe_step(step: &SolutionStep) -> String {
     }
 }
 
-/// Legal rules no lawful path can get granted, as `(rule index, why)`; warnings for the
-/// summary (a scenario may keep a rule for teams that go astray).
+/// Legal rules no lawful path can get granted, as `(rule index, why)`. `check` reports each
+/// as a problem: such a rule is dead text (the judge refuses without a rule as it does with
+/// one nobody can meet), most likely a wrong `provider_kind`, jurisdiction or `max_hops`.
 pub fn unreachable_rules(s: &Scenario) -> Vec<(usize, String)> {
     let m = Model::new(s);
     let (closure, _) = m.closure();
@@ -189,16 +190,27 @@ pub fn unreachable_rules(s: &Scenario) -> Vec<(usize, String)> {
         if rule.request == RequestKind::UndercoverAuthorisation {
             continue;
         }
-        let providers: Vec<&Provider> = s
+        let governed: Vec<&Provider> = s
             .providers
             .iter()
             .filter(|p| rule.provider_kind.is_none_or(|k| k == p.kind))
             .filter(|p| matching_rule(&s.legal.rules, rule.request, p.kind).is_some_and(|r| std::ptr::eq(r, rule)))
             .collect();
-        if providers.is_empty() {
-            let why = match rule.provider_kind {
-                Some(k) => format!("no provider is {k:?}, or an earlier rule takes precedence"),
-                None => "every provider falls under a more specific rule".into(),
+        // The lab refuses a domestic order to a provider abroad and a request abroad to a
+        // provider at home before any rule is weighed.
+        let reached = governed.iter().filter(|p| reaches(rule.request, &p.jurisdiction)).count();
+        if reached == 0 {
+            let why = match (governed.is_empty(), rule.provider_kind) {
+                (false, _) if matches!(rule.request, RequestKind::ProductionOrder | RequestKind::SearchWarrant) => format!(
+                    "every provider it governs is abroad, and a {:?} reaches providers at home only (abroad: MutualLegalAssistance or SearchAbroad)",
+                    rule.request
+                ),
+                (false, _) => format!(
+                    "every provider it governs is domestic, and a {:?} reaches providers abroad only (at home: ProductionOrder or SearchWarrant)",
+                    rule.request
+                ),
+                (true, Some(k)) => format!("no provider is {k:?}, or an earlier rule takes precedence"),
+                (true, None) => "every provider falls under a more specific rule".into(),
             };
             out.push((i, why));
             continue;
@@ -257,6 +269,12 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
             }
         }
     }
+    for (i, why) in unreachable_rules(s) {
+        out.push(
+            Problem::new(format!("legal.rules[{i}]"), format!("no lawful path can get this rule granted: {why}"))
+                .with_help("remove the rule (without a rule the judge refuses too), or fix its `provider_kind`, `grounds` or the providers' `jurisdiction`"),
+        );
+    }
     out
 }
 
@@ -269,6 +287,17 @@ fn matching_rule(rules: &[LegalRule], kind: RequestKind, provider_kind: Provider
         .filter(applies)
         .find(|r| r.provider_kind == Some(provider_kind))
         .or_else(|| rules.iter().filter(applies).find(|r| r.provider_kind.is_none()))
+}
+
+/// Whether a request of this kind can reach a provider in this jurisdiction
+/// (as `game::lab::legal`: domestic orders and warrants stay at home, requests through
+/// mutual legal assistance go abroad, a preservation goes anywhere).
+fn reaches(kind: RequestKind, j: &Jurisdiction) -> bool {
+    match kind {
+        RequestKind::ProductionOrder | RequestKind::SearchWarrant => matches!(j, Jurisdiction::Domestic),
+        RequestKind::MutualLegalAssistance | RequestKind::SearchAbroad => matches!(j, Jurisdiction::Foreign(_)),
+        RequestKind::Preservation | RequestKind::UndercoverAuthorisation => true,
+    }
 }
 
 /// The judge's `LinkToOffence` test over `facts`: the persona offering goods with the

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::model::*;
-use super::solve::{Solution, Solvability, describe_step, solve, unreachable_rules};
+use super::solve::{Solution, Solvability, describe_step, solve};
 use crate::ids::{ActorId, PersonaId};
 
 /// The most points a team can score under the rubric: every counted step, every
@@ -104,9 +104,6 @@ pub fn summary(s: &Scenario) -> String {
         for k in 1..=count.min(super::variant::MAX_VARIANTS) {
             let _ = writeln!(o, "    {}", variant_line(s, k));
         }
-    }
-    for (i, why) in unreachable_rules(s) {
-        let _ = writeln!(o, "  note: legal.rules[{i}] can never be granted: {why}");
     }
     // The debrief's headline; the whole text is the instructor's, in `meta.debrief`.
     if let Some(first) = m.debrief.trim().lines().next() {

@@ -309,6 +309,42 @@ mod tests {
         assert_ne!(variant(&s, 1), variant(&s, 2));
     }
 
+    /// (at, at + jitter) of every scripted step: the window a step may fall in.
+    fn windows(s: &Scenario) -> Vec<(i64, i64)> {
+        s.cast.iter().flat_map(|a| a.script.iter()).map(|st| (st.at.0, st.at.0 + st.jitter.0)).collect()
+    }
+
+    #[test]
+    fn timings_move_inside_each_steps_window_and_aspects_can_be_switched_off() {
+        let s = shipped();
+        let base = windows(&s);
+        let mut moved = 0;
+        for k in 1..=3 {
+            let v = variant(&s, k);
+            for ((at, end), (v_at, v_end)) in base.iter().zip(windows(&v)) {
+                assert!(v_at >= *at && v_at <= *end, "variant {k}: a step leaves its window");
+                assert_eq!(v_end, *end, "variant {k}: the window's end stays");
+                moved += usize::from(v_at != *at);
+            }
+        }
+        assert!(moved > 0, "jittered steps move in some variant");
+        // Every aspect off: only the title and the slips (none listed) could change.
+        let mut fixed = s.clone();
+        fixed.variants = Some(Variants { count: 3, names: false, handles: false, amounts: false, timings: false, slips: Vec::new() });
+        let v = variant(&fixed, 2);
+        assert_eq!(Scenario { meta: Meta { title: fixed.meta.title.clone(), ..v.meta.clone() }, ..v }, fixed);
+        // Only names on: the names change, the times do not.
+        let mut names_only = s.clone();
+        names_only.variants = Some(Variants { names: true, ..fixed.variants.clone().expect("variants") });
+        let v = variant(&names_only, 2);
+        assert_eq!(windows(&v), base);
+        assert_eq!(
+            v.cast.iter().flat_map(|a| a.script.iter().map(|st| st.at)).collect::<Vec<_>>(),
+            s.cast.iter().flat_map(|a| a.script.iter().map(|st| st.at)).collect::<Vec<_>>()
+        );
+        assert_ne!(v.cast[0].identity.name, s.cast[0].identity.name);
+    }
+
     #[test]
     fn texts_are_rewritten_in_one_pass() {
         let mut s = shipped();

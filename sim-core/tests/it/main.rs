@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use sim_core::scenario::check::{check, possible_facts, summary};
+use sim_core::scenario::solve::{Solvability, solve};
 use sim_core::scenario::{Diagnostics, load_file, load_str};
 
 fn workspace() -> PathBuf {
@@ -31,15 +32,62 @@ fn first_line(d: &Diagnostics, color: bool) -> String {
 fn shipped_scenarios_load_cleanly() {
     let files = ron_files(&workspace().join("scenarios"));
     assert!(!files.is_empty());
+    let mut levels = std::collections::BTreeSet::new();
+    let mut challenges = 0;
     for f in files {
         match load_file(&f) {
             Ok(s) => {
+                // `check` solves the scenario and every variant it declares.
                 assert!(check(&s).is_empty());
                 assert!(!possible_facts(&s).is_empty());
                 assert!(summary(&s).contains(&s.meta.title));
+                let count = s.variants.as_ref().map_or(0, |v| v.count);
+                for k in 1..=count {
+                    let v = sim_core::scenario::variant::variant(&s, k);
+                    assert!(matches!(solve(&v), Solvability::Solved(_)), "{} variant {k} does not solve", f.display());
+                }
+                // What the instructor needs to teach it.
+                assert!(s.meta.learning_goals.len() >= 2, "{}: learning goals", f.display());
+                assert!(s.meta.debrief.trim().len() >= 200, "{}: a debrief for the instructor", f.display());
+                levels.insert(format!("{:?}", s.meta.difficulty));
+                challenges += usize::from(count >= 4);
             }
             Err(d) => panic!("{} does not load:\n{}", f.display(), d.render(false)),
         }
+    }
+    // The shipped set: beginner, intermediate, advanced, and a challenge with variants for teams.
+    for level in ["Introductory", "Intermediate", "Advanced"] {
+        assert!(levels.contains(level), "no shipped {level} scenario: {levels:?}");
+    }
+    assert!(challenges >= 1, "a challenge scenario declares variants for several teams");
+}
+
+/// Taking one slip out of a shipped case: where no lawful path is left, `check` fails and
+/// names the first fact no lawful path reveals; every shipped case needs some slip.
+#[test]
+fn removing_a_slip_a_shipped_case_needs_fails_the_check_naming_the_fact() {
+    for f in ron_files(&workspace().join("scenarios")) {
+        let s = load_file(&f).unwrap_or_else(|d| panic!("{}", d.render(false)));
+        let mut needed = Vec::new();
+        for (a, actor) in s.cast.iter().enumerate() {
+            for k in 0..actor.slips.len() {
+                let mut t = s.clone();
+                let slip = t.cast[a].slips.remove(k);
+                // Variants with slip options would put the slip back; the scenario itself.
+                t.variants = None;
+                let Solvability::Unsolvable { missing, .. } = solve(&t) else { continue };
+                let problems = check(&t);
+                let named = format!("no lawful path reveals `{missing}` ({:?})", missing.kind);
+                assert!(
+                    problems.iter().any(|p| p.message.contains(&named)),
+                    "{} without slip {}: no problem names {missing}: {problems:#?}",
+                    f.display(),
+                    slip.id
+                );
+                needed.push(slip.id);
+            }
+        }
+        assert!(!needed.is_empty(), "{}: the case needs none of its slips", f.display());
     }
 }
 

@@ -137,6 +137,31 @@ fn every_legal_rule_of_the_shipped_scenario_is_reachable_and_an_isp_rule_is_not(
     let notes = unreachable_rules(&s);
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].0, isp_rule);
+    // `check` fails on it, at the rule.
+    let problems = check(&s);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].path, format!("legal.rules[{isp_rule}]"));
+    assert!(problems[0].message.contains("no provider is Isp"), "{problems:?}");
+}
+
+#[test]
+fn a_rule_for_requests_that_never_reach_its_providers_jurisdiction_is_a_problem() {
+    let mut s = shipped();
+    // CoinBay is domestic: a mutual legal assistance request never reaches it.
+    s.legal.rules.push(LegalRule {
+        request: RequestKind::MutualLegalAssistance,
+        provider_kind: Some(ProviderKind::Exchange),
+        grounds: Grounds::None,
+        ruling_delay: SimDuration::hours(1),
+    });
+    let notes = unreachable_rules(&s);
+    assert_eq!(notes.iter().map(|n| n.0).collect::<Vec<_>>(), [s.legal.rules.len() - 1], "{notes:?}");
+    assert!(notes[0].1.contains("domestic"), "{notes:?}");
+    // Moved abroad, CoinBay is reached by it, and no longer by the production order rule.
+    s.providers.iter_mut().for_each(|p| p.jurisdiction = Jurisdiction::Foreign("Estonia".into()));
+    let notes = unreachable_rules(&s);
+    assert_eq!(notes.iter().map(|n| n.0).collect::<Vec<_>>(), [0], "{notes:?}");
+    assert!(notes[0].1.contains("abroad"), "{notes:?}");
 }
 
 #[test]
@@ -360,4 +385,23 @@ fn twin_variants_swap_the_traces_and_keep_the_difficulty() {
         assert_eq!(photo_of.as_deref() == Some(kingpin.as_str()), photographed, "variant {k}: its reference solution follows its traces");
         assert_eq!(check(&v), Vec::new(), "variant {k}");
     }
+}
+
+#[test]
+fn a_variant_that_is_not_as_hard_as_the_scenario_is_a_problem() {
+    let mut s = twins();
+    assert_eq!(check(&s), Vec::new());
+    // Odd variants give Ana the photo too: two photo routes, no mailbox and no home line,
+    // a shorter case than variant 0's.
+    let spec = s.variants.as_mut().expect("variants");
+    let ana = spec.slips.iter_mut().find(|c| c.actor.as_str() == "ana").expect("ana's options");
+    ana.options[1] = ana.options[0].clone();
+    let base = solved(&s);
+    let easier = solved(&variant(&s, 1));
+    assert_ne!(easier.difficulty.level, base.difficulty.level, "{:?} vs {:?}", easier.difficulty, base.difficulty);
+    let problems = check(&s);
+    let p = problems.iter().find(|p| p.path == "variants.slips").unwrap_or_else(|| panic!("{problems:#?}"));
+    assert!(p.message.starts_with("variant 1 is estimated") && p.message.contains("equally hard"), "{p:?}");
+    // Even variants keep variant 0's traces and its difficulty.
+    assert!(!problems.iter().any(|p| p.message.starts_with("variant 2 is estimated")), "{problems:#?}");
 }
