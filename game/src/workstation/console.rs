@@ -2,7 +2,8 @@
 //! injects, hints, a team's timeline for the debrief, and typed views of the scoreboard,
 //! the network map (relays and onion services) and what really happened (the world's
 //! ground truth, `/instructor/truth`, for the debrief; a lab without one shows "not
-//! available").
+//! available"). In a challenge every team has its own world: `world_team` picks whose truth
+//! and network map the views show.
 
 use super::client::{ClientError, ConsoleStatusDto, LabClient};
 use super::{Fetched, Notice};
@@ -75,6 +76,9 @@ pub struct Console {
     pub truth: Option<Fetched<Truth>>,
     /// The debrief's chronicle shows this actor only (`None`: everyone).
     pub truth_actor: Option<String>,
+    /// In a challenge, whose world the truth and network views show (`None`: the first
+    /// team's; a classroom has one world and ignores it).
+    pub world_team: Option<String>,
     /// Messages for the instructor.
     pub notices: Vec<Notice>,
     /// The inject being written.
@@ -94,6 +98,7 @@ impl Console {
             network: None,
             truth: None,
             truth_actor: None,
+            world_team: None,
             notices: Vec::new(),
             inject_text: String::new(),
             hint_form: (String::new(), String::new()),
@@ -161,8 +166,12 @@ impl Console {
                 ConsoleAction::View(ConsoleView::Scoreboard) => {
                     self.scoreboard = Some(Fetched::from_result(self.client.scoreboard().await))
                 }
-                ConsoleAction::View(ConsoleView::Network) => self.network = Some(Fetched::from_result(self.client.network().await)),
-                ConsoleAction::View(ConsoleView::Truth) => self.truth = Some(Fetched::from_result(self.client.truth().await)),
+                ConsoleAction::View(ConsoleView::Network) => {
+                    self.network = Some(Fetched::from_result(self.client.network(self.world_team.as_deref()).await))
+                }
+                ConsoleAction::View(ConsoleView::Truth) => {
+                    self.truth = Some(Fetched::from_result(self.client.truth(self.world_team.as_deref()).await))
+                }
             }
             Ok(())
         }
