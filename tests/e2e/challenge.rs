@@ -191,6 +191,15 @@ async fn the_deadline_locks_cases_and_nothing_scores_before_the_announcement() {
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} is held back");
         assert!(r.text().await.unwrap().contains("announces"));
     }
+    // Nor by another spelling of the path.
+    for path in
+        ["verdict/", "verdict.html/", "/verdict", "%76erdict", "verdict%2Ehtml", "./verdict", "x/../verdict", "verdict?x=1", "VERDICT"]
+    {
+        let r = http.get(format!("{lab}/api/{path}")).bearer_auth(&h1).send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(!status.is_success() && !text.contains("score"), "/api/{path}: {status} {text}");
+    }
     let board = json_of(http.get(format!("{lab}/scoreboard.json")).send().await.unwrap()).await;
     assert_eq!(board["teams"][0], json!({"team": "team-1", "submitted": true, "submitted_at": board["teams"][0]["submitted_at"]}));
     assert_eq!(board["teams"][1]["submitted"], false);
