@@ -270,6 +270,82 @@ fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
     panic!("serve did not stop within 10 s of SIGTERM");
 }
 
+/// `darklab serve FILE --teams 2 --challenge`: one world per team (team 2 on variant 1), one
+/// front door with the scoreboard, no score on it before the announcement, a clean stop.
+#[test]
+fn serve_challenge_gives_each_team_its_own_world_and_a_scoreboard() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = darklab()
+        .args(["serve", "scenarios/careless-vendor.ron", "--teams", "2", "--challenge", "--seed", "3", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line == "ready" {
+            break;
+        }
+        lines.push(line);
+    }
+    let field = |prefix: &str| lines.iter().find_map(|l| l.strip_prefix(prefix)).map(str::to_string);
+    let lab = field("service lab ").unwrap_or_else(|| panic!("no lab line: {lines:?}"));
+    let scoreboard = field("scoreboard ").expect("a scoreboard line");
+    assert_eq!(scoreboard, format!("{lab}/scoreboard"));
+    assert_eq!(field("variant team-1 ").as_deref(), Some("0"), "{lines:?}");
+    assert_eq!(field("variant team-2 ").as_deref(), Some("1"), "{lines:?}");
+    let market = |team: &str| field(&format!("service {team}/market ")).unwrap_or_else(|| panic!("{team}'s market: {lines:?}"));
+    assert_ne!(market("team-1"), market("team-2"), "every team has its own world");
+    let token = |team: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("token {team} HeadOfUnit ")))
+            .unwrap_or_else(|| panic!("{team}'s token: {lines:?}"))
+            .to_string()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        // Each token opens its own team's lab; a capture lands in that team's ledger only.
+        let status: serde_json::Value =
+            http.get(format!("{lab}/api/status")).bearer_auth(token("team-1")).send().await.unwrap().json().await.unwrap();
+        let onion = status["sites"]["silk-lane"].as_str().unwrap().to_string();
+        let r = http
+            .post(format!("{lab}/api/captures"))
+            .bearer_auth(token("team-1"))
+            .json(&serde_json::json!({"url": format!("{onion}/api/listings")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{:?}", r.text().await);
+        for (team, count) in [("team-1", 1), ("team-2", 0)] {
+            let e: serde_json::Value =
+                http.get(format!("{lab}/api/evidence")).bearer_auth(token(team)).send().await.unwrap().json().await.unwrap();
+            assert_eq!(e.as_array().unwrap().len(), count, "{team}'s ledger");
+        }
+        let page = http.get(&scoreboard).send().await.unwrap();
+        assert!(page.status().is_success());
+        let page = page.text().await.unwrap();
+        assert!(page.contains("team-1") && page.contains("EventSource"), "the live page");
+        let board = http.get(format!("{lab}/scoreboard.json")).send().await.unwrap().text().await.unwrap();
+        assert!(board.contains(r#""phase":"running""#) && !board.contains("score"), "{board}");
+    });
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("serve --challenge did not stop within 10 s of SIGTERM");
+}
+
 #[test]
 fn ledger_verify_accepts_an_intact_ledger_and_names_the_first_broken_entry() {
     use game::ledger::{ArtifactKind, Authority, LEDGER_FILE, Ledger, NewEvidence};
