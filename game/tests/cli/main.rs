@@ -405,6 +405,18 @@ fn bench_challenge_measures_caught_up_worlds_against_the_pi3_budget() {
     assert!(stdout.contains("footprint pi3 (MALLOC_ARENA_MAX 2): peak ") && stdout.contains("of a 700 MB budget: within"), "{stdout}");
 }
 
+/// `darklab bench verdict`: a case of many claims over a real investigated world, judged in
+/// full, with the prosecutor's time and the lab's dossier time.
+#[test]
+fn bench_verdict_times_the_prosecutor_and_the_dossier_on_a_case_of_many_claims() {
+    let out = darklab().args(["bench", "verdict", "--claims", "7", "--iterations", "3"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("case of 7 claims citing 4 evidence items, score "), "{stdout}");
+    assert!(stdout.contains("verdict: mean ") && stdout.contains(" over 3 runs"), "{stdout}");
+    assert!(stdout.contains("dossier (the lab's checks of every cited item before the verdict): mean "), "{stdout}");
+}
+
 #[test]
 fn new_writes_a_starter_that_checks_and_solves_to_full_marks() {
     let dir = tempfile::tempdir().unwrap();
