@@ -104,6 +104,7 @@ async fn teams_in_a_challenge_cannot_see_or_touch_each_others_world() {
     assert!(console.notices.iter().all(|n| !n.error), "{:?}", console.notices);
     let overview = console.status.clone().unwrap();
     assert!(!overview.ended);
+    assert_eq!(console.worlds(), ["team-1", "team-2"], "the console offers each team's world");
     assert_eq!(overview.teams.iter().map(|t| t.team.as_str()).collect::<Vec<_>>(), ["team-1", "team-2"]);
     let board = console.scoreboard.as_ref().and_then(Fetched::loaded).unwrap();
     assert_eq!(board.iter().map(|s| (s.rank, s.score)).collect::<Vec<_>>(), [(1, None), (2, None)], "no case filed yet");

@@ -84,6 +84,10 @@ pub struct ConsoleStatusDto {
     pub ended: bool,
     /// Every team's progress.
     pub teams: Vec<TeamProgress>,
+    /// In a challenge, where it stands (`running`, `locked`, `announced`); a classroom has
+    /// none.
+    #[serde(default)]
+    pub phase: Option<String>,
 }
 
 /// A client of one lab with one token.

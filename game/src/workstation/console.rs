@@ -112,6 +112,15 @@ impl Console {
         s.teams.iter().filter(|t| best > 0 && t.facts_uncovered * 2 < best).map(|t| t.team.clone()).collect()
     }
 
+    /// In a challenge, the teams whose worlds the truth and network views can show (each
+    /// team plays its own); empty in a classroom, where every team shares one world.
+    pub fn worlds(&self) -> Vec<String> {
+        match &self.status {
+            Some(s) if s.phase.is_some() => s.teams.iter().map(|t| t.team.clone()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether `view` has been fetched (loaded or not).
     pub fn fetched(&self, view: ConsoleView) -> bool {
         match view {
@@ -232,5 +241,15 @@ mod tests {
         c.truth_actor = Some("vendor".into());
         assert_eq!(c.chronicle().iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["lists"]);
         assert_eq!(ConsoleView::ALL.map(ConsoleView::key), ["console.scoreboard", "console.network", "console.truth"]);
+
+        // A classroom has one world; a challenge one per team.
+        let progress = |team: &str| serde_json::json!({"team": team, "evidence": 0, "requests": [0, 0, 0], "facts_uncovered": 0, "hints": 0, "draft": false, "score": null});
+        let pace = serde_json::json!({"paused": false, "compression": 60, "sim_time": "2026-03-02T08:00:00Z"});
+        let classroom = serde_json::json!({"pace": pace, "ended": false, "teams": [progress("a"), progress("b")]});
+        c.status = Some(serde_json::from_value(classroom).unwrap());
+        assert!(c.worlds().is_empty());
+        let challenge = serde_json::json!({"pace": pace, "ended": false, "phase": "running", "teams": [progress("a"), progress("b")]});
+        c.status = Some(serde_json::from_value(challenge).unwrap());
+        assert_eq!(c.worlds(), ["a", "b"]);
     }
 }
