@@ -207,7 +207,7 @@ fn acknowledged_evidence_survives_sigkill_of_the_lab() {
 #[test]
 fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
-    let Served { mut child, services, head_token } = start_serve(data.path(), "2");
+    let Served { child, services, head_token } = start_serve(data.path(), "2");
     let token = Some(head_token);
     for name in ["lab", "market", "explorer"] {
         assert!(services.contains_key(name), "no service {name}: {services:?}");
@@ -257,6 +257,11 @@ fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
         let anonymous = http.get(format!("{}/api/evidence", services["lab"])).send().await.unwrap();
         assert_eq!(anonymous.status().as_u16(), 401);
     });
+    stops_cleanly_on_sigterm(child);
+}
+
+/// Sends SIGTERM to a running `darklab serve` and asserts it exits with success within 10 s.
+fn stops_cleanly_on_sigterm(mut child: std::process::Child) {
     let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
     for _ in 0..100 {
@@ -333,17 +338,7 @@ fn serve_challenge_gives_each_team_its_own_world_and_a_scoreboard() {
         let board = http.get(format!("{lab}/scoreboard.json")).send().await.unwrap().text().await.unwrap();
         assert!(board.contains(r#""phase":"running""#) && !board.contains("score"), "{board}");
     });
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
-    for _ in 0..100 {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    panic!("serve --challenge did not stop within 10 s of SIGTERM");
+    stops_cleanly_on_sigterm(child);
 }
 
 #[test]
