@@ -6,6 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use game::challenge::{Challenge, ChallengeConfig};
+use game::workstation::Fetched;
+use game::workstation::client::LabClient;
+use game::workstation::console::{Console, ConsoleAction, ConsoleView};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sim_core::clock::SimDuration;
@@ -90,6 +93,46 @@ async fn teams_in_a_challenge_cannot_see_or_touch_each_others_world() {
         .collect();
     assert_eq!(progress, vec![("team-1".to_string(), 1), ("team-2".to_string(), 0)]);
     assert_eq!(http.get(format!("{lab}/instructor/status")).bearer_auth(&a).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // The workstation's console over the challenge: the overview, the standings (scores
+    // included, for the instructor only) and what really happened in each team's world.
+    let mut console = Console::new(LabClient::new(&lab, &c.roster.instructor));
+    console.perform(ConsoleAction::Refresh).await;
+    for v in ConsoleView::ALL {
+        console.perform(ConsoleAction::View(v)).await;
+    }
+    assert!(console.notices.iter().all(|n| !n.error), "{:?}", console.notices);
+    let overview = console.status.clone().unwrap();
+    assert!(!overview.ended);
+    assert_eq!(console.worlds(), ["team-1", "team-2"], "the console offers each team's world");
+    assert_eq!(overview.teams.iter().map(|t| t.team.as_str()).collect::<Vec<_>>(), ["team-1", "team-2"]);
+    let board = console.scoreboard.as_ref().and_then(Fetched::loaded).unwrap();
+    assert_eq!(board.iter().map(|s| (s.rank, s.score)).collect::<Vec<_>>(), [(1, None), (2, None)], "no case filed yet");
+    let truth_a = console.truth.as_ref().and_then(Fetched::loaded).unwrap().clone();
+    assert_eq!(truth_a, c.teams[0].lab.truth_view(), "by default the first team's world");
+    let map_a = console.network.as_ref().and_then(Fetched::loaded).unwrap().clone();
+    assert!(map_a.onion_services.iter().any(|o| market_a.contains(&o.host)), "team 1's market: {map_a:?}");
+    console.world_team = Some("team-2".into());
+    console.perform(ConsoleAction::View(ConsoleView::Truth)).await;
+    console.perform(ConsoleAction::View(ConsoleView::Network)).await;
+    let truth_b = console.truth.as_ref().and_then(Fetched::loaded).unwrap();
+    assert_eq!(*truth_b, c.teams[1].lab.truth_view());
+    let names = |t: &game::lab::Truth| t.people.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+    assert_ne!(names(truth_b), names(&truth_a), "team 2 plays another variant: other people");
+    let map_b = console.network.as_ref().and_then(Fetched::loaded).unwrap();
+    assert!(map_b.onion_services.iter().any(|o| market_b.contains(&o.host)), "team 2's market: {map_b:?}");
+    console.world_team = Some("team-9".into());
+    console.perform(ConsoleAction::View(ConsoleView::Truth)).await;
+    assert_eq!(console.truth, Some(Fetched::NotAvailable), "no such team");
+    // Ground truth and scores are never a team's: a member's token is forbidden.
+    for path in ["/instructor/truth", "/instructor/scoreboard", "/instructor/network", "/instructor/truth?team=team-1"] {
+        let r = http.get(format!("{lab}{path}")).bearer_auth(&a).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(http.get(format!("{lab}{path}")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let mut wrong = Console::new(LabClient::new(&lab, &b));
+    wrong.perform(ConsoleAction::View(ConsoleView::Truth)).await;
+    assert!(matches!(&wrong.truth, Some(Fetched::Failed(m)) if m.starts_with("403")), "{:?}", wrong.truth);
     c.stop().await;
 }
 
@@ -148,6 +191,15 @@ async fn the_deadline_locks_cases_and_nothing_scores_before_the_announcement() {
         let r = http.get(format!("{lab}/api/{path}")).bearer_auth(&h1).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} is held back");
         assert!(r.text().await.unwrap().contains("announces"));
+    }
+    // Nor by another spelling of the path.
+    for path in
+        ["verdict/", "verdict.html/", "/verdict", "%76erdict", "verdict%2Ehtml", "./verdict", "x/../verdict", "verdict?x=1", "VERDICT"]
+    {
+        let r = http.get(format!("{lab}/api/{path}")).bearer_auth(&h1).send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(!status.is_success() && !text.contains("score"), "/api/{path}: {status} {text}");
     }
     let board = json_of(http.get(format!("{lab}/scoreboard.json")).send().await.unwrap()).await;
     assert_eq!(board["teams"][0], json!({"team": "team-1", "submitted": true, "submitted_at": board["teams"][0]["submitted_at"]}));

@@ -94,13 +94,13 @@ async fn the_instructor_runs_the_classroom_and_teams_cannot() {
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 
-    // Team 1 captures and saves a draft; progress shows it.
+    // Team 1 captures the vendor's profile and saves a draft; progress shows it.
     let status: Value = http.get(format!("{lab}/api/status")).send().await.unwrap().json().await.unwrap();
     let market = status["sites"]["silk-lane"].as_str().unwrap();
     let r = http
         .post(format!("{lab}/api/captures"))
         .bearer_auth(&investigator1)
-        .json(&json!({"url": format!("{market}/api/listings")}))
+        .json(&json!({"url": format!("{market}/api/vendors/GreenLeafUK")}))
         .send()
         .await
         .unwrap();
@@ -112,6 +112,19 @@ async fn the_instructor_runs_the_classroom_and_teams_cannot() {
     assert_eq!(p1["evidence"], 1);
     assert_eq!(p1["hints"], 1);
     assert_eq!(p1["draft"], true);
+    // The vendor's profile reveals facts (his listings, the address in his bio): progress
+    // counts them; team 2 has uncovered nothing.
+    assert!(p1["facts_uncovered"].as_u64().unwrap() > 0, "{p1}");
+    let p2 = console["teams"].as_array().unwrap().iter().find(|t| t["team"] != team1.as_str()).unwrap();
+    assert_eq!((p2["evidence"].clone(), p2["facts_uncovered"].clone(), p2["draft"].clone()), (json!(0), json!(0), json!(false)), "{p2}");
+    // A legal request counts among the team's requests (pending, granted or refused).
+    let draft = json!({"kind": "Preservation", "provider": "coinbay", "target": "bcrt1qanything", "grounds": []});
+    let r = http.post(format!("{lab}/api/requests")).bearer_auth(&head1).json(&draft).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    let console: Value = http.get(format!("{lab}/instructor/status")).bearer_auth(&instructor).send().await.unwrap().json().await.unwrap();
+    let p1 = console["teams"].as_array().unwrap().iter().find(|t| t["team"] == team1.as_str()).unwrap();
+    let requests: u64 = p1["requests"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(requests, 1, "{p1}");
 
     // The end: drafts are submitted as they stand (the hint's cost counted), nothing more.
     let ended: Value = http.post(format!("{lab}/instructor/end")).bearer_auth(&instructor).send().await.unwrap().json().await.unwrap();

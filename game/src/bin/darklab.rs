@@ -646,6 +646,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let t = timing.context("the verdict timing failed")?;
             println!("case of {} claims citing {} evidence items, score {}", t.claims, t.cited, t.score);
             println!("verdict: mean {:.3} ms, slowest {:.3} ms over {} runs", t.mean_ms, t.max_ms, t.iterations);
+            println!(
+                "dossier (the lab's checks of every cited item before the verdict): mean {:.3} ms, slowest {:.3} ms",
+                t.dossier_mean_ms, t.dossier_max_ms
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::New { name, title, dir } => {

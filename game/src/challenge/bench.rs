@@ -228,6 +228,11 @@ pub struct VerdictTiming {
     pub max_ms: f64,
     /// The verdict's score (to show the case was judged in full).
     pub score: i64,
+    /// Mean time of the lab's part of a submission — the dossier: each cited item's hash,
+    /// custody and authority checked and its facts read — in milliseconds.
+    pub dossier_mean_ms: f64,
+    /// The slowest dossier, in milliseconds.
+    pub dossier_max_ms: f64,
 }
 
 /// Investigates the scenario's world with the autopilot, then times the prosecutor on a
@@ -263,19 +268,31 @@ pub async fn verdict_timing(
             }
         }
         case.suspects.truncate(claims);
-        let dossier = lab.dossier("bench", &case).await?;
         let at = world.clock().now();
         let mut times = Vec::new();
+        let mut dossier_times = Vec::new();
         let mut score = 0;
         for _ in 0..iterations.max(1) {
+            let t = std::time::Instant::now();
+            let dossier = lab.dossier("bench", &case).await?;
+            dossier_times.push(t.elapsed().as_secs_f64() * 1000.0);
             let t = std::time::Instant::now();
             let v = crate::prosecutor::assess(&dossier.input(&scenario, "bench", &case, at));
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             score = v.score;
         }
-        let mean_ms = times.iter().sum::<f64>() / times.len() as f64;
-        let max_ms = times.iter().copied().fold(0.0, f64::max);
-        Ok(VerdictTiming { claims: case.suspects.len(), cited: case.cited().len(), iterations: iterations.max(1), mean_ms, max_ms, score })
+        let mean = |t: &[f64]| t.iter().sum::<f64>() / t.len() as f64;
+        let max = |t: &[f64]| t.iter().copied().fold(0.0, f64::max);
+        Ok(VerdictTiming {
+            claims: case.suspects.len(),
+            cited: case.cited().len(),
+            iterations: iterations.max(1),
+            mean_ms: mean(&times),
+            max_ms: max(&times),
+            score,
+            dossier_mean_ms: mean(&dossier_times),
+            dossier_max_ms: max(&dossier_times),
+        })
     }
     .await;
     world.shutdown().await;

@@ -12,12 +12,15 @@
 //!   [`super::board::Scoreboard`], public, without scores until the announcement.
 //! - `/instructor/…` (instructor token): `status`, `pause`, `resume`, `compression`,
 //!   `inject`, `hints`, `end` (lock the cases now), `freeze`, `announce`, `standings` (the
-//!   ranking before it is public), `teams/{team}/timeline`, `teams/{team}/report`.
+//!   ranking before it is public), `teams/{team}/timeline`, `teams/{team}/report`, and the
+//!   workstation console's views: `scoreboard` (the standings), `truth` and `network` (of
+//!   one team's world, `?team=`, default the first: with variants the worlds differ). A team
+//!   member's token is refused these three with 403.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -53,6 +56,9 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/instructor/standings", get(standings))
         .route("/instructor/teams/{team}/timeline", get(timeline))
         .route("/instructor/teams/{team}/report", get(report))
+        .route("/instructor/scoreboard", get(scoreboard))
+        .route("/instructor/truth", get(truth))
+        .route("/instructor/network", get(network))
         .with_state(shared)
 }
 
@@ -156,6 +162,7 @@ async fn status(State(c): S, headers: HeaderMap) -> Result<Response, LabError> {
         "deadline": c.deadline,
         "phase": board.phase,
         "frozen": board.frozen,
+        "ended": board.phase != super::board::Phase::Running,
         "teams": teams,
     }))
     .into_response())
@@ -251,4 +258,53 @@ async fn report(State(c): S, headers: HeaderMap, Path(team): Path<String>) -> Re
         Some(page) => Html(page).into_response(),
         None => error(StatusCode::NOT_FOUND, "that team has not submitted a case"),
     })
+}
+
+/// Which team's world a console view shows.
+#[derive(serde::Deserialize)]
+struct WorldOf {
+    team: Option<String>,
+}
+
+/// Refuses a caller without the instructor's token: a team member's token is recognised and
+/// forbidden (403), anything else is unauthorised (401).
+fn refuse(c: &Shared, headers: &HeaderMap) -> Response {
+    let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(t) if c.tokens.contains_key(t) => error(StatusCode::FORBIDDEN, "the instructor's view: a team member may not see it"),
+        _ => denied(),
+    }
+}
+
+/// The team's world the query names, or the first team's.
+fn world_of<'a>(c: &'a Shared, q: &WorldOf) -> Result<&'a super::Arena, LabError> {
+    match &q.team {
+        Some(team) => c.arena(team),
+        None => c.arenas.first().ok_or_else(|| LabError::UnknownTeam(String::new())),
+    }
+}
+
+/// The ranking as it stands, scores included (the console's scoreboard; public only once
+/// announced).
+async fn scoreboard(State(c): S, headers: HeaderMap) -> Result<Response, LabError> {
+    if !carries_token(&headers, &c.instructor) {
+        return Ok(refuse(&c, &headers));
+    }
+    Ok(Json(c.standings().await?).into_response())
+}
+
+/// What really happened in one team's world, for the debrief. Never a team's.
+async fn truth(State(c): S, headers: HeaderMap, Query(q): Query<WorldOf>) -> Result<Response, LabError> {
+    if !carries_token(&headers, &c.instructor) {
+        return Ok(refuse(&c, &headers));
+    }
+    Ok(Json(world_of(&c, &q)?.lab.truth_view()).into_response())
+}
+
+/// One team's world's onion services (a challenge runs on the direct network).
+async fn network(State(c): S, headers: HeaderMap, Query(q): Query<WorldOf>) -> Result<Response, LabError> {
+    if !carries_token(&headers, &c.instructor) {
+        return Ok(refuse(&c, &headers));
+    }
+    Ok(Json(crate::net::consensus::direct_map(&world_of(&c, &q)?.lab.directory().sites)).into_response())
 }

@@ -84,6 +84,10 @@ pub struct ConsoleStatusDto {
     pub ended: bool,
     /// Every team's progress.
     pub teams: Vec<TeamProgress>,
+    /// In a challenge, where it stands (`running`, `locked`, `announced`); a classroom has
+    /// none.
+    #[serde(default)]
+    pub phase: Option<String>,
 }
 
 /// A client of one lab with one token.
@@ -253,14 +257,16 @@ impl LabClient {
         self.json(reqwest::Method::GET, "/instructor/scoreboard", None).await
     }
 
-    /// The network map (instructor token).
-    pub async fn network(&self) -> Result<NetworkMap, ClientError> {
-        self.json(reqwest::Method::GET, "/instructor/network", None).await
+    /// The network map (instructor token); in a challenge, of `team`'s world (`None`: the
+    /// first team's).
+    pub async fn network(&self, team: Option<&str>) -> Result<NetworkMap, ClientError> {
+        self.json(reqwest::Method::GET, &world_query("/instructor/network", team), None).await
     }
 
-    /// What really happened (instructor token; a team token is refused).
-    pub async fn truth(&self) -> Result<Truth, ClientError> {
-        self.json(reqwest::Method::GET, "/instructor/truth", None).await
+    /// What really happened (instructor token; a team token is refused); in a challenge, in
+    /// `team`'s world (`None`: the first team's).
+    pub async fn truth(&self, team: Option<&str>) -> Result<Truth, ClientError> {
+        self.json(reqwest::Method::GET, &world_query("/instructor/truth", team), None).await
     }
 
     /// Any other lab endpoint read as JSON (undercover, seized images…): a lab that does
@@ -299,4 +305,18 @@ impl LabClient {
     pub async fn timeline(&self, team: &str) -> Result<Vec<TimelineEvent>, ClientError> {
         self.json(reqwest::Method::GET, &format!("/instructor/teams/{team}/timeline"), None).await
     }
+}
+
+/// `path?team=<team>` with the name percent-encoded, or `path` alone.
+fn world_query(path: &str, team: Option<&str>) -> String {
+    let Some(team) = team else { return path.to_string() };
+    let mut out = format!("{path}?team=");
+    for b in team.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

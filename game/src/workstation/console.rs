@@ -2,7 +2,8 @@
 //! injects, hints, a team's timeline for the debrief, and typed views of the scoreboard,
 //! the network map (relays and onion services) and what really happened (the world's
 //! ground truth, `/instructor/truth`, for the debrief; a lab without one shows "not
-//! available").
+//! available"). In a challenge every team has its own world: `world_team` picks whose truth
+//! and network map the views show.
 
 use super::client::{ClientError, ConsoleStatusDto, LabClient};
 use super::{Fetched, Notice};
@@ -75,6 +76,9 @@ pub struct Console {
     pub truth: Option<Fetched<Truth>>,
     /// The debrief's chronicle shows this actor only (`None`: everyone).
     pub truth_actor: Option<String>,
+    /// In a challenge, whose world the truth and network views show (`None`: the first
+    /// team's; a classroom has one world and ignores it).
+    pub world_team: Option<String>,
     /// Messages for the instructor.
     pub notices: Vec<Notice>,
     /// The inject being written.
@@ -94,6 +98,7 @@ impl Console {
             network: None,
             truth: None,
             truth_actor: None,
+            world_team: None,
             notices: Vec::new(),
             inject_text: String::new(),
             hint_form: (String::new(), String::new()),
@@ -105,6 +110,15 @@ impl Console {
         let Some(s) = &self.status else { return Vec::new() };
         let best = s.teams.iter().map(|t| t.facts_uncovered).max().unwrap_or(0);
         s.teams.iter().filter(|t| best > 0 && t.facts_uncovered * 2 < best).map(|t| t.team.clone()).collect()
+    }
+
+    /// In a challenge, the teams whose worlds the truth and network views can show (each
+    /// team plays its own); empty in a classroom, where every team shares one world.
+    pub fn worlds(&self) -> Vec<String> {
+        match &self.status {
+            Some(s) if s.phase.is_some() => s.teams.iter().map(|t| t.team.clone()).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Whether `view` has been fetched (loaded or not).
@@ -161,8 +175,12 @@ impl Console {
                 ConsoleAction::View(ConsoleView::Scoreboard) => {
                     self.scoreboard = Some(Fetched::from_result(self.client.scoreboard().await))
                 }
-                ConsoleAction::View(ConsoleView::Network) => self.network = Some(Fetched::from_result(self.client.network().await)),
-                ConsoleAction::View(ConsoleView::Truth) => self.truth = Some(Fetched::from_result(self.client.truth().await)),
+                ConsoleAction::View(ConsoleView::Network) => {
+                    self.network = Some(Fetched::from_result(self.client.network(self.world_team.as_deref()).await))
+                }
+                ConsoleAction::View(ConsoleView::Truth) => {
+                    self.truth = Some(Fetched::from_result(self.client.truth(self.world_team.as_deref()).await))
+                }
             }
             Ok(())
         }
@@ -223,5 +241,15 @@ mod tests {
         c.truth_actor = Some("vendor".into());
         assert_eq!(c.chronicle().iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["lists"]);
         assert_eq!(ConsoleView::ALL.map(ConsoleView::key), ["console.scoreboard", "console.network", "console.truth"]);
+
+        // A classroom has one world; a challenge one per team.
+        let progress = |team: &str| serde_json::json!({"team": team, "evidence": 0, "requests": [0, 0, 0], "facts_uncovered": 0, "hints": 0, "draft": false, "score": null});
+        let pace = serde_json::json!({"paused": false, "compression": 60, "sim_time": "2026-03-02T08:00:00Z"});
+        let classroom = serde_json::json!({"pace": pace, "ended": false, "teams": [progress("a"), progress("b")]});
+        c.status = Some(serde_json::from_value(classroom).unwrap());
+        assert!(c.worlds().is_empty());
+        let challenge = serde_json::json!({"pace": pace, "ended": false, "phase": "running", "teams": [progress("a"), progress("b")]});
+        c.status = Some(serde_json::from_value(challenge).unwrap());
+        assert_eq!(c.worlds(), ["a", "b"]);
     }
 }

@@ -253,7 +253,7 @@ fn acknowledged_evidence_survives_sigkill_of_the_lab() {
 #[test]
 fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
-    let Served { mut child, services, head_token } = start_serve(data.path(), "2");
+    let Served { child, services, head_token } = start_serve(data.path(), "2");
     let token = Some(head_token);
     for name in ["lab", "market", "explorer"] {
         assert!(services.contains_key(name), "no service {name}: {services:?}");
@@ -303,6 +303,11 @@ fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
         let anonymous = http.get(format!("{}/api/evidence", services["lab"])).send().await.unwrap();
         assert_eq!(anonymous.status().as_u16(), 401);
     });
+    stops_cleanly_on_sigterm(child);
+}
+
+/// Sends SIGTERM to a running `darklab serve` and asserts it exits with success within 10 s.
+fn stops_cleanly_on_sigterm(mut child: std::process::Child) {
     let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
     for _ in 0..100 {
@@ -314,6 +319,72 @@ fn serve_prints_real_urls_then_ready_and_stops_on_sigterm() {
     }
     let _ = child.kill();
     panic!("serve did not stop within 10 s of SIGTERM");
+}
+
+/// `darklab serve FILE --teams 2 --challenge`: one world per team (team 2 on variant 1), one
+/// front door with the scoreboard, no score on it before the announcement, a clean stop.
+#[test]
+fn serve_challenge_gives_each_team_its_own_world_and_a_scoreboard() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = darklab()
+        .args(["serve", "scenarios/careless-vendor.ron", "--teams", "2", "--challenge", "--seed", "3", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line == "ready" {
+            break;
+        }
+        lines.push(line);
+    }
+    let field = |prefix: &str| lines.iter().find_map(|l| l.strip_prefix(prefix)).map(str::to_string);
+    let lab = field("service lab ").unwrap_or_else(|| panic!("no lab line: {lines:?}"));
+    let scoreboard = field("scoreboard ").expect("a scoreboard line");
+    assert_eq!(scoreboard, format!("{lab}/scoreboard"));
+    assert_eq!(field("variant team-1 ").as_deref(), Some("0"), "{lines:?}");
+    assert_eq!(field("variant team-2 ").as_deref(), Some("1"), "{lines:?}");
+    let market = |team: &str| field(&format!("service {team}/market ")).unwrap_or_else(|| panic!("{team}'s market: {lines:?}"));
+    assert_ne!(market("team-1"), market("team-2"), "every team has its own world");
+    let token = |team: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("token {team} HeadOfUnit ")))
+            .unwrap_or_else(|| panic!("{team}'s token: {lines:?}"))
+            .to_string()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        // Each token opens its own team's lab; a capture lands in that team's ledger only.
+        let status: serde_json::Value =
+            http.get(format!("{lab}/api/status")).bearer_auth(token("team-1")).send().await.unwrap().json().await.unwrap();
+        let onion = status["sites"]["silk-lane"].as_str().unwrap().to_string();
+        let r = http
+            .post(format!("{lab}/api/captures"))
+            .bearer_auth(token("team-1"))
+            .json(&serde_json::json!({"url": format!("{onion}/api/listings")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{:?}", r.text().await);
+        for (team, count) in [("team-1", 1), ("team-2", 0)] {
+            let e: serde_json::Value =
+                http.get(format!("{lab}/api/evidence")).bearer_auth(token(team)).send().await.unwrap().json().await.unwrap();
+            assert_eq!(e.as_array().unwrap().len(), count, "{team}'s ledger");
+        }
+        let page = http.get(&scoreboard).send().await.unwrap();
+        assert!(page.status().is_success());
+        let page = page.text().await.unwrap();
+        assert!(page.contains("team-1") && page.contains("EventSource"), "the live page");
+        let board = http.get(format!("{lab}/scoreboard.json")).send().await.unwrap().text().await.unwrap();
+        assert!(board.contains(r#""phase":"running""#) && !board.contains("score"), "{board}");
+    });
+    stops_cleanly_on_sigterm(child);
 }
 
 #[test]
@@ -373,6 +444,18 @@ fn bench_challenge_measures_caught_up_worlds_against_the_pi3_budget() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("every world caught up with it in"), "{stdout}");
     assert!(stdout.contains("footprint pi3 (MALLOC_ARENA_MAX 2): peak ") && stdout.contains("of a 700 MB budget: within"), "{stdout}");
+}
+
+/// `darklab bench verdict`: a case of many claims over a real investigated world, judged in
+/// full, with the prosecutor's time and the lab's dossier time.
+#[test]
+fn bench_verdict_times_the_prosecutor_and_the_dossier_on_a_case_of_many_claims() {
+    let out = darklab().args(["bench", "verdict", "--claims", "7", "--iterations", "3"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("case of 7 claims citing 4 evidence items, score "), "{stdout}");
+    assert!(stdout.contains("verdict: mean ") && stdout.contains(" over 3 runs"), "{stdout}");
+    assert!(stdout.contains("dossier (the lab's checks of every cited item before the verdict): mean "), "{stdout}");
 }
 
 #[test]

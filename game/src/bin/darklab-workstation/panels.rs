@@ -954,9 +954,35 @@ pub fn console(ctx: &egui::Context, l: &Locale, c: &mut Console, st: &mut Consol
             }
         }
         2 => fetched(ui, l, c.scoreboard.as_ref(), |ui, board| scoreboard(ui, l, board)),
-        3 => fetched(ui, l, c.network.as_ref(), |ui, map| network(ui, l, map)),
-        _ => truth(ui, l, c),
+        3 => {
+            world_picker(ui, l, c, queue);
+            fetched(ui, l, c.network.as_ref(), |ui, map| network(ui, l, map));
+        }
+        _ => {
+            world_picker(ui, l, c, queue);
+            truth(ui, l, c);
+        }
     });
+}
+
+/// In a challenge, whose world the network map and the truth show (each team plays its
+/// own); nothing in a classroom.
+fn world_picker(ui: &mut egui::Ui, l: &Locale, c: &mut Console, queue: &mut Vec<ConsoleAction>) {
+    let worlds = c.worlds();
+    let Some(first) = worlds.first().cloned() else { return };
+    let before = c.world_team.clone();
+    ui.horizontal(|ui| {
+        ui.label(l.t("console.world_of"));
+        egui::ComboBox::from_id_salt("world-of").selected_text(c.world_team.clone().unwrap_or(first)).show_ui(ui, |ui| {
+            for w in &worlds {
+                ui.selectable_value(&mut c.world_team, Some(w.clone()), w.as_str());
+            }
+        });
+    });
+    if c.world_team != before {
+        queue.push(ConsoleAction::View(ConsoleView::Network));
+        queue.push(ConsoleAction::View(ConsoleView::Truth));
+    }
 }
 
 fn scoreboard(ui: &mut egui::Ui, l: &Locale, board: &[game::challenge::board::Standing]) {
