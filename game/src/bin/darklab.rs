@@ -421,6 +421,32 @@ fn load_variant(file: Option<&Path>, k: u32) -> Option<Scenario> {
     load(file).and_then(|s| pick_variant(s, k))
 }
 
+/// Writes to standard output. A reader that stops reading (`darklab check FILE | head`)
+/// ends the program quietly with the status a shell gives a tool killed by SIGPIPE, where
+/// `print!` would panic: Rust ignores SIGPIPE so that the servers' socket writes fail with
+/// an error instead of killing the process, and that must stay so.
+macro_rules! out {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    () => { emit(format_args!("\n")) };
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Where [`out!`] writes.
+fn emit(args: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -434,6 +460,10 @@ fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(code) => code,
+        // The reader of a long report (`run --fast-forward | head`) went away: as `out!`.
+        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => {
+            ExitCode::from(141)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -470,8 +500,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check { file, variant } => Ok(match load(Some(&file)) {
             Some(s) => match variant {
                 None => {
-                    print!("{}", scenario::check::summary(&s));
-                    println!("{}: ok", file.display());
+                    out!("{}", scenario::check::summary(&s));
+                    outln!("{}: ok", file.display());
                     ExitCode::SUCCESS
                 }
                 Some(k) => match pick_variant(s, k) {
@@ -481,8 +511,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         if let Some(at) = summary.find("  variants ") {
                             summary.truncate(at);
                         }
-                        print!("{summary}");
-                        println!("{} (variant {k}): ok", file.display());
+                        out!("{summary}");
+                        outln!("{} (variant {k}): ok", file.display());
                         ExitCode::SUCCESS
                     }
                     None => ExitCode::FAILURE,
@@ -492,7 +522,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }),
         Command::Ledger { command: LedgerCommand::Verify { dir } } => Ok(match game::ledger::verify_dir(&dir) {
             Ok(r) => {
-                println!(
+                outln!(
                     "{}: ok — {} entries ({} evidence, {} custody), {} artifacts re-hashed, head {}",
                     dir.display(),
                     r.entries,
@@ -502,7 +532,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     r.head_hash
                 );
                 if let Some(bytes) = r.torn_tail {
-                    println!(
+                    outln!(
                         "note: an unfinished last line ({bytes} bytes) from an interrupted write will be cut off when the lab reopens it"
                     );
                 }
@@ -537,14 +567,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(seconds) = live {
                 let r = rt.block_on(game::bench::world_live(Arc::new(s), seed, compression, seconds)).context("the live run failed")?;
                 let cpu = r.cpu_seconds.unwrap_or(f64::NAN);
-                println!("live at {compression}x for {:.1} s: {} simulated s", r.seconds, r.simulated_seconds);
-                println!("cpu {cpu:.2} s = {:.1} % of one core", 100.0 * cpu / r.seconds.max(1e-9));
-                println!("{}", counts(&r.stats));
-                println!("peak RSS {}", rss(r.peak_rss_kib));
+                outln!("live at {compression}x for {:.1} s: {} simulated s", r.seconds, r.simulated_seconds);
+                outln!("cpu {cpu:.2} s = {:.1} % of one core", 100.0 * cpu / r.seconds.max(1e-9));
+                outln!("{}", counts(&r.stats));
+                outln!("peak RSS {}", rss(r.peak_rss_kib));
                 return Ok(ExitCode::SUCCESS);
             }
             let r = rt.block_on(game::bench::world_fast_forward(Arc::new(s), seed)).context("the fast-forward failed")?;
-            println!(
+            outln!(
                 "built in {:.2} s; fast-forwarded {:.2} simulated days in {:.2} s wall ({:.0}x real time), cpu {:.2} s",
                 r.build_seconds,
                 r.simulated_seconds as f64 / 86_400.0,
@@ -552,9 +582,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 r.simulated_seconds as f64 / r.run_seconds.max(1e-9),
                 r.cpu_seconds.unwrap_or(f64::NAN)
             );
-            println!("{}", counts(&r.stats));
-            println!("peak RSS {}", rss(r.peak_rss_kib));
-            println!("world-digest {}", r.digest);
+            outln!("{}", counts(&r.stats));
+            outln!("peak RSS {}", rss(r.peak_rss_kib));
+            outln!("world-digest {}", r.digest);
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { command: BenchCommand::Lab { file, seed, teams, members, seconds, think_ms } } => {
@@ -567,12 +597,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _ = std::fs::remove_dir_all(&data);
             let r = report.context("the load test failed")?;
             let [p50, p95, p99, max] = r.latency_ms;
-            println!("clients {} ({teams} teams × {members}), {:.1} s", r.clients, r.seconds);
-            println!("requests {} ({:.0}/s), errors {}", r.requests, r.throughput(), r.errors);
-            println!("latency ms: p50 {p50:.2}  p95 {p95:.2}  p99 {p99:.2}  max {max:.2}");
+            outln!("clients {} ({teams} teams × {members}), {:.1} s", r.clients, r.seconds);
+            outln!("requests {} ({:.0}/s), errors {}", r.requests, r.throughput(), r.errors);
+            outln!("latency ms: p50 {p50:.2}  p95 {p95:.2}  p99 {p99:.2}  max {max:.2}");
             match r.peak_rss_kib {
-                Some(kib) => println!("peak RSS {:.1} MB (world, lab and clients in one process)", kib as f64 / 1024.0),
-                None => println!("peak RSS unknown (no /proc)"),
+                Some(kib) => outln!("peak RSS {:.1} MB (world, lab and clients in one process)", kib as f64 / 1024.0),
+                None => outln!("peak RSS unknown (no /proc)"),
             }
             Ok(if r.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
@@ -585,32 +615,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _ = std::fs::remove_dir_all(&data);
             let r = report.context("the challenge run failed")?;
             let mb = |k: Option<u64>| k.map_or_else(|| "unknown".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0));
-            println!("teams {} (one world each), built in {:.1} s", r.teams, r.build_seconds);
-            println!("RSS after build {}, at the end {}, peak {}", mb(r.rss_built_kib), mb(r.rss_end_kib), mb(r.peak_rss_kib));
+            outln!("teams {} (one world each), built in {:.1} s", r.teams, r.build_seconds);
+            outln!("RSS after build {}, at the end {}, peak {}", mb(r.rss_built_kib), mb(r.rss_end_kib), mb(r.peak_rss_kib));
             match r.cpu_seconds {
-                Some(cpu) => println!(
+                Some(cpu) => outln!(
                     "CPU {cpu:.1} s over {:.1} s at {compression}x = {:.0}% of one core",
                     r.seconds,
                     100.0 * cpu / r.seconds.max(f64::EPSILON)
                 ),
-                None => println!("CPU unknown (no /proc)"),
+                None => outln!("CPU unknown (no /proc)"),
             }
             let lag = r.slowest.map(|t| r.target.since(t));
-            println!(
+            outln!(
                 "shared clock at {}; slowest world at {} (behind by {})",
                 r.target,
                 r.slowest.map_or_else(|| "unknown".into(), |t| t.to_string()),
                 lag.map_or_else(|| "unknown".into(), |d| d.to_string())
             );
             match r.catch_up_seconds {
-                Some(s) => println!("clock then held: every world caught up with it in {s:.1} s (RSS and peak measured after)"),
-                None => println!("clock then held: some world still behind it after the bench's wait (RSS and peak measured anyway)"),
+                Some(s) => outln!("clock then held: every world caught up with it in {s:.1} s (RSS and peak measured after)"),
+                None => outln!("clock then held: some world still behind it after the bench's wait (RSS and peak measured anyway)"),
             }
             let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "default".into());
             match (footprint.budget_mib(), r.peak_rss_kib) {
                 (Some(budget), Some(peak)) => {
                     let within = peak / 1024 <= budget;
-                    println!(
+                    outln!(
                         "footprint {footprint} (MALLOC_ARENA_MAX {arenas}): peak {:.1} MB of a {budget} MB budget: {}",
                         peak as f64 / 1024.0,
                         if within { "within" } else { "OVER" }
@@ -618,7 +648,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(if within { ExitCode::SUCCESS } else { ExitCode::FAILURE })
                 }
                 _ => {
-                    println!("footprint {footprint} (MALLOC_ARENA_MAX {arenas}): no budget");
+                    outln!("footprint {footprint} (MALLOC_ARENA_MAX {arenas}): no budget");
                     Ok(ExitCode::SUCCESS)
                 }
             }
@@ -632,8 +662,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _ = std::fs::remove_dir_all(&data);
             let r = report.context("the simulated hour failed")?;
             let mb = r.peak_rss_kib.map_or_else(|| "unknown".to_string(), |k| format!("{:.1} MB", k as f64 / 1024.0));
-            println!("teams {} (one world each): built in {:.2} s", r.teams, r.build_seconds);
-            println!("one simulated hour in {:.2} s wall: {} actions, {} blocks; peak RSS {mb}", r.run_seconds, r.actions, r.blocks);
+            outln!("teams {} (one world each): built in {:.2} s", r.teams, r.build_seconds);
+            outln!("one simulated hour in {:.2} s wall: {} actions, {} blocks; peak RSS {mb}", r.run_seconds, r.actions, r.blocks);
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { command: BenchCommand::Verdict { file, seed, claims, iterations } } => {
@@ -644,11 +674,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let timing = rt.block_on(game::challenge::bench::verdict_timing(Arc::new(s), seed, claims, iterations, &data));
             let _ = std::fs::remove_dir_all(&data);
             let t = timing.context("the verdict timing failed")?;
-            println!("case of {} claims citing {} evidence items, score {}", t.claims, t.cited, t.score);
-            println!("verdict: mean {:.3} ms, slowest {:.3} ms over {} runs", t.mean_ms, t.max_ms, t.iterations);
-            println!(
+            outln!("case of {} claims citing {} evidence items, score {}", t.claims, t.cited, t.score);
+            outln!("verdict: mean {:.3} ms, slowest {:.3} ms over {} runs", t.mean_ms, t.max_ms, t.iterations);
+            outln!(
                 "dossier (the lab's checks of every cited item before the verdict): mean {:.3} ms, slowest {:.3} ms",
-                t.dossier_mean_ms, t.dossier_max_ms
+                t.dossier_mean_ms,
+                t.dossier_max_ms
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -665,7 +696,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let title = title.unwrap_or_else(|| name.replace(['-', '_'], " "));
             let text = STARTER.replace("{{id}}", &name).replace("{{title}}", &title.replace('"', "'"));
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            println!("wrote {}; next: darklab check {}", path.display(), path.display());
+            outln!("wrote {}; next: darklab check {}", path.display(), path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { file, seed, fast_forward, variant } => {
@@ -681,9 +712,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Docs { what } => {
             if what == "schema" {
-                println!("{}", serde_json::to_string_pretty(&scenario::reference::schema()).context("encoding the schema")?);
+                outln!("{}", serde_json::to_string_pretty(&scenario::reference::schema()).context("encoding the schema")?);
             } else {
-                print!("{}", scenario::reference::markdown());
+                out!("{}", scenario::reference::markdown());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -762,7 +793,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Board { lab, id, dir, timeout, print_unit } => {
             if print_unit {
                 let exe = std::env::current_exe().context("finding this program's path")?;
-                print!("{}", game::net::deploy::board_unit(&exe, &lab, &id));
+                out!("{}", game::net::deploy::board_unit(&exe, &lab, &id));
                 return Ok(ExitCode::SUCCESS);
             }
             let rt =
@@ -842,19 +873,19 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
             let state = game::net::supervise::NetState::read(&dir)?;
             let map = game::net::consensus::network_map(&state)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&map).context("encoding the map")?);
+                outln!("{}", serde_json::to_string_pretty(&map).context("encoding the map")?);
             } else {
                 let alive = Path::new(&format!("/proc/{}", state.supervisor_pid)).exists();
-                println!(
+                outln!(
                     "network in {} (supervisor pid {}{})",
                     dir.display(),
                     state.supervisor_pid,
                     if alive { "" } else { ", not running" }
                 );
                 if let Some(socks) = state.plan.socks_addr() {
-                    println!("tor SOCKS port: {socks}");
+                    outln!("tor SOCKS port: {socks}");
                 }
-                print!("{}", map.render());
+                out!("{}", map.render());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -862,7 +893,7 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
             let state = game::net::supervise::NetState::read(&dir)?;
             let proc_dir = PathBuf::from(format!("/proc/{}", state.supervisor_pid));
             if !proc_dir.exists() {
-                println!("network in {} is not running", dir.display());
+                outln!("network in {} is not running", dir.display());
                 return Ok(ExitCode::SUCCESS);
             }
             let status =
@@ -870,7 +901,7 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
             anyhow::ensure!(status.success(), "kill -TERM {} failed", state.supervisor_pid);
             for _ in 0..100 {
                 if !proc_dir.exists() {
-                    println!("network in {} stopped", dir.display());
+                    outln!("network in {} stopped", dir.display());
                     return Ok(ExitCode::SUCCESS);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
@@ -885,16 +916,16 @@ fn net_command(command: NetCommand) -> anyhow::Result<ExitCode> {
             if let Some(runs) = cold {
                 options.freeze = freeze;
                 let mut each = |i: u32, run: &game::net::bench::ColdRun| {
-                    println!("{}", run.render(i));
+                    outln!("{}", run.render(i));
                     let _ = std::io::stdout().flush();
                 };
                 let runs = rt.block_on(game::net::bench::cold(s, options, net.seed, relays, runs, &mut each))?;
-                print!("{}", game::net::bench::render_cold(&runs));
+                out!("{}", game::net::bench::render_cold(&runs));
                 return Ok(ExitCode::SUCCESS);
             }
             let bench = game::net::bench::BenchOptions { relays, fetches, settle: std::time::Duration::from_secs(settle), untuned };
             let report = rt.block_on(game::net::bench::run(s, options, net.seed, &bench))?;
-            print!("{}", report.render());
+            out!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
     }

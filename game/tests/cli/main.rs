@@ -539,3 +539,19 @@ fn demo_of_a_variant_scores_full_marks_in_another_world() {
     assert_ne!(plain, first, "variant 1 is another world than variant 0");
     assert_eq!(digest(&["demo", "--seed", "2", "--variant", "0"]), plain, "variant 0 is the scenario itself");
 }
+
+/// A reader that stops reading (`darklab check FILE | head`) ends the command quietly with
+/// SIGPIPE's status, never with a panic message, both for lines printed directly and for a
+/// report written through an error path.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    for args in [&["check", "scenarios/market-takedown.ron"][..], &["docs", "schema"], &["docs", "scenario"]] {
+        let mut child = darklab().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        // Close the reading end before the command has written anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+    }
+}
